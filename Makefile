@@ -1,0 +1,203 @@
+# edgetrack: the one entry point.
+#
+#   make <board>_defconfig   write .config from board/<board>/defconfig
+#   make menuconfig          edit .config
+#   make                     build what .config selects into $(O) (build/)
+#   make run                 install what is missing, build, run edgetrackd on its defaults
+#   make check               install what is missing, build with ASan+UBSan, run every test
+#   make bench               side-by-side benchmarks against the named peers
+#
+# Non-recursive: every folder's Kbuild adds to obj-y (library objects), bin-y (programs),
+# bpf-y (BPF objects), unit-y (cmocka tests) and fuzz-y (libFuzzer targets); an entry
+# ending in '/' descends into that folder. Build outputs go to $(O), never to the source tree.
+
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+srctree   := $(CURDIR)
+O         ?= build
+BOARD     ?= host
+KCONFIG_CONFIG ?= .config
+export KCONFIG_CONFIG srctree
+# Debian's interpreter: python3-kconfiglib lives in its dist-packages.
+KPYTHON   := /usr/bin/python3
+
+ifeq ($(origin CC),default)
+CC        := gcc
+endif
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+AR        := ar
+Q         := $(if $(V),,@)
+
+config-only := $(filter %_defconfig menuconfig oldconfig olddefconfig savedefconfig deps clean distclean help,$(MAKECMDGOALS))
+ifeq ($(config-only),$(MAKECMDGOALS))
+  ifneq ($(MAKECMDGOALS),)
+    skip-config := 1
+  endif
+endif
+
+ifndef skip-config
+-include $(KCONFIG_CONFIG)
+endif
+
+# ---------------------------------------------------------------- Kbuild lists
+all-obj  :=
+all-bin  :=
+all-bpf  :=
+all-unit :=
+all-fuzz :=
+
+define kbuild-read
+obj-y :=
+bin-y :=
+bpf-y :=
+unit-y :=
+fuzz-y :=
+include $(srctree)/$(1)Kbuild
+kb-sub-$(1) := $$(sort $$(filter %/,$$(obj-y) $$(bin-y) $$(bpf-y) $$(unit-y) $$(fuzz-y)))
+all-obj  += $$(addprefix $(1),$$(filter-out %/,$$(obj-y)))
+all-bin  += $$(addprefix $(1),$$(filter-out %/,$$(bin-y)))
+all-bpf  += $$(addprefix $(1),$$(filter-out %/,$$(bpf-y)))
+all-unit += $$(addprefix $(1),$$(filter-out %/,$$(unit-y)))
+all-fuzz += $$(addprefix $(1),$$(filter-out %/,$$(fuzz-y)))
+$$(foreach s,$$(kb-sub-$(1)),$$(eval $$(call kbuild-read,$(1)$$(s))))
+endef
+$(eval $(call kbuild-read,))
+$(eval $(call kbuild-read,tests/))
+
+lib-objs  := $(addprefix $(O)/,$(all-obj))
+bin-objs  := $(addprefix $(O)/,$(addsuffix .o,$(all-bin)))
+programs  := $(addprefix $(O)/,$(notdir $(all-bin)))
+bpf-objs  := $(addprefix $(O)/,$(all-bpf))
+bpf-skels := $(patsubst %.bpf.o,%.skel.h,$(bpf-objs))
+unit-bins := $(addprefix $(O)/,$(all-unit))
+fuzz-bins := $(addprefix $(O)/,$(all-fuzz))
+libedgetrack := $(O)/libedgetrack.a
+autoconf  := $(O)/include/generated/autoconf.h
+
+# ---------------------------------------------------------------- flags
+CSTD      := -std=c11 -D_GNU_SOURCE
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter -Wformat=2 -Wvla
+OPT       ?= -O2
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -g -fno-strict-aliasing -MMD -MP \
+             -I$(srctree)/userspace -I$(srctree) -I$(O) -include $(autoconf) $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(EXTRA_LDFLAGS)
+LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread
+
+ifeq ($(CONFIG_TLS_MBEDTLS),y)
+LDLIBS    += -lmbedtls -lmbedx509 -lmbedcrypto
+endif
+ifeq ($(CONFIG_XDP),y)
+LDLIBS    += -lbpf -lelf -lz
+endif
+
+ifeq ($(SANITIZE),1)
+OPT       := -O1
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS_ALL += $(SANFLAGS)
+LDFLAGS_ALL += $(SANFLAGS)
+endif
+ifeq ($(FUZZ),1)
+CC        := $(CLANG)
+OPT       := -O1
+CFLAGS_ALL += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DFUZZING
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+endif
+
+# ---------------------------------------------------------------- goals
+.PHONY: all tests fuzzers run check bench soak clean distclean deps help \
+        menuconfig oldconfig olddefconfig savedefconfig
+.DEFAULT_GOAL := all
+
+all: $(programs)
+
+tests: $(unit-bins)
+
+fuzzers: $(fuzz-bins)
+
+help:
+	@sed -n '3,10p' Makefile
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+run: deps all
+	$(O)/edgetrackd
+
+# make check: ASan+UBSan build, unit and integration tests, 60 s per fuzz target, and a
+# warnings-as-errors clang build of everything.
+check: deps
+	$(Q)$(MAKE) --no-print-directory O=build/check SANITIZE=1 all tests
+	$(Q)$(MAKE) --no-print-directory O=build/clang CC=clang all
+	$(Q)$(MAKE) --no-print-directory O=build/fuzz FUZZ=1 fuzzers
+	$(Q)tests/run.sh build/check build/fuzz
+
+bench: deps all
+	$(Q)bench/run.sh $(O)
+
+soak: deps all
+	$(Q)SOAK=1 bench/run.sh $(O)
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -f $(KCONFIG_CONFIG) $(KCONFIG_CONFIG).old
+
+# ---------------------------------------------------------------- configuration
+%_defconfig:
+	$(Q)test -f board/$*/defconfig || { echo "no board '$*' (see board/)" >&2; exit 1; }
+	$(Q)$(KPYTHON) -m defconfig --kconfig Kconfig board/$*/defconfig
+
+menuconfig oldconfig olddefconfig savedefconfig:
+	$(Q)$(KPYTHON) -m $@ Kconfig
+
+# A missing .config means the default board.
+$(KCONFIG_CONFIG):
+	$(Q)$(KPYTHON) -m defconfig --kconfig Kconfig board/$(BOARD)/defconfig
+
+$(autoconf): $(KCONFIG_CONFIG) Kconfig
+	$(Q)mkdir -p $(@D)
+	$(Q)$(KPYTHON) -m genconfig --header-path $@ Kconfig
+
+# ---------------------------------------------------------------- C
+$(O)/%.o: %.c $(autoconf) | $(bpf-skels)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(libedgetrack): $(lib-objs)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/%: $(O)/userspace/cmd/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---------------------------------------------------------------- BPF
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+              -I$(srctree) -I$(O)/bpf -I/usr/include/$(shell uname -m)-linux-gnu
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $<)))) > $@
+
+.SECONDARY:
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

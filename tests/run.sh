@@ -1,0 +1,80 @@
+#!/bin/bash
+# Runs every test of the tree: cmocka unit programs, integration scripts, libFuzzer targets.
+#   tests/run.sh BUILD_DIR FUZZ_BUILD_DIR
+# Prints one line per test program and a closing "N passed, N failed" line.
+set -u
+build=${1:-build/check}
+fuzzbuild=${2:-build/fuzz}
+fuzz_seconds=${FUZZ_SECONDS:-60}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export ET_BUILD="$top/$build"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+logdir="$top/$build/test-logs"
+rm -rf "$logdir"; mkdir -p "$logdir"
+
+passed=0 failed=0 failures=()
+
+record() { # name rc seconds
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1)); printf 'PASS  %-40s %4ss\n' "$1" "$3"
+	else
+		failed=$((failed + 1)); failures+=("$1"); printf 'FAIL  %-40s %4ss (log: %s)\n' "$1" "$3" "$logdir/$1.log"
+		tail -n 40 "$logdir/$1.log" | sed 's/^/    /'
+	fi
+}
+
+run_one() { # name cmd...
+	local name=$1; shift
+	local t0=$SECONDS
+	"$@" >"$logdir/$name.log" 2>&1
+	local rc=$?
+	# A sanitizer report fails the test even when the program exited 0.
+	if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|.*runtime error: )' "$logdir/$name.log"; then
+		rc=1
+	fi
+	record "$name" $rc $((SECONDS - t0))
+}
+
+only=${TESTS:-}
+want() { [ -z "$only" ] || [[ "$1" == *$only* ]]; }
+
+for t in "$build"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	n=unit/$(basename "$t"); want "$n" || continue
+	run_one "${n//\//_}" "$t"
+done
+
+for t in tests/integration/test_*.sh; do
+	[ -f "$t" ] || continue
+	n=integration/$(basename "$t" .sh); want "$n" || continue
+	run_one "${n//\//_}" bash "$t"
+done
+
+# Fuzz targets run two at a time (one per core), each for $fuzz_seconds.
+if [ "$fuzz_seconds" -gt 0 ]; then
+	pids=() names=() starts=()
+	for f in "$fuzzbuild"/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		n=$(basename "$f"); want "fuzz/$n" || continue
+		corpus="$top/$fuzzbuild/corpus/$n"; mkdir -p "$corpus"
+		seeds="tests/fuzz/seeds/${n#fuzz_}"
+		[ -d "$seeds" ] || seeds=
+		"$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=1024 -print_final_stats=1 \
+			-artifact_prefix="$logdir/" "$corpus" $seeds >"$logdir/$n.log" 2>&1 &
+		pids+=($!); names+=("$n"); starts+=($SECONDS)
+		if [ ${#pids[@]} -ge 2 ]; then
+			wait "${pids[0]}"; rc=$?; record "${names[0]}" $rc $((SECONDS - starts[0]))
+			pids=("${pids[@]:1}"); names=("${names[@]:1}"); starts=("${starts[@]:1}")
+		fi
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}"; rc=$?; record "${names[$i]}" $rc $((SECONDS - starts[$i]))
+	done
+fi
+
+echo
+[ $failed -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
