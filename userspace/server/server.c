@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+#include "server/server.h"
+
+#include "acme/challenge.h"
+#include "core/log.h"
+#include "track/track_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHALLENGE_TTL_S (7 * 24 * 3600)
+
+static const char *const counter_names[CTR__COUNT] = {
+	"accepted", "refused_max_connections", "closed", "requests", "parse_errors",
+	"header_timeouts", "idle_timeouts", "send_timeouts", "events", "event_write_errors",
+};
+
+const char *server_counter_name(enum server_counter c)
+{
+	return c < CTR__COUNT ? counter_names[c] : "?";
+}
+
+static struct worker *worker_at(const struct server *srv, unsigned i)
+{
+	return (struct worker *)((char *)srv->workers + i * worker_size());
+}
+
+/* mkdir -p for the directory part of path (or path itself when is_dir). */
+static int make_dirs(const char *path, bool is_dir, char *err, size_t errlen)
+{
+	char tmp[CONFIG_PATH_MAX];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	if (!is_dir) {
+		p = strrchr(tmp, '/');
+		if (!p)
+			return 0;
+		*p = '\0';
+	}
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (tmp[0] && mkdir(tmp, 0750) && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(errno));
+	return -1;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* each connection is a descriptor; take what the hard limit allows */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static unsigned worker_count(const struct config *cfg)
+{
+	long n = cfg->workers ? (long)cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (unsigned)n;
+}
+
+int server_init(struct server *srv, struct config *cfg, const char *config_path, char *err,
+		size_t errlen)
+{
+	struct snapshot *st, *chal;
+	unsigned n = worker_count(cfg);
+
+	memset(srv, 0, sizeof(*srv));
+	srv->event_fd = -1;
+	srv->drain_timeout_ms = 10000;
+	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
+	if (make_dirs(cfg->data_dir, true, err, errlen) ||
+	    make_dirs(cfg->event_log, false, err, errlen) ||
+	    make_dirs(cfg->control_socket, false, err, errlen))
+		return -1;
+	srv->event_fd = open(cfg->event_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (srv->event_fd < 0) {
+		snprintf(err, errlen, "event log %s: %s", cfg->event_log, strerror(errno));
+		return -1;
+	}
+	srv->ctable = challenge_table_new(CHALLENGE_TTL_S);
+	chal = srv->ctable ? challenge_table_build(srv->ctable) : NULL;
+	if (!chal) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snapshot_slot_init(&srv->challenges, chal);
+	st = track_state_build(cfg, err, errlen);
+	if (!st) {
+		config_free(cfg);
+		return -1;
+	}
+	snapshot_slot_init(&srv->state, st);
+	raise_nofile();
+	srv->workers = calloc(n, worker_size());
+	if (!srv->workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		srv->n_workers++;
+		if (worker_create(srv, i, cfg, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+int server_start(struct server *srv, char *err, size_t errlen)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	srv->started_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		int rc = worker_spawn(worker_at(srv, i));
+		if (rc) {
+			snprintf(err, errlen, "worker %u: %s", i, strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void wake_all(struct server *srv)
+{
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_wake(worker_at(srv, i));
+}
+
+static bool same_listeners(const struct config *a, const struct config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (unsigned i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text) || a->listen[i].tls != b->listen[i].tls)
+			return false;
+	return true;
+}
+
+int server_reload(struct server *srv, char *err, size_t errlen)
+{
+	struct config *cfg;
+	struct snapshot *old, *st;
+	bool listeners_same;
+
+	cfg = srv->config_path[0] ? config_load_file(srv->config_path, err, errlen)
+				  : config_load_embedded(err, errlen);
+	if (!cfg)
+		return -1;
+	old = snapshot_get(&srv->state);
+	listeners_same = same_listeners(track_state_of(old)->cfg, cfg);
+	snapshot_put(old);
+	st = track_state_build(cfg, err, errlen);
+	if (!st) {
+		config_free(cfg);
+		return -1;
+	}
+	if (!listeners_same)
+		log_warn("reload_listen_unchanged",
+			 "reason=\"listen addresses change only with a restart\"");
+	snapshot_publish(&srv->state, st);
+	wake_all(srv);
+	log_info("config_reloaded", "source=%s domains=%u keys=%u",
+		 srv->config_path[0] ? srv->config_path : "<embedded>", cfg->n_domains, cfg->n_keys);
+	return 0;
+}
+
+int server_publish_challenges(struct server *srv)
+{
+	struct snapshot *s;
+
+	challenge_table_expire(srv->ctable, time(NULL));
+	s = challenge_table_build(srv->ctable);
+	if (!s)
+		return -1;
+	snapshot_publish(&srv->challenges, s);
+	wake_all(srv);
+	return 0;
+}
+
+void server_drain(struct server *srv)
+{
+	atomic_store(&srv->draining, true);
+	wake_all(srv);
+}
+
+void server_join(struct server *srv)
+{
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_join(worker_at(srv, i));
+}
+
+void server_destroy(struct server *srv)
+{
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_destroy(worker_at(srv, i));
+	free(srv->workers);
+	srv->workers = NULL;
+	if (srv->state.cur)
+		snapshot_slot_destroy(&srv->state);
+	if (srv->challenges.cur)
+		snapshot_slot_destroy(&srv->challenges);
+	challenge_table_free(srv->ctable);
+	if (srv->event_fd >= 0)
+		close(srv->event_fd);
+}
+
+void server_counters_sum(const struct server *srv, uint64_t *ctr, uint64_t *routes,
+			 uint64_t *open_conns)
+{
+	memset(ctr, 0, CTR__COUNT * sizeof(*ctr));
+	memset(routes, 0, ROUTE__COUNT * sizeof(*routes));
+	*open_conns = 0;
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		const struct server_counters *c = worker_counters(worker_at(srv, i));
+		for (unsigned k = 0; k < CTR__COUNT; k++)
+			ctr[k] += atomic_load_explicit(&c->c[k], memory_order_relaxed);
+		for (unsigned k = 0; k < ROUTE__COUNT; k++)
+			routes[k] += atomic_load_explicit(&c->routes[k], memory_order_relaxed);
+		*open_conns += atomic_load_explicit(&c->open_conns, memory_order_relaxed);
+	}
+}

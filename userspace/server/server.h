@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * edgetrackd's server: N workers, each one thread with one io_uring and its own
+ * SO_REUSEPORT listener per listen address. Shared state (domains, keys, challenge answers)
+ * is read through snapshot slots; the main thread reloads config and serves the control
+ * socket, the workers never block and take no lock on the request path.
+ */
+#ifndef ET_SERVER_H
+#define ET_SERVER_H
+
+#include "core/config.h"
+#include "core/snapshot.h"
+#include "track/routes.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct worker;
+struct challenge_table;
+
+/* Counters: written by one worker only (relaxed stores), read by the control thread. */
+enum server_counter {
+	CTR_ACCEPTED, CTR_REFUSED_MAX_CONN, CTR_CLOSED, CTR_REQUESTS, CTR_PARSE_ERRORS,
+	CTR_HEADER_TIMEOUTS, CTR_IDLE_TIMEOUTS, CTR_SEND_TIMEOUTS, CTR_EVENTS,
+	CTR_EVENT_WRITE_ERRORS, CTR__COUNT
+};
+
+struct server_counters {
+	_Atomic uint64_t c[CTR__COUNT];
+	_Atomic uint64_t routes[ROUTE__COUNT];
+	_Atomic uint64_t open_conns;
+};
+
+static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* single writer: a plain load+store, no locked instruction on the hot path */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+struct server {
+	char config_path[CONFIG_PATH_MAX]; /* empty: embedded defaults */
+	struct snapshot_slot state;        /* struct track_state */
+	struct snapshot_slot challenges;   /* struct challenge_store */
+	struct challenge_table *ctable;    /* owned by the control thread */
+	unsigned n_workers;
+	struct worker *workers;
+	int event_fd;                      /* event log (JSON lines), O_APPEND */
+	atomic_bool draining;
+	uint32_t drain_timeout_ms;
+	uint64_t started_ns;
+};
+
+const char *server_counter_name(enum server_counter c);
+
+/* Takes ownership of cfg. Binds every listener of every worker (errors are reported here,
+ * before anything runs). config_path is what SIGHUP reloads (NULL: embedded defaults). */
+int server_init(struct server *srv, struct config *cfg, const char *config_path, char *err,
+		size_t errlen);
+int server_start(struct server *srv, char *err, size_t errlen);
+/* SIGHUP: load, validate, build and swap; on any error the old config keeps serving. */
+int server_reload(struct server *srv, char *err, size_t errlen);
+/* Publish the challenge table's current contents to the workers. */
+int server_publish_challenges(struct server *srv);
+/* SIGTERM: stop accepting, finish in-flight requests, close keep-alive connections. */
+void server_drain(struct server *srv);
+void server_join(struct server *srv);
+void server_destroy(struct server *srv);
+/* Sum of every worker's counters. */
+void server_counters_sum(const struct server *srv, uint64_t *ctr, uint64_t *routes,
+			 uint64_t *open_conns);
+
+/* worker.c */
+int worker_create(struct server *srv, unsigned id, const struct config *cfg, char *err,
+		  size_t errlen);
+int worker_spawn(struct worker *w);
+void worker_wake(struct worker *w);
+void worker_join(struct worker *w);
+void worker_destroy(struct worker *w);
+const struct server_counters *worker_counters(const struct worker *w);
+size_t worker_size(void);
+
+#endif

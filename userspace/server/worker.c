@@ -1,0 +1,1061 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One worker: a thread, an io_uring, a listener per listen address (SO_REUSEPORT), and the
+ * connections it accepted. Everything here runs on the worker's thread; the only shared
+ * things are the snapshot slots (read through references) and the counters (single writer).
+ *
+ * Connection life: accept -> recv (provided buffer) -> parse -> route -> send -> recv ...
+ * A connection has at most one recv or one send in flight, which gives natural
+ * backpressure: a client that pipelines faster than it reads stops being read.
+ * Requests are parsed straight out of the provided buffer; only an incomplete request is
+ * copied into a pooled per-connection buffer, so idle keep-alive connections cost a small
+ * struct and no buffers.
+ */
+#include "server/server.h"
+
+#include "acme/challenge.h"
+#include "core/log.h"
+#include "http/http_parser.h"
+#include "http/http_response.h"
+#include "server/conn_list.h"
+#include "track/token.h"
+#include "track/track_state.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_ENTRIES   1024
+#define BUF_GROUP      1
+#define BUF_COUNT      256           /* provided receive buffers per worker */
+#define BUF_SIZE       4096
+#define IN_CAP         (HTTP_MAX_HEAD + HTTP_MAX_BODY + BUF_SIZE)
+#define OUT_CAP        16384
+#define OUT_RESERVE    (ROUTE_SCRATCH + 1024) /* room one response can need */
+#define POOL_KEEP      64
+#define EVBUF_CAP      (128 * 1024)
+#define TICK_MS        100
+#define LINGER_MS      2000
+#define LINGER_BYTES   (64 * 1024)
+
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TIMER, OP_WAKE, OP_EVLOG, OP_IGNORE };
+#define OP_MASK 7ull
+
+enum conn_state { CS_ACTIVE, CS_LINGER, CS_CLOSING };
+
+struct pool_buf {
+	struct pool_buf *next;
+	char data[];
+};
+
+struct listener {
+	int fd;
+	bool tls;
+	bool armed;
+	const char *text;
+} __attribute__((aligned(8)));
+
+struct conn {
+	struct conn_node tnode;        /* in exactly one timer list while open */
+	uint64_t deadline_ms;
+	struct worker *w;
+	int fd;
+	uint8_t state;
+	bool tls;
+	bool recv_armed, send_armed;
+	bool close_after_send;
+	bool timed_out;                /* header timeout: recv cancelled, 408 follows */
+	uint8_t family;                /* peer address, fetched on first event */
+	uint8_t addr[16];
+	uint32_t nreq;
+	struct pool_buf *in;
+	uint32_t in_len;
+	struct pool_buf *out;
+	uint32_t out_len, out_off;
+	uint32_t lingered;
+} __attribute__((aligned(8)));
+
+struct evbuf {
+	char *data;
+	size_t len;
+};
+
+struct worker {
+	struct server *srv;
+	unsigned id;
+	pthread_t thread;
+	bool started;
+	struct io_uring ring;
+	bool ring_ok;
+	struct listener listeners[CONFIG_MAX_LISTEN];
+	unsigned n_listeners;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	int wake_fd;
+	uint64_t wake_val;
+	struct __kernel_timespec tick;
+	/* timer lists, each ordered by deadline because each has one fixed timeout */
+	struct conn_list header_list, idle_list, send_list, linger_list;
+	struct conn *free_conns;
+	unsigned n_conns;
+	struct pool_buf *pool;
+	unsigned pool_n;
+	struct snapshot_ref state_ref, chal_ref;
+	const struct track_state *st;
+	struct token_verifier *verifier; /* for st->keys, remade when st changes */
+	const struct challenge_store *chal;
+	uint64_t now_ms;
+	char date[HTTP_DATE_LEN + 1];
+	time_t date_sec;
+	struct evbuf ev_active, ev_flight;
+	bool ev_writing;
+	bool draining;
+	uint64_t drain_deadline_ms;
+	uint64_t refused_logged_ms, refused_since_log;
+	struct open_memory opens;
+	struct server_counters ctr;
+};
+
+size_t worker_size(void) { return sizeof(struct worker); }
+
+const struct server_counters *worker_counters(const struct worker *w) { return &w->ctr; }
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static inline void ctr(struct worker *w, enum server_counter c)
+{
+	counter_add(&w->ctr.c[c], 1);
+}
+
+/* ---------------------------------------------------------------- submission helpers */
+
+static struct io_uring_sqe *get_sqe(struct worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (sqe)
+		return sqe;
+	/* SQ full: hand what we have to the kernel and try again. */
+	io_uring_submit(&w->ring);
+	return io_uring_get_sqe(&w->ring);
+}
+
+static inline void set_data(struct io_uring_sqe *sqe, void *p, enum op op)
+{
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)p | op);
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+static struct pool_buf *pool_get(struct worker *w)
+{
+	struct pool_buf *b = w->pool;
+
+	if (b) {
+		w->pool = b->next;
+		w->pool_n--;
+		return b;
+	}
+	return malloc(sizeof(*b) + (IN_CAP > OUT_CAP ? IN_CAP : OUT_CAP));
+}
+
+static void pool_put(struct worker *w, struct pool_buf *b)
+{
+	if (!b)
+		return;
+	if (w->pool_n >= POOL_KEEP) {
+		free(b);
+		return;
+	}
+	b->next = w->pool;
+	w->pool = b;
+	w->pool_n++;
+}
+
+static void recycle_buf(struct worker *w, unsigned bid)
+{
+	io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, bid,
+			      io_uring_buf_ring_mask(BUF_COUNT), 0);
+	io_uring_buf_ring_advance(w->br, 1);
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static const struct config_limits *limits(struct worker *w)
+{
+	return &w->st->cfg->limits;
+}
+
+static void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uint32_t ms)
+{
+	conn_list_remove(&c->tnode);
+	c->deadline_ms = w->now_ms + ms;
+	conn_list_append(l, &c->tnode);
+}
+
+/* ---------------------------------------------------------------- connection lifecycle */
+
+static void conn_free(struct worker *w, struct conn *c)
+{
+	close(c->fd);
+	pool_put(w, c->in);
+	pool_put(w, c->out);
+	c->in = c->out = NULL;
+	conn_list_remove(&c->tnode);
+	c->tnode.next = (struct conn_node *)w->free_conns;
+	w->free_conns = c;
+	w->n_conns--;
+	counter_add(&w->ctr.open_conns, -1);
+	ctr(w, CTR_CLOSED);
+}
+
+static void conn_close(struct worker *w, struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->state == CS_CLOSING)
+		return;
+	c->state = CS_CLOSING;
+	conn_list_remove(&c->tnode);
+	if (!c->recv_armed && !c->send_armed) {
+		conn_free(w, c);
+		return;
+	}
+	/* Pending ops complete with -ECANCELED; the last one frees the connection. */
+	sqe = get_sqe(w);
+	io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+	set_data(sqe, NULL, OP_IGNORE);
+}
+
+static struct conn *conn_new(struct worker *w, int fd, bool tls)
+{
+	struct conn *c = w->free_conns;
+
+	if (c)
+		w->free_conns = (struct conn *)c->tnode.next;
+	else
+		c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->fd = fd;
+	c->tls = tls;
+	c->state = CS_ACTIVE;
+	conn_node_init(&c->tnode);
+	w->n_conns++;
+	counter_add(&w->ctr.open_conns, 1);
+	return c;
+}
+
+static void arm_recv(struct worker *w, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BUF_GROUP;
+	set_data(sqe, c, OP_RECV);
+	c->recv_armed = true;
+}
+
+static void arm_send(struct worker *w, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_send(sqe, c->fd, c->out->data + c->out_off, c->out_len - c->out_off,
+			   MSG_NOSIGNAL);
+	set_data(sqe, c, OP_SEND);
+	c->send_armed = true;
+	timer_set(w, c, &w->send_list, limits(w)->send_timeout_ms);
+}
+
+/* After the last response of a connection: stop sending, keep reading briefly so the client
+ * gets our response before the kernel would answer its unread bytes with a reset. */
+static void conn_linger(struct worker *w, struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->state = CS_LINGER;
+	pool_put(w, c->in);
+	c->in = NULL;
+	c->in_len = 0;
+	timer_set(w, c, &w->linger_list, LINGER_MS);
+	arm_recv(w, c);
+}
+
+/* ---------------------------------------------------------------- events (JSON lines) */
+
+static void evlog_flush(struct worker *w)
+{
+	struct io_uring_sqe *sqe;
+	struct evbuf tmp;
+
+	if (w->ev_writing || !w->ev_active.len || w->srv->event_fd < 0)
+		return;
+	tmp = w->ev_flight;
+	w->ev_flight = w->ev_active;
+	w->ev_active = tmp;
+	w->ev_active.len = 0;
+	sqe = get_sqe(w);
+	/* O_APPEND: each write lands whole at the end, whichever worker wrote last. */
+	io_uring_prep_write(sqe, w->srv->event_fd, w->ev_flight.data, w->ev_flight.len, -1);
+	set_data(sqe, w, OP_EVLOG);
+	w->ev_writing = true;
+}
+
+static void on_evlog(struct worker *w, int res)
+{
+	w->ev_writing = false;
+	if (res < 0 || (size_t)res != w->ev_flight.len) {
+		ctr(w, CTR_EVENT_WRITE_ERRORS);
+		log_error("event_log_write_failed", "worker=%u error=\"%s\" bytes=%zu", w->id,
+			  res < 0 ? strerror(-res) : "short write", w->ev_flight.len);
+		/* The rest of a short write still has to land: keep it in order. */
+		if (res > 0 && (size_t)res < w->ev_flight.len &&
+		    w->ev_flight.len - res + w->ev_active.len <= EVBUF_CAP) {
+			size_t rest = w->ev_flight.len - res;
+			memmove(w->ev_active.data + rest, w->ev_active.data, w->ev_active.len);
+			memcpy(w->ev_active.data, w->ev_flight.data + res, rest);
+			w->ev_active.len += rest;
+		}
+	}
+	w->ev_flight.len = 0;
+}
+
+static void peer_address(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (c->family || getpeername(c->fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		memcpy(c->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		c->family = 4;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(c->addr, &a->s6_addr[12], 4);
+			c->family = 4;
+		} else {
+			memcpy(c->addr, a, 16);
+			c->family = 6;
+		}
+	}
+}
+
+static void record_event(struct worker *w, const struct event *ev)
+{
+	char line[1024];
+	int n = event_format_json(ev, 0, line, sizeof(line));
+
+	if (n <= 0 || n >= (int)sizeof(line))
+		return;
+	if (w->ev_active.len + n > EVBUF_CAP) {
+		evlog_flush(w);
+		if (w->ev_active.len + n > EVBUF_CAP) {
+			/* Both buffers busy: write this one directly rather than lose it. */
+			if (write(w->srv->event_fd, line, n) != n)
+				ctr(w, CTR_EVENT_WRITE_ERRORS);
+			ctr(w, CTR_EVENTS);
+			return;
+		}
+	}
+	memcpy(w->ev_active.data + w->ev_active.len, line, n);
+	w->ev_active.len += n;
+	ctr(w, CTR_EVENTS);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static struct http_out out_of(struct conn *c)
+{
+	struct http_out o = { c->out->data, c->out_len, OUT_CAP, false };
+
+	return o;
+}
+
+static bool ensure_out(struct worker *w, struct conn *c)
+{
+	if (c->out)
+		return true;
+	c->out = pool_get(w);
+	c->out_len = c->out_off = 0;
+	return c->out != NULL;
+}
+
+/* Parser errors: answer with the status and close. */
+static void respond_error(struct worker *w, struct conn *c, int status)
+{
+	static const char body[] = "bad request\n";
+	struct http_out o;
+
+	if (!ensure_out(w, c)) {
+		conn_close(w, c);
+		return;
+	}
+	o = out_of(c);
+	http_out_status(&o, status);
+	http_out_finish(&o, w->date, "text/plain; charset=utf-8", body, sizeof(body) - 1, false,
+			false);
+	if (http_out_ok(&o))
+		c->out_len = o.len;
+	c->close_after_send = true;
+}
+
+static void write_route_response(struct worker *w, struct conn *c, const struct http_request *req,
+				 const struct route_response *rs, bool keep_alive)
+{
+	struct http_out o = out_of(c);
+
+	http_out_status(&o, rs->status);
+	if (rs->location)
+		http_out_header(&o, "Location", rs->location, rs->location_len);
+	if (rs->allow)
+		http_out_header(&o, "Allow", rs->allow, strlen(rs->allow));
+	if (rs->hsts)
+		http_out_raw(&o, rs->hsts, rs->hsts_len);
+	if (rs->no_store)
+		http_out_raw(&o, "Cache-Control: no-store\r\n", 25);
+	if (rs->status == 302)
+		http_out_raw(&o, "Referrer-Policy: no-referrer\r\n", 30);
+	http_out_finish(&o, w->date, rs->content_type, rs->body, rs->body_len,
+			req->method == HTTP_HEAD, keep_alive);
+	if (!http_out_ok(&o)) {
+		/* OUT_RESERVE makes this unreachable; fail closed rather than send half. */
+		respond_error(w, c, 500);
+		return;
+	}
+	c->out_len = o.len;
+}
+
+static void handle_request(struct worker *w, struct conn *c, const struct http_request *req,
+			   const char *body)
+{
+	struct route_response rs;
+	struct route_request rq = {
+		.req = req, .body = body, .body_len = req->content_length, .tls = c->tls,
+		.now_ns = real_ns(), .st = w->st, .challenges = w->chal, .opens = &w->opens,
+		.verifier = w->verifier,
+	};
+	enum route_outcome o;
+	bool keep_alive;
+
+	if (req->path.len > 3 && req->path.p[0] == '/' && req->path.p[2] == '/') {
+		/* tracking routes record the client address */
+		peer_address(c);
+		rq.family = c->family;
+		memcpy(rq.addr, c->addr, sizeof(rq.addr));
+	}
+	o = route_handle(&rq, &rs);
+	counter_add(&w->ctr.routes[o], 1);
+	ctr(w, CTR_REQUESTS);
+	c->nreq++;
+	if (rs.has_event)
+		record_event(w, &rs.ev);
+	keep_alive = req->keep_alive && !rs.close && !w->draining &&
+		     c->nreq < limits(w)->max_keepalive_requests;
+	write_route_response(w, c, req, &rs, keep_alive);
+	if (!keep_alive)
+		c->close_after_send = true;
+}
+
+/* Parses and answers every complete request in buf; returns the bytes consumed. */
+static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len)
+{
+	struct http_request req;
+	size_t off = 0;
+
+	while (off < len && !c->close_after_send) {
+		int r;
+
+		if (!ensure_out(w, c)) {
+			conn_close(w, c);
+			return len;
+		}
+		if (OUT_CAP - c->out_len < OUT_RESERVE)
+			break; /* send what we have; the rest waits in the input buffer */
+		r = http_parse_request(buf + off, len - off, &req);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			ctr(w, CTR_PARSE_ERRORS);
+			respond_error(w, c, -r);
+			return len;
+		}
+		if (len - off < (size_t)r + req.content_length)
+			break; /* body not complete yet */
+		handle_request(w, c, &req, buf + off + r);
+		off += r + req.content_length;
+	}
+	return off;
+}
+
+/* Keeps the unconsumed tail of the input for the next recv. */
+static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len)
+{
+	if (!len) {
+		pool_put(w, c->in);
+		c->in = NULL;
+		c->in_len = 0;
+		return true;
+	}
+	if (!c->in && !(c->in = pool_get(w)))
+		return false;
+	if (len > IN_CAP)
+		return false;
+	memmove(c->in->data, buf, len);
+	c->in_len = len;
+	return true;
+}
+
+/* What to do once nothing is in flight for c: send, read more, or finish. */
+static void conn_next(struct worker *w, struct conn *c, bool request_started)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	if (c->out && c->out_len > c->out_off) {
+		arm_send(w, c);
+		return;
+	}
+	if (c->close_after_send) {
+		conn_linger(w, c);
+		return;
+	}
+	if (w->draining && !c->in_len) {
+		conn_close(w, c);
+		return;
+	}
+	if (c->in_len) {
+		/* a request has started: the header timeout runs from its first byte */
+		if (!request_started)
+			timer_set(w, c, &w->header_list, limits(w)->header_timeout_ms);
+	} else {
+		timer_set(w, c, &w->idle_list, limits(w)->idle_timeout_ms);
+	}
+	arm_recv(w, c);
+}
+
+static void consume(struct worker *w, struct conn *c, const char *data, size_t len)
+{
+	bool started = c->in_len > 0;
+	const char *buf = data;
+	size_t n;
+
+	if (c->in_len) {
+		if (c->in_len + len > IN_CAP) {
+			respond_error(w, c, 431);
+			conn_next(w, c, true);
+			return;
+		}
+		memcpy(c->in->data + c->in_len, data, len);
+		c->in_len += len;
+		buf = c->in->data;
+		len = c->in_len;
+	}
+	n = process(w, c, buf, len);
+	if (c->state == CS_CLOSING)
+		return;
+	if (!keep_input(w, c, buf + n, c->close_after_send ? 0 : len - n)) {
+		conn_close(w, c);
+		return;
+	}
+	conn_next(w, c, started && n == 0);
+}
+
+/* ---------------------------------------------------------------- completions */
+
+static void on_recv(struct worker *w, struct conn *c, int res, unsigned flags)
+{
+	unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+
+	c->recv_armed = false;
+	if (c->state == CS_CLOSING) {
+		if (flags & IORING_CQE_F_BUFFER)
+			recycle_buf(w, bid);
+		if (!c->send_armed)
+			conn_free(w, c);
+		return;
+	}
+	if (c->timed_out) {
+		/* whatever arrived with the cancelled read is too late */
+		if (flags & IORING_CQE_F_BUFFER)
+			recycle_buf(w, bid);
+		pool_put(w, c->in);
+		c->in = NULL;
+		c->in_len = 0;
+		respond_error(w, c, 408);
+		conn_next(w, c, true);
+		return;
+	}
+	if (res == -ENOBUFS) {
+		arm_recv(w, c);
+		return;
+	}
+	if (res <= 0) {
+		if (flags & IORING_CQE_F_BUFFER)
+			recycle_buf(w, bid);
+		conn_close(w, c);
+		return;
+	}
+	if (c->state == CS_LINGER) {
+		recycle_buf(w, bid);
+		c->lingered += res;
+		if (c->lingered > LINGER_BYTES)
+			conn_close(w, c);
+		else
+			arm_recv(w, c);
+		return;
+	}
+	consume(w, c, w->bufs + (size_t)bid * BUF_SIZE, res);
+	recycle_buf(w, bid);
+}
+
+static void on_send(struct worker *w, struct conn *c, int res)
+{
+	c->send_armed = false;
+	if (c->state == CS_CLOSING) {
+		if (!c->recv_armed)
+			conn_free(w, c);
+		return;
+	}
+	if (res <= 0) {
+		conn_close(w, c);
+		return;
+	}
+	c->out_off += res;
+	if (c->out_off < c->out_len) {
+		arm_send(w, c);
+		return;
+	}
+	pool_put(w, c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	if (c->in_len && !c->close_after_send) {
+		/* pipelined requests already buffered */
+		size_t n = process(w, c, c->in->data, c->in_len);
+		if (c->state == CS_CLOSING)
+			return;
+		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
+			conn_close(w, c);
+			return;
+		}
+	}
+	conn_next(w, c, false);
+}
+
+static void log_refused(struct worker *w)
+{
+	w->refused_since_log++;
+	ctr(w, CTR_REFUSED_MAX_CONN);
+	if (w->now_ms - w->refused_logged_ms < 1000)
+		return;
+	log_warn("connection_refused",
+		 "worker=%u reason=max_connections limit=%u refused=%llu", w->id,
+		 limits(w)->max_connections, (unsigned long long)w->refused_since_log);
+	w->refused_logged_ms = w->now_ms;
+	w->refused_since_log = 0;
+}
+
+static void arm_accept(struct worker *w, struct listener *l)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	set_data(sqe, l, OP_ACCEPT);
+	l->armed = true;
+}
+
+static void on_accept(struct worker *w, struct listener *l, int res, unsigned flags)
+{
+	struct conn *c;
+	int one = 1;
+
+	if (!(flags & IORING_CQE_F_MORE))
+		l->armed = false; /* re-armed on the next tick unless draining */
+	if (res < 0) {
+		if (res != -ECANCELED)
+			log_warn("accept_failed", "worker=%u listen=%s error=\"%s\"", w->id,
+				 l->text, strerror(-res));
+		return;
+	}
+	if (w->draining || w->n_conns >= limits(w)->max_connections) {
+		close(res);
+		if (!w->draining)
+			log_refused(w);
+		return;
+	}
+	c = conn_new(w, res, l->tls);
+	if (!c) {
+		close(res);
+		return;
+	}
+	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ctr(w, CTR_ACCEPTED);
+	timer_set(w, c, &w->header_list, limits(w)->header_timeout_ms);
+	arm_recv(w, c);
+}
+
+static void expire_list(struct worker *w, struct conn_list *l, enum server_counter cause)
+{
+	struct conn_node *n;
+
+	while ((n = conn_list_first(l))) {
+		struct conn *c = container_of(n, struct conn, tnode);
+
+		if (c->deadline_ms > w->now_ms)
+			break;
+		conn_list_remove(n);
+		if (cause != CTR__COUNT)
+			ctr(w, cause);
+		if (cause == CTR_HEADER_TIMEOUTS && c->recv_armed && c->state == CS_ACTIVE) {
+			/* slow or stalled request head: cancel the read, answer 408, close */
+			struct io_uring_sqe *sqe = get_sqe(w);
+			io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)c | OP_RECV, 0);
+			set_data(sqe, NULL, OP_IGNORE);
+			c->timed_out = true;
+			continue;
+		}
+		conn_close(w, c);
+	}
+}
+
+static void update_clock(struct worker *w)
+{
+	struct timespec ts;
+
+	w->now_ms = mono_ms();
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	if (ts.tv_sec != w->date_sec) {
+		w->date_sec = ts.tv_sec;
+		http_date(ts.tv_sec, w->date);
+	}
+}
+
+static void arm_tick(struct worker *w)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_timeout(sqe, &w->tick, 0, 0);
+	set_data(sqe, w, OP_TIMER);
+}
+
+static void arm_wake(struct worker *w)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_read(sqe, w->wake_fd, &w->wake_val, sizeof(w->wake_val), 0);
+	set_data(sqe, w, OP_WAKE);
+}
+
+static void close_listeners(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_listeners; i++) {
+		if (w->listeners[i].fd < 0)
+			continue;
+		/* closing the fd ends its multishot accept */
+		struct io_uring_sqe *sqe = get_sqe(w);
+		io_uring_prep_cancel_fd(sqe, w->listeners[i].fd, IORING_ASYNC_CANCEL_ALL);
+		set_data(sqe, NULL, OP_IGNORE);
+		io_uring_submit(&w->ring);
+		close(w->listeners[i].fd);
+		w->listeners[i].fd = -1;
+	}
+}
+
+static void start_drain(struct worker *w)
+{
+	struct conn_node *n;
+
+	w->draining = true;
+	w->drain_deadline_ms = w->now_ms + w->srv->drain_timeout_ms;
+	close_listeners(w);
+	/* idle keep-alive connections have nothing in flight worth waiting for */
+	while ((n = conn_list_first(&w->idle_list)))
+		conn_close(w, container_of(n, struct conn, tnode));
+	log_info("worker_draining", "worker=%u open=%u", w->id, w->n_conns);
+}
+
+static void close_all(struct worker *w, struct conn_list *l)
+{
+	struct conn_node *n;
+
+	while ((n = conn_list_first(l)))
+		conn_close(w, container_of(n, struct conn, tnode));
+}
+
+static void on_tick(struct worker *w)
+{
+	expire_list(w, &w->header_list, CTR_HEADER_TIMEOUTS);
+	expire_list(w, &w->idle_list, CTR_IDLE_TIMEOUTS);
+	expire_list(w, &w->send_list, CTR_SEND_TIMEOUTS);
+	expire_list(w, &w->linger_list, CTR__COUNT);
+	if (w->draining && w->now_ms >= w->drain_deadline_ms) {
+		close_all(w, &w->header_list);
+		close_all(w, &w->send_list);
+		close_all(w, &w->linger_list);
+		close_all(w, &w->idle_list);
+	}
+	for (unsigned i = 0; i < w->n_listeners && !w->draining; i++)
+		if (!w->listeners[i].armed && w->listeners[i].fd >= 0)
+			arm_accept(w, &w->listeners[i]);
+	arm_tick(w);
+}
+
+static void sync_snapshots(struct worker *w)
+{
+	const struct track_state *st = track_state_of(snapshot_ref_sync(&w->srv->state, &w->state_ref));
+
+	if (st != w->st || !w->verifier) {
+		/* the old verifier is keyed for the old keyring, which may be gone now */
+		token_verifier_free(w->verifier);
+		w->verifier = token_verifier_new(st->keys);
+		w->st = st;
+	}
+	w->chal = challenge_store_snapshot(snapshot_ref_sync(&w->srv->challenges, &w->chal_ref));
+}
+
+static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	void *p = (void *)(uintptr_t)(ud & ~OP_MASK);
+
+	switch ((enum op)(ud & OP_MASK)) {
+	case OP_ACCEPT: on_accept(w, p, cqe->res, cqe->flags); break;
+	case OP_RECV: on_recv(w, p, cqe->res, cqe->flags); break;
+	case OP_SEND: on_send(w, p, cqe->res); break;
+	case OP_TIMER: on_tick(w); break;
+	case OP_WAKE: arm_wake(w); break;
+	case OP_EVLOG: on_evlog(w, cqe->res); break;
+	case OP_IGNORE: break;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	/* Debian's liburing 2.3 declares io_uring_enable_rings() but does not export it */
+	int rc = syscall(__NR_io_uring_register, w->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			 NULL, 0);
+
+	if (rc) {
+		log_error("ring_failed", "worker=%u error=\"%s\"", w->id, strerror(errno));
+		return NULL;
+	}
+	update_clock(w);
+	sync_snapshots(w);
+	for (unsigned i = 0; i < w->n_listeners; i++)
+		arm_accept(w, &w->listeners[i]);
+	arm_tick(w);
+	arm_wake(w);
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		rc = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			log_error("ring_failed", "worker=%u error=\"%s\"", w->id, strerror(-rc));
+			break;
+		}
+		update_clock(w);
+		sync_snapshots(w);
+		if (!w->draining && atomic_load(&w->srv->draining))
+			start_drain(w);
+		io_uring_for_each_cqe(&w->ring, head, cqe) {
+			dispatch(w, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&w->ring, n);
+		evlog_flush(w);
+		if (w->draining && !w->n_conns && !w->ev_writing && !w->ev_active.len)
+			break;
+	}
+	log_info("worker_stopped", "worker=%u", w->id);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static int open_listener(const struct config_listen *cl, char *err, size_t errlen)
+{
+	int one = 1;
+	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "listen %s: socket: %s", cl->text, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    (cl->addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) || listen(fd, 4096)) {
+		snprintf(err, errlen, "listen %s: %s", cl->text, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int setup_ring(struct worker *w, char *err, size_t errlen)
+{
+	struct io_uring_params p = { 0 };
+	struct io_uring_buf_reg reg = { 0 };
+	int rc;
+
+	/*
+	 * DEFER_TASKRUN runs completions only when this thread waits: fewer interruptions.
+	 * SINGLE_ISSUER binds the ring to the thread that enables it, so it starts disabled
+	 * here and the worker thread enables it (setup errors still surface at start-up).
+	 */
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+		  IORING_SETUP_R_DISABLED;
+	rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+	if (rc == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_R_DISABLED;
+		rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+	}
+	if (rc) {
+		snprintf(err, errlen, "io_uring setup: %s", strerror(-rc));
+		return -1;
+	}
+	w->ring_ok = true;
+	w->br = mmap(NULL, BUF_COUNT * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	w->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
+	if (w->br == MAP_FAILED || !w->bufs) {
+		w->br = w->br == MAP_FAILED ? NULL : w->br;
+		snprintf(err, errlen, "out of memory for receive buffers");
+		return -1;
+	}
+	reg.ring_addr = (uintptr_t)w->br;
+	reg.ring_entries = BUF_COUNT;
+	reg.bgid = BUF_GROUP;
+	rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
+	if (rc) {
+		snprintf(err, errlen, "io_uring provided buffers: %s", strerror(-rc));
+		return -1;
+	}
+	io_uring_buf_ring_init(w->br);
+	for (unsigned i = 0; i < BUF_COUNT; i++)
+		io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, i,
+				      io_uring_buf_ring_mask(BUF_COUNT), i);
+	io_uring_buf_ring_advance(w->br, BUF_COUNT);
+	return 0;
+}
+
+int worker_create(struct server *srv, unsigned id, const struct config *cfg, char *err,
+		  size_t errlen)
+{
+	struct worker *w = &srv->workers[id];
+
+	memset(w, 0, sizeof(*w));
+	w->srv = srv;
+	w->id = id;
+	w->wake_fd = -1;
+	w->tick.tv_nsec = TICK_MS * 1000000L;
+	conn_list_init(&w->header_list);
+	conn_list_init(&w->idle_list);
+	conn_list_init(&w->send_list);
+	conn_list_init(&w->linger_list);
+	for (unsigned i = 0; i < CONFIG_MAX_LISTEN; i++)
+		w->listeners[i].fd = -1;
+	w->ev_active.data = malloc(EVBUF_CAP);
+	w->ev_flight.data = malloc(EVBUF_CAP);
+	w->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (!w->ev_active.data || !w->ev_flight.data || w->wake_fd < 0) {
+		snprintf(err, errlen, "worker %u: out of memory", id);
+		return -1;
+	}
+	if (setup_ring(w, err, errlen))
+		return -1;
+	for (unsigned i = 0; i < cfg->n_listen; i++) {
+		struct listener *l = &w->listeners[i];
+		l->fd = open_listener(&cfg->listen[i], err, errlen);
+		if (l->fd < 0)
+			return -1;
+		l->tls = cfg->listen[i].tls;
+		l->text = cfg->listen[i].text;
+		w->n_listeners++;
+	}
+	return 0;
+}
+
+int worker_spawn(struct worker *w)
+{
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+
+	w->started = rc == 0;
+	return rc;
+}
+
+void worker_wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		log_warn("worker_wake_failed", "worker=%u error=\"%s\"", w->id, strerror(errno));
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void worker_destroy(struct worker *w)
+{
+	struct pool_buf *b;
+	struct conn *c;
+
+	for (unsigned i = 0; i < w->n_listeners; i++)
+		if (w->listeners[i].fd >= 0)
+			close(w->listeners[i].fd);
+	if (w->ring_ok)
+		io_uring_queue_exit(&w->ring);
+	if (w->br)
+		munmap(w->br, BUF_COUNT * sizeof(struct io_uring_buf));
+	free(w->bufs);
+	while ((b = w->pool)) {
+		w->pool = b->next;
+		free(b);
+	}
+	while ((c = w->free_conns)) {
+		w->free_conns = (struct conn *)c->tnode.next;
+		free(c);
+	}
+	token_verifier_free(w->verifier);
+	snapshot_ref_drop(&w->state_ref);
+	snapshot_ref_drop(&w->chal_ref);
+	free(w->ev_active.data);
+	free(w->ev_flight.data);
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+}
