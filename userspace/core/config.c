@@ -542,10 +542,9 @@ static int parse_privacy(struct perr *e, struct config *c, json_t *root)
 static int parse_root(struct perr *e, struct config *c, json_t *root)
 {
 	static const char *const known[] = { "workers", "listen", "data_dir", "control_socket",
-					     "event_log", "keys", "acme", "domains", "limits",
+					     "keys", "acme", "domains", "limits",
 					     "machine", "privacy", "tls", "xdp", "journal", NULL };
 	uint32_t workers = CONFIG_WORKERS;
-	size_t dl;
 
 	if (check_keys(e, root, "(top level)", known) ||
 	    get_u32(e, root, "workers", "workers", 0, 256, &workers))
@@ -554,15 +553,11 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 	snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/edgetrack");
 	if (get_str(e, root, "data_dir", "data_dir", c->data_dir, sizeof(c->data_dir)))
 		return -1;
-	dl = strlen(c->data_dir);
-	if (dl + sizeof("/events.jsonl") > sizeof(c->event_log) ||
-	    dl + sizeof("/control.sock") > sizeof(c->control_socket))
+	if ((size_t)snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock",
+			     c->data_dir) >= sizeof(c->control_socket))
 		return fail(e, "data_dir", "path too long");
-	snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock", c->data_dir);
-	snprintf(c->event_log, sizeof(c->event_log), "%s/events.jsonl", c->data_dir);
 	if (get_str(e, root, "control_socket", "control_socket", c->control_socket,
-		    sizeof(c->control_socket)) ||
-	    get_str(e, root, "event_log", "event_log", c->event_log, sizeof(c->event_log)))
+		    sizeof(c->control_socket)))
 		return -1;
 	if (parse_listen(e, c, root) || parse_keys(e, c, root) || parse_acme(e, c, root) ||
 	    parse_domains(e, c, root) || parse_limits(e, c, root) || parse_machine(e, c, root) ||
