@@ -6,7 +6,11 @@
  *   edgetrackctl [--socket PATH] status|ping|reload talk to a running edgetrackd
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
  */
+#include "journal/events_cli.h"
 #include "track/token_cli.h"
+#ifdef CONFIG_XDP
+#include "xdp/xdp.h"
+#endif
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +24,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: edgetrackctl token encode|decode|verify [options]\n"
+		"       edgetrackctl events tail|export|verify [options]\n"
+#ifdef CONFIG_XDP
+		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
+#endif
 		"       edgetrackctl [--socket PATH] status | ping | reload\n"
 		"       edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list\n"
 		"\n"
@@ -106,6 +114,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "token"))
 		return token_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "events"))
+		return events_cli_main(argc - i, argv + i);
+#ifdef CONFIG_XDP
+	if (!strcmp(argv[i], "xdp"))
+		return xdp_cli_main(argc - i, argv + i);
+#endif
 	if (!strcmp(argv[i], "status") || !strcmp(argv[i], "ping") || !strcmp(argv[i], "reload") ||
 	    !strcmp(argv[i], "challenge"))
 		return control(sock, argc - i, argv + i);

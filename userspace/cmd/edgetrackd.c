@@ -63,7 +63,9 @@ static void print_demo(struct server *srv)
 	}
 	printf("  %-11s curl -si --resolve %s:%s:127.0.0.1 http://%s:%s/.well-known/acme-challenge/"
 	       "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA\n", "acme", host, port, host, port);
-	printf("Events: %s  Control: %s\n", st->cfg->event_log, st->cfg->control_socket);
+	printf("Events:      edgetrackctl events tail --dir %s\n"
+	       "Status:      edgetrackctl --socket %s status\n",
+	       srv->journal_cfg.dir, st->cfg->control_socket);
 	fflush(stdout);
 	snapshot_put(s);
 }

@@ -76,7 +76,6 @@ struct config {
 	unsigned n_listen;
 	char data_dir[CONFIG_PATH_MAX];
 	char control_socket[108];
-	char event_log[CONFIG_PATH_MAX];
 	struct config_key keys[CONFIG_MAX_KEYS];
 	unsigned n_keys;
 	uint8_t current_key;

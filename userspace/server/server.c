@@ -20,7 +20,8 @@
 
 static const char *const counter_names[CTR__COUNT] = {
 	"accepted", "refused_max_connections", "closed", "requests", "parse_errors",
-	"header_timeouts", "idle_timeouts", "send_timeouts", "events", "event_write_errors",
+	"header_timeouts", "idle_timeouts", "send_timeouts", "events", "events_failed",
+	"clicks_unrecorded",
 };
 
 const char *server_counter_name(enum server_counter c)
@@ -80,6 +81,30 @@ static unsigned worker_count(const struct config *cfg)
 	return n < 1 ? 1 : (unsigned)n;
 }
 
+static int open_journal(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	struct journal_settings *js = &srv->journal_cfg;
+	char why[256];
+
+	journal_settings_default(js);
+	if ((size_t)snprintf(js->dir, sizeof(js->dir), "%s/journal", cfg->data_dir) >=
+	    sizeof(js->dir)) {
+		snprintf(err, errlen, "data_dir too long");
+		return -1;
+	}
+	if (cfg->journal && journal_settings_parse(cfg->journal, js, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", cfg->source, why);
+		return -1;
+	}
+	srv->journal = journal_open(js, why, sizeof(why));
+	if (!srv->journal) {
+		snprintf(err, errlen, "journal %s: %s", js->dir, why);
+		return -1;
+	}
+	log_info("journal_open", "dir=%s sync=%s", js->dir, journal_sync_name(js->sync));
+	return 0;
+}
+
 int server_init(struct server *srv, struct config *cfg, const char *config_path, char *err,
 		size_t errlen)
 {
@@ -87,18 +112,11 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 	unsigned n = worker_count(cfg);
 
 	memset(srv, 0, sizeof(*srv));
-	srv->event_fd = -1;
 	srv->drain_timeout_ms = 10000;
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
 	if (make_dirs(cfg->data_dir, true, err, errlen) ||
-	    make_dirs(cfg->event_log, false, err, errlen) ||
-	    make_dirs(cfg->control_socket, false, err, errlen))
+	    make_dirs(cfg->control_socket, false, err, errlen) || open_journal(srv, cfg, err, errlen))
 		return -1;
-	srv->event_fd = open(cfg->event_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (srv->event_fd < 0) {
-		snprintf(err, errlen, "event log %s: %s", cfg->event_log, strerror(errno));
-		return -1;
-	}
 	srv->ctable = challenge_table_new(CHALLENGE_TTL_S);
 	chal = srv->ctable ? challenge_table_build(srv->ctable) : NULL;
 	if (!chal) {
@@ -130,8 +148,15 @@ int server_start(struct server *srv, char *err, size_t errlen)
 {
 	struct timespec ts;
 
+	int jrc;
+
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	srv->started_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	jrc = journal_start(srv->journal);
+	if (jrc) {
+		snprintf(err, errlen, "journal writer: %s", strerror(-jrc));
+		return -1;
+	}
 	for (unsigned i = 0; i < srv->n_workers; i++) {
 		int rc = worker_spawn(worker_at(srv, i));
 		if (rc) {
@@ -209,6 +234,9 @@ void server_join(struct server *srv)
 {
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		worker_join(worker_at(srv, i));
+	/* workers are gone: everything they submitted is written and synced here */
+	if (srv->journal)
+		journal_stop(srv->journal);
 }
 
 void server_destroy(struct server *srv)
@@ -222,8 +250,9 @@ void server_destroy(struct server *srv)
 	if (srv->challenges.cur)
 		snapshot_slot_destroy(&srv->challenges);
 	challenge_table_free(srv->ctable);
-	if (srv->event_fd >= 0)
-		close(srv->event_fd);
+	if (srv->journal)
+		journal_close(srv->journal);
+	srv->journal = NULL;
 }
 
 void server_counters_sum(const struct server *srv, uint64_t *ctr, uint64_t *routes,

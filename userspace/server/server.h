@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/snapshot.h"
+#include "journal/journal.h"
 #include "track/routes.h"
 
 #include <pthread.h>
@@ -24,7 +25,7 @@ struct challenge_table;
 enum server_counter {
 	CTR_ACCEPTED, CTR_REFUSED_MAX_CONN, CTR_CLOSED, CTR_REQUESTS, CTR_PARSE_ERRORS,
 	CTR_HEADER_TIMEOUTS, CTR_IDLE_TIMEOUTS, CTR_SEND_TIMEOUTS, CTR_EVENTS,
-	CTR_EVENT_WRITE_ERRORS, CTR__COUNT
+	CTR_EVENTS_FAILED, CTR_CLICKS_UNRECORDED, CTR__COUNT
 };
 
 struct server_counters {
@@ -47,7 +48,8 @@ struct server {
 	struct challenge_table *ctable;    /* owned by the control thread */
 	unsigned n_workers;
 	struct worker *workers;
-	int event_fd;                      /* event log (JSON lines), O_APPEND */
+	struct journal *journal;           /* every event, durable before its response */
+	struct journal_settings journal_cfg;
 	atomic_bool draining;
 	uint32_t drain_timeout_ms;
 	uint64_t started_ns;

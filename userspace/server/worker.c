@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "http/http_parser.h"
 #include "http/http_response.h"
+#include "journal/journal.h"
 #include "server/conn_list.h"
 #include "track/token.h"
 #include "track/track_state.h"
@@ -44,12 +45,12 @@
 #define OUT_CAP        16384
 #define OUT_RESERVE    (ROUTE_SCRATCH + 1024) /* room one response can need */
 #define POOL_KEEP      64
-#define EVBUF_CAP      (128 * 1024)
+#define REAP_BATCH     64
 #define TICK_MS        100
 #define LINGER_MS      2000
 #define LINGER_BYTES   (64 * 1024)
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TIMER, OP_WAKE, OP_EVLOG, OP_IGNORE };
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TIMER, OP_WAKE, OP_IGNORE };
 #define OP_MASK 7ull
 
 enum conn_state { CS_ACTIVE, CS_LINGER, CS_CLOSING };
@@ -76,6 +77,9 @@ struct conn {
 	bool recv_armed, send_armed;
 	bool close_after_send;
 	bool timed_out;                /* header timeout: recv cancelled, 408 follows */
+	bool journal_wait;             /* the held response waits for its event to be durable */
+	bool held_click;               /* ... and it is a click (may redirect unrecorded) */
+	uint32_t held_off;             /* where the held response starts in out */
 	uint8_t family;                /* peer address, fetched on first event */
 	uint8_t addr[16];
 	uint32_t nreq;
@@ -85,11 +89,6 @@ struct conn {
 	uint32_t out_len, out_off;
 	uint32_t lingered;
 } __attribute__((aligned(8)));
-
-struct evbuf {
-	char *data;
-	size_t len;
-};
 
 struct worker {
 	struct server *srv;
@@ -118,8 +117,8 @@ struct worker {
 	uint64_t now_ms;
 	char date[HTTP_DATE_LEN + 1];
 	time_t date_sec;
-	struct evbuf ev_active, ev_flight;
-	bool ev_writing;
+	int journal_id;                /* this worker's id at the journal */
+	uint64_t full_logged_ms, full_since_log;
 	bool draining;
 	uint64_t drain_deadline_ms;
 	uint64_t refused_logged_ms, refused_since_log;
@@ -243,7 +242,9 @@ static void conn_close(struct worker *w, struct conn *c)
 	c->state = CS_CLOSING;
 	conn_list_remove(&c->tnode);
 	if (!c->recv_armed && !c->send_armed) {
-		conn_free(w, c);
+		/* a held response's event is still being written: freed when it completes */
+		if (!c->journal_wait)
+			conn_free(w, c);
 		return;
 	}
 	/* Pending ops complete with -ECANCELED; the last one frees the connection. */
@@ -308,44 +309,7 @@ static void conn_linger(struct worker *w, struct conn *c)
 	arm_recv(w, c);
 }
 
-/* ---------------------------------------------------------------- events (JSON lines) */
-
-static void evlog_flush(struct worker *w)
-{
-	struct io_uring_sqe *sqe;
-	struct evbuf tmp;
-
-	if (w->ev_writing || !w->ev_active.len || w->srv->event_fd < 0)
-		return;
-	tmp = w->ev_flight;
-	w->ev_flight = w->ev_active;
-	w->ev_active = tmp;
-	w->ev_active.len = 0;
-	sqe = get_sqe(w);
-	/* O_APPEND: each write lands whole at the end, whichever worker wrote last. */
-	io_uring_prep_write(sqe, w->srv->event_fd, w->ev_flight.data, w->ev_flight.len, -1);
-	set_data(sqe, w, OP_EVLOG);
-	w->ev_writing = true;
-}
-
-static void on_evlog(struct worker *w, int res)
-{
-	w->ev_writing = false;
-	if (res < 0 || (size_t)res != w->ev_flight.len) {
-		ctr(w, CTR_EVENT_WRITE_ERRORS);
-		log_error("event_log_write_failed", "worker=%u error=\"%s\" bytes=%zu", w->id,
-			  res < 0 ? strerror(-res) : "short write", w->ev_flight.len);
-		/* The rest of a short write still has to land: keep it in order. */
-		if (res > 0 && (size_t)res < w->ev_flight.len &&
-		    w->ev_flight.len - res + w->ev_active.len <= EVBUF_CAP) {
-			size_t rest = w->ev_flight.len - res;
-			memmove(w->ev_active.data + rest, w->ev_active.data, w->ev_active.len);
-			memcpy(w->ev_active.data, w->ev_flight.data + res, rest);
-			w->ev_active.len += rest;
-		}
-	}
-	w->ev_flight.len = 0;
-}
+/* ---------------------------------------------------------------- events */
 
 static void peer_address(struct conn *c)
 {
@@ -367,28 +331,6 @@ static void peer_address(struct conn *c)
 			c->family = 6;
 		}
 	}
-}
-
-static void record_event(struct worker *w, const struct event *ev)
-{
-	char line[1024];
-	int n = event_format_json(ev, 0, line, sizeof(line));
-
-	if (n <= 0 || n >= (int)sizeof(line))
-		return;
-	if (w->ev_active.len + n > EVBUF_CAP) {
-		evlog_flush(w);
-		if (w->ev_active.len + n > EVBUF_CAP) {
-			/* Both buffers busy: write this one directly rather than lose it. */
-			if (write(w->srv->event_fd, line, n) != n)
-				ctr(w, CTR_EVENT_WRITE_ERRORS);
-			ctr(w, CTR_EVENTS);
-			return;
-		}
-	}
-	memcpy(w->ev_active.data + w->ev_active.len, line, n);
-	w->ev_active.len += n;
-	ctr(w, CTR_EVENTS);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -454,6 +396,104 @@ static void write_route_response(struct worker *w, struct conn *c, const struct 
 	c->out_len = o.len;
 }
 
+static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len);
+static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
+static void conn_next(struct worker *w, struct conn *c, bool request_started);
+
+/* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
+static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
+				bool keep_alive)
+{
+	static const char body[] = "event store unavailable, retry later\n";
+	struct http_out o = out_of(c);
+
+	http_out_status(&o, 503);
+	http_out_raw(&o, "Retry-After: 5\r\nCache-Control: no-store\r\n", 41);
+	http_out_finish(&o, w->date, "text/plain; charset=utf-8", body, sizeof(body) - 1,
+			req && req->method == HTTP_HEAD, keep_alive);
+	if (http_out_ok(&o))
+		c->out_len = o.len;
+	if (!keep_alive)
+		c->close_after_send = true;
+}
+
+static void log_journal_full(struct worker *w, int status)
+{
+	w->full_since_log++;
+	if (w->now_ms - w->full_logged_ms < 1000)
+		return;
+	log_error("journal_unavailable", "worker=%u error=\"%s\" events=%llu action=%s", w->id,
+		  strerror(-status), (unsigned long long)w->full_since_log,
+		  w->srv->journal_cfg.on_full == JOURNAL_FULL_REDIRECT_UNRECORDED
+			  ? "redirect_unrecorded_clicks"
+			  : "503");
+	w->full_logged_ms = w->now_ms;
+	w->full_since_log = 0;
+}
+
+/* Queues the event; the response written next is held until the journal says durable. */
+static bool submit_event(struct worker *w, struct conn *c, const struct event *ev)
+{
+	int rc = journal_submit(w->srv->journal, w->journal_id, ev, (uint64_t)(uintptr_t)c);
+
+	if (rc) {
+		ctr(w, CTR_EVENTS_FAILED);
+		log_journal_full(w, rc);
+		return false;
+	}
+	c->journal_wait = true;
+	c->held_click = ev->kind == EVENT_CLICK;
+	c->held_off = c->out_len;
+	return true;
+}
+
+/* The journal finished c's event: release the held response, or replace it. */
+static void event_done(struct worker *w, struct conn *c, int status)
+{
+	bool keep_alive = !c->close_after_send;
+
+	c->journal_wait = false;
+	if (c->state == CS_CLOSING) {
+		if (!c->recv_armed && !c->send_armed)
+			conn_free(w, c);
+		return;
+	}
+	if (!status) {
+		ctr(w, CTR_EVENTS);
+	} else if (c->held_click &&
+		   w->srv->journal_cfg.on_full == JOURNAL_FULL_REDIRECT_UNRECORDED) {
+		ctr(w, CTR_CLICKS_UNRECORDED);
+		log_journal_full(w, status);
+	} else {
+		ctr(w, CTR_EVENTS_FAILED);
+		log_journal_full(w, status);
+		c->out_len = c->held_off;
+		respond_unavailable(w, c, NULL, keep_alive);
+	}
+	if (c->in_len && !c->close_after_send) {
+		size_t n = process(w, c, c->in->data, c->in_len);
+		if (c->state == CS_CLOSING)
+			return;
+		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
+			conn_close(w, c);
+			return;
+		}
+	}
+	conn_next(w, c, false);
+}
+
+static void reap_journal(struct worker *w)
+{
+	struct journal_done done[REAP_BATCH];
+	size_t n;
+
+	do {
+		n = journal_reap(w->srv->journal, w->journal_id, done, REAP_BATCH);
+		for (size_t i = 0; i < n; i++)
+			event_done(w, (struct conn *)(uintptr_t)done[i].cookie, done[i].status);
+	} while (n == REAP_BATCH);
+}
+
 static void handle_request(struct worker *w, struct conn *c, const struct http_request *req,
 			   const char *body)
 {
@@ -476,10 +516,12 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 	counter_add(&w->ctr.routes[o], 1);
 	ctr(w, CTR_REQUESTS);
 	c->nreq++;
-	if (rs.has_event)
-		record_event(w, &rs.ev);
 	keep_alive = req->keep_alive && !rs.close && !w->draining &&
 		     c->nreq < limits(w)->max_keepalive_requests;
+	if (rs.has_event && !submit_event(w, c, &rs.ev)) {
+		respond_unavailable(w, c, req, keep_alive);
+		return;
+	}
 	write_route_response(w, c, req, &rs, keep_alive);
 	if (!keep_alive)
 		c->close_after_send = true;
@@ -491,7 +533,7 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
 	struct http_request req;
 	size_t off = 0;
 
-	while (off < len && !c->close_after_send) {
+	while (off < len && !c->close_after_send && !c->journal_wait) {
 		int r;
 
 		if (!ensure_out(w, c)) {
@@ -539,6 +581,11 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 {
 	if (c->state == CS_CLOSING)
 		return;
+	if (c->journal_wait) {
+		/* a disk that stalls this long fails the connection, not the worker */
+		timer_set(w, c, &w->send_list, limits(w)->send_timeout_ms);
+		return;
+	}
 	if (c->out && c->out_len > c->out_off) {
 		arm_send(w, c);
 		return;
@@ -598,7 +645,7 @@ static void on_recv(struct worker *w, struct conn *c, int res, unsigned flags)
 	if (c->state == CS_CLOSING) {
 		if (flags & IORING_CQE_F_BUFFER)
 			recycle_buf(w, bid);
-		if (!c->send_armed)
+		if (!c->send_armed && !c->journal_wait)
 			conn_free(w, c);
 		return;
 	}
@@ -640,7 +687,7 @@ static void on_send(struct worker *w, struct conn *c, int res)
 {
 	c->send_armed = false;
 	if (c->state == CS_CLOSING) {
-		if (!c->recv_armed)
+		if (!c->recv_armed && !c->journal_wait)
 			conn_free(w, c);
 		return;
 	}
@@ -851,7 +898,6 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 	case OP_SEND: on_send(w, p, cqe->res); break;
 	case OP_TIMER: on_tick(w); break;
 	case OP_WAKE: arm_wake(w); break;
-	case OP_EVLOG: on_evlog(w, cqe->res); break;
 	case OP_IGNORE: break;
 	}
 }
@@ -891,8 +937,8 @@ static void *worker_main(void *arg)
 			n++;
 		}
 		io_uring_cq_advance(&w->ring, n);
-		evlog_flush(w);
-		if (w->draining && !w->n_conns && !w->ev_writing && !w->ev_active.len)
+		reap_journal(w);
+		if (w->draining && !w->n_conns)
 			break;
 	}
 	log_info("worker_stopped", "worker=%u", w->id);
@@ -986,11 +1032,15 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 	conn_list_init(&w->linger_list);
 	for (unsigned i = 0; i < CONFIG_MAX_LISTEN; i++)
 		w->listeners[i].fd = -1;
-	w->ev_active.data = malloc(EVBUF_CAP);
-	w->ev_flight.data = malloc(EVBUF_CAP);
-	w->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (!w->ev_active.data || !w->ev_flight.data || w->wake_fd < 0) {
-		snprintf(err, errlen, "worker %u: out of memory", id);
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0) {
+		snprintf(err, errlen, "worker %u: eventfd: %s", id, strerror(errno));
+		return -1;
+	}
+	/* the journal wakes this worker through the same eventfd when events are durable */
+	w->journal_id = journal_add_worker(srv->journal, w->wake_fd);
+	if (w->journal_id < 0) {
+		snprintf(err, errlen, "worker %u: journal: %s", id, strerror(-w->journal_id));
 		return -1;
 	}
 	if (setup_ring(w, err, errlen))
@@ -1054,8 +1104,6 @@ void worker_destroy(struct worker *w)
 	token_verifier_free(w->verifier);
 	snapshot_ref_drop(&w->state_ref);
 	snapshot_ref_drop(&w->chal_ref);
-	free(w->ev_active.data);
-	free(w->ev_flight.data);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 }

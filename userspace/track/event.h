@@ -49,7 +49,4 @@ const char *event_kind_name(enum event_kind k);
 /* "203.0.113.0/24" style text of the (truncated) client address; returns snprintf's count. */
 int event_client_text(const struct event *ev, char *out, size_t cap);
 
-/* One JSON object and a newline; field names are the export format's. Returns snprintf's count. */
-int event_format_json(const struct event *ev, uint64_t seq, char *out, size_t cap);
-
 #endif
