@@ -185,9 +185,21 @@ $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(libedgetrack)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Helper programs of the XDP integration test and bench (one <name>.c each).
+xdp-helpers := $(if $(filter y,$(CONFIG_XDP)),$(addprefix $(O)/,tests/xdp/synflood bench/xdp_bench))
+tests: $(xdp-helpers)
+
+$(O)/tests/xdp/%: $(O)/tests/xdp/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(O)/bench/%: $(O)/bench/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
 # ---------------------------------------------------------------- BPF
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
               -I$(srctree) -I$(O)/bpf -I/usr/include/$(shell uname -m)-linux-gnu
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)

@@ -4,6 +4,9 @@
 #include "acme/challenge.h"
 #include "core/log.h"
 #include "track/track_state.h"
+#ifdef CONFIG_XDP
+#include "xdp/xdp.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +84,38 @@ static unsigned worker_count(const struct config *cfg)
 	return n < 1 ? 1 : (unsigned)n;
 }
 
+/* Starts the XDP filter, or swaps its rule set on reload; a bad "xdp" object refuses the
+ * whole config. Without CONFIG_XDP an "xdp" object is refused rather than ignored. */
+static int apply_xdp(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+#ifdef CONFIG_XDP
+	struct xdp_settings xs;
+	char why[256];
+	int rc = 0;
+
+	if (xdp_settings_parse(cfg->xdp, &xs, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", cfg->source, why);
+		return -1;
+	}
+	if (!srv->xdp) {
+		srv->xdp = xdp_runtime_start(&xs, why, sizeof(why));
+		rc = srv->xdp ? 0 : -1;
+	} else {
+		rc = xdp_runtime_update(srv->xdp, &xs, why, sizeof(why));
+	}
+	xdp_settings_free(&xs);
+	if (rc)
+		snprintf(err, errlen, "xdp: %s", why);
+	return rc;
+#else
+	(void)srv;
+	if (!cfg->xdp)
+		return 0;
+	snprintf(err, errlen, "%s: xdp: this build has no XDP support (CONFIG_XDP)", cfg->source);
+	return -1;
+#endif
+}
+
 static int open_journal(struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
 	struct journal_settings *js = &srv->journal_cfg;
@@ -141,7 +176,7 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 		if (worker_create(srv, i, cfg, err, errlen))
 			return -1;
 	}
-	return 0;
+	return apply_xdp(srv, cfg, err, errlen);
 }
 
 int server_start(struct server *srv, char *err, size_t errlen)
@@ -201,6 +236,10 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 		config_free(cfg);
 		return -1;
 	}
+	if (apply_xdp(srv, cfg, err, errlen)) {
+		snapshot_put(st); /* frees cfg with it */
+		return -1;
+	}
 	if (!listeners_same)
 		log_warn("reload_listen_unchanged",
 			 "reason=\"listen addresses change only with a restart\"");
@@ -241,6 +280,11 @@ void server_join(struct server *srv)
 
 void server_destroy(struct server *srv)
 {
+#ifdef CONFIG_XDP
+	if (srv->xdp)
+		xdp_runtime_stop(srv->xdp);
+	srv->xdp = NULL;
+#endif
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		worker_destroy(worker_at(srv, i));
 	free(srv->workers);

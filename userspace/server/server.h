@@ -20,6 +20,7 @@
 
 struct worker;
 struct challenge_table;
+struct xdp_runtime;
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
 enum server_counter {
@@ -50,6 +51,7 @@ struct server {
 	struct worker *workers;
 	struct journal *journal;           /* every event, durable before its response */
 	struct journal_settings journal_cfg;
+	struct xdp_runtime *xdp;           /* NULL without CONFIG_XDP */
 	atomic_bool draining;
 	uint32_t drain_timeout_ms;
 	uint64_t started_ns;
