@@ -118,9 +118,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: ok (%u domains, %u keys, %u listeners)\n", config_path, cfg->n_domains,
-		       cfg->n_keys, cfg->n_listen);
-		config_free(cfg);
+		/* building the runtime state also checks what only the whole can show (duplicates) */
+		unsigned nd = cfg->n_domains, nk = cfg->n_keys, nl = cfg->n_listen;
+		struct snapshot *st = track_state_build(cfg, err, sizeof(err));
+
+		if (!st) {
+			config_free(cfg);
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		snapshot_put(st);
+		printf("%s: ok (%u domains, %u keys, %u listeners)\n", config_path, nd, nk, nl);
 		return 0;
 	}
 	if (workers > 0)
