@@ -25,7 +25,9 @@ reason() {
 
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }
 
-expect "garbage request line" 'hello\r\n\r\n' 400
+expect "garbage request line" '{hello}\r\n\r\n' 400
+expect "a TLS ClientHello on the plain port" '\x16\x03\x01\x02\x00\x01\x00' 400
+expect "an unknown method token" 'hello\r\n\r\n' 501
 expect "missing HTTP version" 'GET /healthz\r\n\r\n' 400
 expect "lowercase method" "get /healthz HTTP/1.1\r\n$H\r\n\r\n" 501
 expect "unknown method" "BREW /healthz HTTP/1.1\r\n$H\r\n\r\n" 501

@@ -38,7 +38,8 @@ out=$(curl -si "${R[@]}" -d List-Unsubscribe=One-Click "$B/u/$UNSUB")
 check "one-click POST answers 200" contains "$out" "HTTP/1.1 200 OK"
 wait_events 3
 check "one-click recorded" contains "$(events | tail -1)" '"kind":"unsubscribe"'
-out=$(curl -si "${R[@]}" -F List-Unsubscribe=One-Click "$B/u/$UNSUB")
+out=$(curl -si "${R[@]}" -H 'Expect: 100-continue' -F List-Unsubscribe=One-Click "$B/u/$UNSUB")
+check "100-continue honoured" contains "$out" "HTTP/1.1 100 Continue"
 check "one-click as multipart/form-data" contains "$out" "HTTP/1.1 200 OK"
 wait_events 4
 check "POST without the one-click field is 400" eq "$(status_of "${R[@]}" -d foo=bar "$B/u/$UNSUB")" 400

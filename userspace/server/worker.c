@@ -78,6 +78,7 @@ struct conn {
 	bool close_after_send;
 	bool timed_out;                /* header timeout: recv cancelled, 408 follows */
 	bool journal_wait;             /* the held response waits for its event to be durable */
+	bool sent_continue;            /* 100 Continue sent for the request being read */
 	bool held_click;               /* ... and it is a click (may redirect unrecorded) */
 	uint32_t held_off;             /* where the held response starts in out */
 	uint8_t family;                /* peer address, fetched on first event */
@@ -550,8 +551,17 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
 			respond_error(w, c, -r);
 			return len;
 		}
-		if (len - off < (size_t)r + req.content_length)
-			break; /* body not complete yet */
+		if (len - off < (size_t)r + req.content_length) {
+			/* body not complete yet; a client waiting for 100-continue gets it once */
+			if (req.expect_continue && !c->sent_continue) {
+				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+				memcpy(c->out->data + c->out_len, cont, sizeof(cont) - 1);
+				c->out_len += sizeof(cont) - 1;
+				c->sent_continue = true;
+			}
+			break;
+		}
+		c->sent_continue = false;
 		handle_request(w, c, &req, buf + off + r);
 		off += r + req.content_length;
 	}
