@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/domain_table.h"
+#include "core/err.h"
 
 #include "core/hostname.h"
 
@@ -36,20 +37,6 @@ struct domain_table {
 };
 
 #define MIN_CAP 16
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -196,27 +183,27 @@ int domain_table_add(struct domain_table *t, const char *name, size_t len, void 
 	int n, wild;
 
 	if (!value) {
-		set_err(err, errlen, "domain needs a value");
+		err_set(err, errlen, "domain needs a value");
 		return -1;
 	}
 	n = hostname_normalize(name, len, norm, sizeof(norm), HOSTNAME_ALLOW_WILDCARD);
 	if (n < 0) {
-		set_err(err, errlen, "invalid domain name '%.*s'", (int)(len > 300 ? 300 : len),
+		err_set(err, errlen, "invalid domain name '%.*s'", (int)(len > 300 ? 300 : len),
 			name ? name : "");
 		return -1;
 	}
 	wild = hostname_is_wildcard(norm, (size_t)n);
 	s.hash = name_hash(t->seed, norm + (wild ? 2 : 0), (size_t)n - (wild ? 2 : 0), wild);
 	if (find(t, norm + (wild ? 2 : 0), (size_t)n - (wild ? 2 : 0), wild, s.hash)) {
-		set_err(err, errlen, "duplicate domain '%s'", norm);
+		err_set(err, errlen, "duplicate domain '%s'", norm);
 		return -1;
 	}
 	if ((t->count + 1) * 2 > t->cap && grow(t) < 0) {
-		set_err(err, errlen, "out of memory adding '%s'", norm);
+		err_set(err, errlen, "out of memory adding '%s'", norm);
 		return -1;
 	}
 	if (arena_append(t, norm, (size_t)n, &s.off) < 0) {
-		set_err(err, errlen, "out of memory adding '%s'", norm);
+		err_set(err, errlen, "out of memory adding '%s'", norm);
 		return -1;
 	}
 	s.len = (uint16_t)n;

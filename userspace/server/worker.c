@@ -400,6 +400,7 @@ static void write_route_response(struct worker *w, struct conn *c, const struct 
 static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len);
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
 static void conn_next(struct worker *w, struct conn *c, bool request_started);
+static void resume(struct worker *w, struct conn *c);
 
 /* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
 static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
@@ -471,16 +472,7 @@ static void event_done(struct worker *w, struct conn *c, int status)
 		c->out_len = c->held_off;
 		respond_unavailable(w, c, NULL, keep_alive);
 	}
-	if (c->in_len && !c->close_after_send) {
-		size_t n = process(w, c, c->in->data, c->in_len);
-		if (c->state == CS_CLOSING)
-			return;
-		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
-			conn_close(w, c);
-			return;
-		}
-	}
-	conn_next(w, c, false);
+	resume(w, c);
 }
 
 static void reap_journal(struct worker *w)
@@ -618,6 +610,21 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 	arm_recv(w, c);
 }
 
+/* Nothing in flight any more: answer requests already buffered (pipelining), then go on. */
+static void resume(struct worker *w, struct conn *c)
+{
+	if (c->in_len && !c->close_after_send) {
+		size_t n = process(w, c, c->in->data, c->in_len);
+		if (c->state == CS_CLOSING)
+			return;
+		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
+			conn_close(w, c);
+			return;
+		}
+	}
+	conn_next(w, c, false);
+}
+
 static void consume(struct worker *w, struct conn *c, const char *data, size_t len)
 {
 	bool started = c->in_len > 0;
@@ -713,17 +720,7 @@ static void on_send(struct worker *w, struct conn *c, int res)
 	pool_put(w, c->out);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
-	if (c->in_len && !c->close_after_send) {
-		/* pipelined requests already buffered */
-		size_t n = process(w, c, c->in->data, c->in_len);
-		if (c->state == CS_CLOSING)
-			return;
-		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
-			conn_close(w, c);
-			return;
-		}
-	}
-	conn_next(w, c, false);
+	resume(w, c);
 }
 
 static void log_refused(struct worker *w)

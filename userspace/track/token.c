@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "track/token.h"
+#include "core/err.h"
 
 #include "core/hostname.h"
 
@@ -33,20 +34,6 @@ struct token_verifier {
 	const struct token_keyring *kr;
 	EVP_MAC_CTX *ctx[NKEYS];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------------ base64url */
 
@@ -270,22 +257,22 @@ int token_keyring_add(struct token_keyring *kr, uint8_t key_id, const uint8_t *k
 	EVP_MAC_CTX *ctx;
 
 	if (!kr || !key) {
-		set_err(err, errlen, "key %u: no key given", key_id);
+		err_set(err, errlen, "key %u: no key given", key_id);
 		return -1;
 	}
 	if (len < TOKEN_KEY_MIN || len > TOKEN_KEY_MAX) {
-		set_err(err, errlen, "key %u: length %zu, want %d..%d bytes", key_id, len,
+		err_set(err, errlen, "key %u: length %zu, want %d..%d bytes", key_id, len,
 			TOKEN_KEY_MIN, TOKEN_KEY_MAX);
 		return -1;
 	}
 	if (kr->keys[key_id]) {
-		set_err(err, errlen, "key %u: id already in the keyring", key_id);
+		err_set(err, errlen, "key %u: id already in the keyring", key_id);
 		return -1;
 	}
 	ctx = EVP_MAC_CTX_new(kr->mac);
 	if (!ctx || !EVP_MAC_init(ctx, key, len, params)) {
 		EVP_MAC_CTX_free(ctx);
-		set_err(err, errlen, "key %u: HMAC-SHA256 setup failed", key_id);
+		err_set(err, errlen, "key %u: HMAC-SHA256 setup failed", key_id);
 		return -1;
 	}
 	kr->keys[key_id] = ctx;
@@ -357,16 +344,16 @@ static int payload_build(const struct token *t, uint8_t key_id, uint8_t *p, size
 	size_t o = TOKEN_FIXED_LEN;
 
 	if (!token_kind_name(t->kind)) {
-		set_err(err, errlen, "unknown token kind %d", (int)t->kind);
+		err_set(err, errlen, "unknown token kind %d", (int)t->kind);
 		return -1;
 	}
 	if (t->kind == TOKEN_CLICK && !token_url_valid(t->url, t->url_len)) {
-		set_err(err, errlen, "click needs an absolute http(s) URL of 1..%d printable "
+		err_set(err, errlen, "click needs an absolute http(s) URL of 1..%d printable "
 			"ASCII bytes without spaces, quotes, '<', '>' or '\\'", TOKEN_URL_MAX);
 		return -1;
 	}
 	if (t->kind != TOKEN_CLICK && t->url_len) {
-		set_err(err, errlen, "only click tokens carry a URL");
+		err_set(err, errlen, "only click tokens carry a URL");
 		return -1;
 	}
 	p[0] = TOKEN_VERSION;
@@ -408,26 +395,26 @@ int token_encode_key(const struct token_keyring *kr, uint8_t key_id, const char 
 	size_t plen, need, o;
 
 	if (!kr || !t || !out) {
-		set_err(err, errlen, "missing argument");
+		err_set(err, errlen, "missing argument");
 		return -1;
 	}
 	if (!kr->keys[key_id]) {
-		set_err(err, errlen, "key %u is not in the keyring", key_id);
+		err_set(err, errlen, "key %u is not in the keyring", key_id);
 		return -1;
 	}
 	if (!host_ok(host, host_len)) {
-		set_err(err, errlen, "host must be a normalized DNS name (lower case, no port)");
+		err_set(err, errlen, "host must be a normalized DNS name (lower case, no port)");
 		return -1;
 	}
 	if (payload_build(t, key_id, payload, &plen, err, errlen) < 0)
 		return -1;
 	need = TOKEN_B64_LEN(plen) + 1 + TAG_B64_LEN + 1;
 	if (outlen < need) {
-		set_err(err, errlen, "output buffer too small (%zu < %zu)", outlen, need);
+		err_set(err, errlen, "output buffer too small (%zu < %zu)", outlen, need);
 		return -1;
 	}
 	if (mac_tag_shared(kr, key_id, host, host_len, payload, plen, tag) < 0) {
-		set_err(err, errlen, "HMAC-SHA256 failed");
+		err_set(err, errlen, "HMAC-SHA256 failed");
 		return -1;
 	}
 	o = b64url_encode(payload, plen, out);
@@ -441,7 +428,7 @@ int token_encode(const struct token_keyring *kr, const char *host, size_t host_l
 		 const struct token *t, char *out, size_t outlen, char *err, size_t errlen)
 {
 	if (!kr || kr->current < 0) {
-		set_err(err, errlen, "no current signing key");
+		err_set(err, errlen, "no current signing key");
 		return -1;
 	}
 	return token_encode_key(kr, (uint8_t)kr->current, host, host_len, t, out, outlen, err,

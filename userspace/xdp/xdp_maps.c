@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Rule-set installation by generations, dynamic blocks, counters, CIDR text. */
 #include "xdp/xdp_maps.h"
+#include "core/err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,17 +19,6 @@ const char *const xdp_map_pin_names[10] = {
 	"xdp_ctl", "xdp_rules", "xdp_blk", "xdp_mgmt", "xdp_svc", "xdp_syn_src",
 	"xdp_buckets", "xdp_counters", "xdp_cpumap", "xdp_blk_dyn",
 };
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int *xdp_maps_slot(struct xdp_maps *m, size_t i)
 {
@@ -84,7 +74,7 @@ int xdp_maps_open_pinned(const char *dir, struct xdp_maps *m, char *err, size_t 
 			int e = errno;
 
 			xdp_maps_close(m);
-			return fail(err, errlen, "%s: %s (is the XDP filter running?)", path, strerror(e));
+			return err_set(err, errlen, "%s: %s (is the XDP filter running?)", path, strerror(e));
 		}
 	}
 	return 0;
@@ -108,7 +98,7 @@ int xdp_cidr_parse(const char *s, struct xdp_cidr *out, char *err, size_t errlen
 	long n;
 
 	if (!s || strlen(s) >= sizeof(buf))
-		return fail(err, errlen, "bad CIDR");
+		return err_set(err, errlen, "bad CIDR");
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (slash)
@@ -118,19 +108,19 @@ int xdp_cidr_parse(const char *s, struct xdp_cidr *out, char *err, size_t errlen
 	else if (inet_pton(AF_INET6, buf, c.addr) == 1)
 		c.family = 6;
 	else
-		return fail(err, errlen, "bad CIDR \"%s\": not an address", s);
+		return err_set(err, errlen, "bad CIDR \"%s\": not an address", s);
 	max = c.family == 4 ? 32 : 128;
 	c.prefixlen = (uint8_t)max;
 	if (slash) {
 		errno = 0;
 		n = strtol(slash + 1, &end, 10);
 		if (!slash[1] || *end || errno || n < 0 || n > (long)max)
-			return fail(err, errlen, "bad CIDR \"%s\": prefix length", s);
+			return err_set(err, errlen, "bad CIDR \"%s\": prefix length", s);
 		c.prefixlen = (uint8_t)n;
 	}
 	for (i = c.prefixlen; i < max; i++)
 		if (c.addr[i / 8] & (0x80 >> (i % 8)))
-			return fail(err, errlen, "bad CIDR \"%s\": host bits set", s);
+			return err_set(err, errlen, "bad CIDR \"%s\": host bits set", s);
 	*out = c;
 	return 0;
 }
@@ -312,17 +302,17 @@ static int inner_build(const struct xdp_maps *m, const struct xdp_settings *s,
 	in->svc = bpf_map_create(BPF_MAP_TYPE_HASH, "xdp_svc_in", sizeof(struct xdp_addr),
 				 sizeof(__u32), XDP_SVC_MAX, &o);
 	if (in->blk < 0 || in->mgmt < 0 || in->svc < 0)
-		return fail(err, errlen, "xdp: creating rule maps: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: creating rule maps: %s", strerror(errno));
 	if (fill_lpm(in->blk, &s->blocklist) < 0 || copy_dyn(m->dyn, in->blk) < 0)
-		return fail(err, errlen, "xdp: filling blocklist: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: filling blocklist: %s", strerror(errno));
 	if (fill_lpm(in->mgmt, &s->mgmt_cidrs) < 0)
-		return fail(err, errlen, "xdp: filling management CIDRs: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: filling management CIDRs: %s", strerror(errno));
 	for (i = 0; i < s->service_addrs.n; i++) {
 		struct xdp_addr a;
 
 		addr_key(&s->service_addrs.v[i], &a);
 		if (bpf_map_update_elem(in->svc, &a, &one, BPF_ANY) < 0)
-			return fail(err, errlen, "xdp: filling service addresses: %s", strerror(errno));
+			return err_set(err, errlen, "xdp: filling service addresses: %s", strerror(errno));
 	}
 	return 0;
 }
@@ -337,7 +327,7 @@ static int steer_setup(const struct xdp_maps *m, const struct xdp_settings *s, c
 		__u32 cpu = s->steer_cpus[i];
 
 		if (bpf_map_update_elem(m->cpumap, &cpu, &v, BPF_ANY) < 0)
-			return fail(err, errlen, "xdp.steer.cpus[%zu]: cpu %u: %s", i, cpu,
+			return err_set(err, errlen, "xdp.steer.cpus[%zu]: cpu %u: %s", i, cpu,
 				    strerror(errno));
 	}
 	return 0;
@@ -362,11 +352,11 @@ int xdp_rules_install(const struct xdp_maps *m, const struct xdp_settings *s, ch
 	int cur = xdp_active_gen(m), rc = -1;
 
 	if (cur < 0)
-		return fail(err, errlen, "xdp: cannot read the active generation: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: cannot read the active generation: %s", strerror(errno));
 	next = (__u32)(cur + 1) % XDP_GENERATIONS;
 	r = malloc(sizeof(*r));
 	if (!r)
-		return fail(err, errlen, "xdp: out of memory");
+		return err_set(err, errlen, "xdp: out of memory");
 	build_rules(r, s);
 	if (inner_build(m, s, &in, err, errlen) < 0 || steer_setup(m, s, err, errlen) < 0)
 		goto out;
@@ -375,19 +365,19 @@ int xdp_rules_install(const struct xdp_maps *m, const struct xdp_settings *s, ch
 	    bpf_map_update_elem(m->blk, &next, &in.blk, BPF_ANY) < 0 ||
 	    bpf_map_update_elem(m->mgmt, &next, &in.mgmt, BPF_ANY) < 0 ||
 	    bpf_map_update_elem(m->svc, &next, &in.svc, BPF_ANY) < 0) {
-		fail(err, errlen, "xdp: installing rule set: %s", strerror(errno));
+		err_set(err, errlen, "xdp: installing rule set: %s", strerror(errno));
 		goto out;
 	}
 	/* The switch: generation values 0 and 1 differ in one byte, so even a byte-wise copy
 	 * of the value is seen as either the old or the new one. */
 	c.gen = next;
 	if (bpf_map_update_elem(m->ctl, &zero, &c, BPF_ANY) < 0) {
-		fail(err, errlen, "xdp: switching generation: %s", strerror(errno));
+		err_set(err, errlen, "xdp: switching generation: %s", strerror(errno));
 		goto out;
 	}
 	/* A `block` that raced with this install wrote to the old slot; carry it over. */
 	if (copy_dyn(m->dyn, in.blk) < 0) {
-		fail(err, errlen, "xdp: carrying dynamic blocks: %s", strerror(errno));
+		err_set(err, errlen, "xdp: carrying dynamic blocks: %s", strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -415,24 +405,24 @@ int xdp_block(const struct xdp_maps *m, const struct xdp_cidr *c, bool block, ch
 	int active = xdp_active_gen(m);
 
 	if (active < 0)
-		return fail(err, errlen, "xdp: no active rule set");
+		return err_set(err, errlen, "xdp: no active rule set");
 	xdp_cidr_to_key(c, &k);
 	if (block && bpf_map_update_elem(m->dyn, &k, &one, BPF_ANY) < 0)
-		return fail(err, errlen, "xdp: recording block: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: recording block: %s", strerror(errno));
 	if (!block && bpf_map_delete_elem(m->dyn, &k) < 0 && errno != ENOENT)
-		return fail(err, errlen, "xdp: removing block: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: removing block: %s", strerror(errno));
 	/* Both slots: the idle one may become active again through a racing install. */
 	for (gen = 0; gen < XDP_GENERATIONS; gen++) {
 		int fd = blk_inner_fd(m, gen), rc;
 
 		if (fd < 0) {
 			if ((int)gen == active)
-				return fail(err, errlen, "xdp: active blocklist: %s", strerror(errno));
+				return err_set(err, errlen, "xdp: active blocklist: %s", strerror(errno));
 			continue;
 		}
 		rc = block ? bpf_map_update_elem(fd, &k, &one, BPF_ANY) : bpf_map_delete_elem(fd, &k);
 		if (rc < 0 && (block || errno != ENOENT) && (int)gen == active) {
-			fail(err, errlen, "xdp: updating blocklist: %s", strerror(errno));
+			err_set(err, errlen, "xdp: updating blocklist: %s", strerror(errno));
 			close(fd);
 			return -1;
 		}

@@ -8,6 +8,7 @@
  * stacks programs nor leaves a window without filtering.
  */
 #include "xdp/xdp.h"
+#include "core/err.h"
 #include "xdp/xdp_maps.h"
 #include "core/log.h"
 #include "bpf/xdp_filter.skel.h"
@@ -44,17 +45,6 @@ struct xdp_runtime {
 	struct xdp_iface_link *links;
 	size_t n_links;
 };
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static struct xdp_runtime *runtime_new(const struct xdp_settings *s)
 {
@@ -128,14 +118,14 @@ static int pin_dir_prepare(const char *dir, char *err, size_t errlen)
 
 	if (strncmp(dir, "/sys/fs/bpf/", sizeof(std)) == 0 && !is_bpffs(std)) {
 		if (mount("bpf", std, "bpf", 0, "mode=0700") < 0)
-			return fail(err, errlen, "xdp.pin_dir: mounting bpffs on %s: %s", std,
+			return err_set(err, errlen, "xdp.pin_dir: mounting bpffs on %s: %s", std,
 				    strerror(errno));
 		log_info("xdp_bpffs_mounted", "path=%s", std);
 	}
 	if (mkdir_p(dir) < 0)
-		return fail(err, errlen, "xdp.pin_dir: %s: %s", dir, strerror(errno));
+		return err_set(err, errlen, "xdp.pin_dir: %s: %s", dir, strerror(errno));
 	if (!is_bpffs(dir))
-		return fail(err, errlen, "xdp.pin_dir: %s is not on a bpf filesystem", dir);
+		return err_set(err, errlen, "xdp.pin_dir: %s is not on a bpf filesystem", dir);
 	return 0;
 }
 
@@ -148,9 +138,9 @@ static int pin_maps(struct xdp_runtime *rt, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, xdp_map_pin_names[i]);
 		/* Pins of a crashed instance are replaced by ours. */
 		if (unlink(path) < 0 && errno != ENOENT)
-			return fail(err, errlen, "xdp: %s: %s", path, strerror(errno));
+			return err_set(err, errlen, "xdp: %s: %s", path, strerror(errno));
 		if (bpf_obj_pin(*xdp_maps_slot(&rt->maps, i), path) < 0)
-			return fail(err, errlen, "xdp: pinning %s: %s", path, strerror(errno));
+			return err_set(err, errlen, "xdp: pinning %s: %s", path, strerror(errno));
 	}
 	/* Dynamic blocks outlive restarts: reuse the pinned set if there is one. */
 	snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, xdp_map_pin_names[9]);
@@ -159,7 +149,7 @@ static int pin_maps(struct xdp_runtime *rt, char *err, size_t errlen)
 		return 0;
 	rt->maps.dyn = xdp_dyn_create();
 	if (rt->maps.dyn < 0 || bpf_obj_pin(rt->maps.dyn, path) < 0)
-		return fail(err, errlen, "xdp: %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "xdp: %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -190,17 +180,17 @@ static int detach_legacy(int ifindex, const char *ifname, char *err, size_t errl
 	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errlen, "xdp: %s: inspecting attached program: %s", ifname,
+		return err_set(err, errlen, "xdp: %s: inspecting attached program: %s", ifname,
 			    strerror(errno));
 	}
 	close(fd);
 	if (strcmp(info.name, XDP_PROG_NAME) != 0)
-		return fail(err, errlen, "xdp: %s: another XDP program (%s) is attached", ifname,
+		return err_set(err, errlen, "xdp: %s: another XDP program (%s) is attached", ifname,
 			    info.name);
 	flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
 		q.attach_mode == XDP_ATTACHED_HW ? XDP_FLAGS_HW_MODE : XDP_FLAGS_DRV_MODE;
 	if (bpf_xdp_detach(ifindex, flags, NULL) < 0)
-		return fail(err, errlen, "xdp: %s: an edgetrack XDP program is attached and held "
+		return err_set(err, errlen, "xdp: %s: an edgetrack XDP program is attached and held "
 			    "by a running process: %s", ifname, strerror(errno));
 	log_info("xdp_replaced_stale", "iface=%s prog_id=%u", ifname, q.prog_id);
 	return 0;
@@ -225,13 +215,13 @@ static int attach_new(int prog, struct xdp_iface_link *l, enum xdp_attach_mode m
 			return fd;
 		}
 		if (mode == XDP_ATTACH_NATIVE)
-			return fail(err, errlen, "xdp: %s: native attach: %s", l->ifname, strerror(errno));
+			return err_set(err, errlen, "xdp: %s: native attach: %s", l->ifname, strerror(errno));
 		log_warn("xdp_generic_fallback", "iface=%s native_error=\"%s\"", l->ifname,
 			 strerror(errno));
 	}
 	fd = link_create(prog, l->ifindex, XDP_FLAGS_SKB_MODE);
 	if (fd < 0)
-		return fail(err, errlen, "xdp: %s: generic attach: %s", l->ifname, strerror(errno));
+		return err_set(err, errlen, "xdp: %s: generic attach: %s", l->ifname, strerror(errno));
 	log_info("xdp_attached", "iface=%s mode=generic", l->ifname);
 	return fd;
 }
@@ -247,7 +237,7 @@ static int attach_one(struct xdp_runtime *rt, const struct xdp_settings *s, size
 	l->fd = -1;
 	l->ifindex = (int)if_nametoindex(l->ifname);
 	if (!l->ifindex)
-		return fail(err, errlen, "xdp.interfaces[%zu]: no such interface %s", i, l->ifname);
+		return err_set(err, errlen, "xdp.interfaces[%zu]: no such interface %s", i, l->ifname);
 	snprintf(path, sizeof(path), "%s/%s%s", rt->pin_dir, XDP_PIN_LINK_PREFIX, l->ifname);
 	l->fd = bpf_obj_get(path);
 	if (l->fd >= 0) {
@@ -266,7 +256,7 @@ static int attach_one(struct xdp_runtime *rt, const struct xdp_settings *s, size
 	if (l->fd < 0)
 		return -1;
 	if (bpf_obj_pin(l->fd, path) < 0)
-		return fail(err, errlen, "xdp: pinning %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "xdp: pinning %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -301,7 +291,7 @@ static int load(struct xdp_runtime *rt, const struct xdp_settings *s, char *err,
 
 	rt->skel = xdp_filter__open();
 	if (!rt->skel)
-		return fail(err, errlen, "xdp: opening the BPF object: %s", strerror(errno));
+		return err_set(err, errlen, "xdp: opening the BPF object: %s", strerror(errno));
 	bpf_map__set_max_entries(rt->skel->maps.xdp_syn_src, s->syn_table_size);
 	if (ncpu > 0 && ncpu < XDP_CPUMAP_MAX)
 		bpf_map__set_max_entries(rt->skel->maps.xdp_cpumap, (__u32)ncpu);
@@ -309,7 +299,7 @@ static int load(struct xdp_runtime *rt, const struct xdp_settings *s, char *err,
 	if (rc == -EPERM || rc == -EACCES)
 		return -EPERM;
 	if (rc < 0)
-		return fail(err, errlen, "xdp: loading the BPF program: %s", strerror(-rc));
+		return err_set(err, errlen, "xdp: loading the BPF program: %s", strerror(-rc));
 	xdp_maps_from_obj(rt->skel->obj, &rt->maps);
 	return 0;
 }
@@ -321,7 +311,7 @@ struct xdp_runtime *xdp_runtime_start(const struct xdp_settings *s, char *err, s
 	int rc;
 
 	if (!rt) {
-		fail(err, errlen, "xdp: out of memory");
+		err_set(err, errlen, "xdp: out of memory");
 		return NULL;
 	}
 	if (!s->enabled || s->n_interfaces == 0)
@@ -369,7 +359,7 @@ static bool same_interfaces(const struct xdp_runtime *rt, const struct xdp_setti
 int xdp_runtime_update(struct xdp_runtime *rt, const struct xdp_settings *s, char *err, size_t errlen)
 {
 	if (!rt)
-		return fail(err, errlen, "xdp: no runtime");
+		return err_set(err, errlen, "xdp: no runtime");
 	if (!rt->active) {
 		if (s->enabled && s->n_interfaces)
 			log_warn("xdp_restart_needed", "reason=%s", "interfaces added while inactive");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The "xdp" config object: strict parsing (unknown keys are errors) with JSON-path errors. */
 #include "xdp/xdp.h"
+#include "core/err.h"
 #include "xdp/xdp_maps.h"
 
 #include <errno.h>
@@ -11,17 +12,6 @@
 
 #define RATE_MAX 10000000u /* keeps rate * elapsed and burst * 1e9 far from overflow */
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int check_keys(const json_t *obj, const char *path, const char *const *allowed,
 		      char *err, size_t errlen)
 {
@@ -29,7 +19,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *al
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return fail(err, errlen, "%s: must be an object", path);
+		return err_set(err, errlen, "%s: must be an object", path);
 	json_object_foreach((json_t *)obj, key, v) {
 		size_t i;
 
@@ -37,7 +27,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *al
 			if (strcmp(key, allowed[i]) == 0)
 				break;
 		if (!allowed[i])
-			return fail(err, errlen, "%s.%s: unknown key", path, key);
+			return err_set(err, errlen, "%s.%s: unknown key", path, key);
 	}
 	return 0;
 }
@@ -48,10 +38,10 @@ static int get_uint(const json_t *v, const char *path, uint64_t max, uint64_t *o
 	json_int_t x;
 
 	if (!json_is_integer(v))
-		return fail(err, errlen, "%s: must be an integer", path);
+		return err_set(err, errlen, "%s: must be an integer", path);
 	x = json_integer_value(v);
 	if (x < 0 || (uint64_t)x > max)
-		return fail(err, errlen, "%s: must be between 0 and %llu", path,
+		return err_set(err, errlen, "%s: must be between 0 and %llu", path,
 			    (unsigned long long)max);
 	*out = (uint64_t)x;
 	return 0;
@@ -67,12 +57,12 @@ static int parse_ports(const json_t *arr, const char *path, struct xdp_port_list
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return fail(err, errlen, "%s: must be an array of ports", path);
+		return err_set(err, errlen, "%s: must be an array of ports", path);
 	free(out->v);
 	out->n = 0;
 	out->v = calloc(json_array_size(arr) + 1, sizeof(*out->v));
 	if (!out->v)
-		return fail(err, errlen, "%s: out of memory", path);
+		return err_set(err, errlen, "%s: out of memory", path);
 	json_array_foreach(arr, i, v) {
 		uint64_t port;
 
@@ -80,7 +70,7 @@ static int parse_ports(const json_t *arr, const char *path, struct xdp_port_list
 		if (get_uint(v, p, 65535, &port, err, errlen) < 0)
 			return -1;
 		if (port == 0)
-			return fail(err, errlen, "%s: port 0 is not a port", p);
+			return err_set(err, errlen, "%s: port 0 is not a port", p);
 		out->v[out->n++] = (uint16_t)port;
 	}
 	return 0;
@@ -111,19 +101,19 @@ static int parse_cidrs(const json_t *arr, const char *path, bool hosts_only,
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return fail(err, errlen, "%s: must be an array of strings", path);
+		return err_set(err, errlen, "%s: must be an array of strings", path);
 	json_array_foreach(arr, i, v) {
 		struct xdp_cidr c;
 
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
 		if (!json_is_string(v))
-			return fail(err, errlen, "%s: must be a string", p);
+			return err_set(err, errlen, "%s: must be a string", p);
 		if (xdp_cidr_parse(json_string_value(v), &c, why, sizeof(why)) < 0)
-			return fail(err, errlen, "%s: %s", p, why);
+			return err_set(err, errlen, "%s: %s", p, why);
 		if (hosts_only && c.prefixlen != (c.family == 4 ? 32 : 128))
-			return fail(err, errlen, "%s: must be an address, not a prefix", p);
+			return err_set(err, errlen, "%s: must be an address, not a prefix", p);
 		if (cidr_append(out, &cap, &c) < 0)
-			return fail(err, errlen, "%s: out of memory", p);
+			return err_set(err, errlen, "%s: out of memory", p);
 	}
 	return 0;
 }
@@ -137,7 +127,7 @@ static int parse_blocklist_file(const char *file, const char *path, struct xdp_c
 	FILE *f = fopen(file, "r");
 
 	if (!f)
-		return fail(err, errlen, "%s: %s: %s", path, file, strerror(errno));
+		return err_set(err, errlen, "%s: %s: %s", path, file, strerror(errno));
 	while (rc == 0 && getline(&line, &len, f) >= 0) {
 		char *s = line, *e;
 		struct xdp_cidr c;
@@ -148,14 +138,14 @@ static int parse_blocklist_file(const char *file, const char *path, struct xdp_c
 		s += strspn(s, " \t\r\n");
 		e = s + strcspn(s, " \t\r\n");
 		if (*e && e[strspn(e, " \t\r\n")])
-			rc = fail(err, errlen, "%s: %s:%zu: one CIDR per line", path, file, lineno);
+			rc = err_set(err, errlen, "%s: %s:%zu: one CIDR per line", path, file, lineno);
 		*e = '\0';
 		if (rc || !*s)
 			continue;
 		if (xdp_cidr_parse(s, &c, why, sizeof(why)) < 0)
-			rc = fail(err, errlen, "%s: %s:%zu: %s", path, file, lineno, why);
+			rc = err_set(err, errlen, "%s: %s:%zu: %s", path, file, lineno, why);
 		else if (cidr_append(out, &cap, &c) < 0)
-			rc = fail(err, errlen, "%s: out of memory", path);
+			rc = err_set(err, errlen, "%s: out of memory", path);
 	}
 	free(line);
 	fclose(f);
@@ -182,7 +172,7 @@ static int parse_rate(const json_t *obj, const char *path, const char *rkey, con
 		if (get_uint(b, p, RATE_MAX, &x, err, errlen) < 0)
 			return -1;
 		if (x == 0)
-			return fail(err, errlen, "%s: must be at least 1", p);
+			return err_set(err, errlen, "%s: must be at least 1", p);
 		out->burst = (uint32_t)x;
 	}
 	return 0;
@@ -225,18 +215,18 @@ static int parse_interfaces(const json_t *arr, struct xdp_settings *s, char *err
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return fail(err, errlen, "xdp.interfaces: must be an array of names");
+		return err_set(err, errlen, "xdp.interfaces: must be an array of names");
 	s->interfaces = calloc(json_array_size(arr) + 1, sizeof(char *));
 	if (!s->interfaces)
-		return fail(err, errlen, "xdp.interfaces: out of memory");
+		return err_set(err, errlen, "xdp.interfaces: out of memory");
 	json_array_foreach(arr, i, v) {
 		const char *name = json_string_value(v);
 
 		if (!name || !*name || strlen(name) >= 16 || strchr(name, '/'))
-			return fail(err, errlen, "xdp.interfaces[%zu]: must be an interface name", i);
+			return err_set(err, errlen, "xdp.interfaces[%zu]: must be an interface name", i);
 		s->interfaces[i] = strdup(name);
 		if (!s->interfaces[i])
-			return fail(err, errlen, "xdp.interfaces: out of memory");
+			return err_set(err, errlen, "xdp.interfaces: out of memory");
 		s->n_interfaces = i + 1;
 	}
 	return 0;
@@ -255,7 +245,7 @@ static int parse_enum(const json_t *v, const char *path, const char *const *name
 			*out = i;
 			return 0;
 		}
-	return fail(err, errlen, "%s: unknown value", path);
+	return err_set(err, errlen, "%s: unknown value", path);
 }
 
 static int parse_top(const json_t *obj, struct xdp_settings *s, char *err, size_t errlen)
@@ -283,23 +273,23 @@ static int parse_top(const json_t *obj, struct xdp_settings *s, char *err, size_
 		const char *d = json_string_value(v);
 
 		if (!d || d[0] != '/')
-			return fail(err, errlen, "xdp.pin_dir: must be an absolute path");
+			return err_set(err, errlen, "xdp.pin_dir: must be an absolute path");
 		free(s->pin_dir);
 		if (!(s->pin_dir = strdup(d)))
-			return fail(err, errlen, "xdp.pin_dir: out of memory");
+			return err_set(err, errlen, "xdp.pin_dir: out of memory");
 	}
 	if (parse_cidrs(json_object_get(obj, "blocklist"), "xdp.blocklist", false, &s->blocklist,
 			err, errlen) < 0)
 		return -1;
 	if ((v = json_object_get(obj, "blocklist_file"))) {
 		if (!json_is_string(v))
-			return fail(err, errlen, "xdp.blocklist_file: must be a path");
+			return err_set(err, errlen, "xdp.blocklist_file: must be a path");
 		if (parse_blocklist_file(json_string_value(v), "xdp.blocklist_file", &s->blocklist,
 					 err, errlen) < 0)
 			return -1;
 	}
 	if (s->blocklist.n > XDP_BLK_MAX)
-		return fail(err, errlen, "xdp.blocklist: more than %d entries", XDP_BLK_MAX);
+		return err_set(err, errlen, "xdp.blocklist: more than %d entries", XDP_BLK_MAX);
 	return 0;
 }
 
@@ -316,7 +306,7 @@ static int parse_service(const json_t *obj, struct xdp_settings *s, char *err, s
 			err, errlen) < 0)
 		return -1;
 	if (s->service_addrs.n > XDP_SVC_MAX)
-		return fail(err, errlen, "xdp.service.addresses: more than %d", XDP_SVC_MAX);
+		return err_set(err, errlen, "xdp.service.addresses: more than %d", XDP_SVC_MAX);
 	return 0;
 }
 
@@ -333,7 +323,7 @@ static int parse_mgmt(const json_t *obj, struct xdp_settings *s, char *err, size
 			&s->mgmt_cidrs, err, errlen) < 0)
 		return -1;
 	if (s->mgmt_cidrs.n > XDP_MGMT_MAX)
-		return fail(err, errlen, "xdp.management.cidrs: more than %d", XDP_MGMT_MAX);
+		return err_set(err, errlen, "xdp.management.cidrs: more than %d", XDP_MGMT_MAX);
 	return 0;
 }
 
@@ -355,12 +345,12 @@ static int parse_outbound(const json_t *obj, struct xdp_settings *s, char *err, 
 	if (!eph)
 		return 0;
 	if (!json_is_array(eph) || json_array_size(eph) != 2)
-		return fail(err, errlen, "xdp.outbound.ephemeral: must be [low, high]");
+		return err_set(err, errlen, "xdp.outbound.ephemeral: must be [low, high]");
 	if (get_uint(json_array_get(eph, 0), "xdp.outbound.ephemeral[0]", 65535, &lo, err, errlen) < 0 ||
 	    get_uint(json_array_get(eph, 1), "xdp.outbound.ephemeral[1]", 65535, &hi, err, errlen) < 0)
 		return -1;
 	if (lo < 1024 || lo > hi)
-		return fail(err, errlen, "xdp.outbound.ephemeral: need 1024 <= low <= high");
+		return err_set(err, errlen, "xdp.outbound.ephemeral: need 1024 <= low <= high");
 	s->eph_lo = (uint16_t)lo;
 	s->eph_hi = (uint16_t)hi;
 	return 0;
@@ -385,7 +375,7 @@ static int parse_syn_icmp(const json_t *obj, struct xdp_settings *s, char *err, 
 			if (get_uint(t, "xdp.syn.table_size", 1u << 24, &x, err, errlen) < 0)
 				return -1;
 			if (x < 1024)
-				return fail(err, errlen, "xdp.syn.table_size: must be at least 1024");
+				return err_set(err, errlen, "xdp.syn.table_size: must be at least 1024");
 			s->syn_table_size = (uint32_t)x;
 		}
 	}
@@ -410,11 +400,11 @@ static int parse_steer(const json_t *obj, struct xdp_settings *s, char *err, siz
 	cpus = json_object_get(obj, "cpus");
 	if (!json_is_array(cpus) || json_array_size(cpus) == 0 ||
 	    json_array_size(cpus) > XDP_STEER_MAX)
-		return fail(err, errlen, "xdp.steer.cpus: must be an array of 1..%d CPU numbers",
+		return err_set(err, errlen, "xdp.steer.cpus: must be an array of 1..%d CPU numbers",
 			    XDP_STEER_MAX);
 	s->steer_cpus = calloc(json_array_size(cpus), sizeof(*s->steer_cpus));
 	if (!s->steer_cpus)
-		return fail(err, errlen, "xdp.steer: out of memory");
+		return err_set(err, errlen, "xdp.steer: out of memory");
 	json_array_foreach(cpus, i, v) {
 		snprintf(p, sizeof(p), "xdp.steer.cpus[%zu]", i);
 		if (get_uint(v, p, XDP_CPUMAP_MAX - 1, &x, err, errlen) < 0)
@@ -425,7 +415,7 @@ static int parse_steer(const json_t *obj, struct xdp_settings *s, char *err, siz
 		if (get_uint(q, "xdp.steer.queue_size", 16384, &x, err, errlen) < 0)
 			return -1;
 		if (x < 64)
-			return fail(err, errlen, "xdp.steer.queue_size: must be at least 64");
+			return err_set(err, errlen, "xdp.steer.queue_size: must be at least 64");
 		s->steer_queue_size = (uint32_t)x;
 	}
 	return 0;
@@ -437,7 +427,7 @@ int xdp_settings_parse(const json_t *obj, struct xdp_settings *out, char *err, s
 
 	if (set_defaults(&s) < 0) {
 		xdp_settings_free(&s);
-		return fail(err, errlen, "xdp: out of memory");
+		return err_set(err, errlen, "xdp: out of memory");
 	}
 	if (obj) {
 		s.enabled = true;
