@@ -28,7 +28,7 @@ static void usage(FILE *f)
 #ifdef CONFIG_XDP
 		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
 #endif
-		"       edgetrackctl [--socket PATH] status | ping | reload\n"
+		"       edgetrackctl [--socket PATH] status | ping | reload | cert reload [DOMAIN]\n"
 		"       edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list\n"
 		"\n"
 		"The control socket defaults to $EDGETRACK_SOCKET, else %s.\n",
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 		return xdp_cli_main(argc - i, argv + i);
 #endif
 	if (!strcmp(argv[i], "status") || !strcmp(argv[i], "ping") || !strcmp(argv[i], "reload") ||
-	    !strcmp(argv[i], "challenge"))
+	    !strcmp(argv[i], "challenge") || !strcmp(argv[i], "cert"))
 		return control(sock, argc - i, argv + i);
 	fprintf(stderr, "edgetrackctl: unknown command \"%s\"\n", argv[i]);
 	usage(stderr);

@@ -63,6 +63,9 @@ static void print_demo(struct server *srv)
 	}
 	printf("  %-11s curl -si --resolve %s:%s:127.0.0.1 http://%s:%s/.well-known/acme-challenge/"
 	       "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA\n", "acme", host, port, host, port);
+	if (srv->tls)
+		printf("  %-11s curl -si --cacert %s/%s.crt --resolve %s:8443:127.0.0.1 "
+		       "https://%s:8443/healthz\n", "https", srv->cert_dir, host, host, host);
 	printf("Events:      edgetrackctl events tail --dir %s\n"
 	       "Status:      edgetrackctl --socket %s status\n",
 	       srv->journal_cfg.dir, st->cfg->control_socket);

@@ -13,7 +13,10 @@
 #include <string.h>
 
 /* HTTPS joins the embedded defaults when the build has TLS. */
-#ifndef ET_EMBEDDED_TLS_LISTEN
+#ifdef CONFIG_TLS
+#define ET_EMBEDDED_TLS_LISTEN ", {\"address\": \"127.0.0.1:8443\", \"tls\": true}"
+#define ET_EMBEDDED_TLS_OBJ ",\n  \"tls\": {\"default_cert\": \"" CONFIG_DEMO_DOMAIN "\"}"
+#else
 #define ET_EMBEDDED_TLS_LISTEN ""
 #define ET_EMBEDDED_TLS_OBJ ""
 #endif

@@ -154,10 +154,16 @@ static void handle_command(struct server *srv, int fd, char *line)
 		} else {
 			reply(fd, "ok\n");
 		}
+	} else if (!strcmp(line, "cert reload") || !strncmp(line, "cert reload ", 12)) {
+		const char *domain = line[11] ? line + 12 : NULL;
+		if (server_reload_certs(srv, domain, err, sizeof(err)))
+			reply(fd, "error: %s\n", err);
+		else
+			reply(fd, "ok\n");
 	} else if (!strncmp(line, "challenge ", 10)) {
 		cmd_challenge(srv, fd, line + 10);
 	} else {
-		reply(fd, "error: unknown command (ping, status, reload, challenge)\n");
+		reply(fd, "error: unknown command (ping, status, reload, cert, challenge)\n");
 	}
 }
 

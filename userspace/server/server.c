@@ -2,10 +2,14 @@
 #include "server/server.h"
 
 #include "acme/challenge.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "track/track_state.h"
 #ifdef CONFIG_XDP
 #include "xdp/xdp.h"
+#endif
+#ifdef CONFIG_TLS
+#include "tls/tls.h"
 #endif
 
 #include <errno.h>
@@ -24,7 +28,7 @@
 static const char *const counter_names[CTR__COUNT] = {
 	"accepted", "refused_max_connections", "closed", "requests", "parse_errors",
 	"header_timeouts", "idle_timeouts", "send_timeouts", "events", "events_failed",
-	"clicks_unrecorded",
+	"clicks_unrecorded", "tls_failures",
 };
 
 const char *server_counter_name(enum server_counter c)
@@ -116,6 +120,105 @@ static int apply_xdp(struct server *srv, const struct config *cfg, char *err, si
 #endif
 }
 
+#ifdef CONFIG_TLS
+static void cert_rejected(void *arg, const char *domain, const char *reason)
+{
+	(void)arg;
+	log_error("cert_rejected", "domain=%s reason=\"%s\" action=keep_previous", domain, reason);
+}
+
+static bool wants_tls(const struct config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		if (cfg->listen[i].tls)
+			return true;
+	return false;
+}
+
+int server_reload_certs(struct server *srv, const char *domain, char *err, size_t errlen)
+{
+	struct cert_load_result res = { 0 };
+
+	if (!srv->certs)
+		return err_set(err, errlen, "HTTPS is not set up (no TLS listener)");
+	if (domain) {
+		if (cert_store_load_domain(srv->certs, srv->cert_dir, domain, err, errlen))
+			return -1;
+		log_info("cert_loaded", "domain=%s", domain);
+		return 0;
+	}
+	return cert_store_load_dir(srv->certs, srv->cert_dir, &res, cert_rejected, NULL, err,
+				   errlen);
+}
+
+/* HTTPS: the cert store (loaded from the cert directory) and one server context for every
+ * domain. The embedded defaults make a self-signed demo cert on first start. */
+static int setup_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	struct tls_settings ts;
+	char why[256];
+
+	if (!wants_tls(cfg))
+		return 0;
+	tls_settings_default(&ts);
+	if (cfg->tls && tls_settings_parse(cfg->tls, &ts, why, sizeof(why)))
+		return err_set(err, errlen, "%s: %s", cfg->source, why);
+	/* certificates live with the rest of the box's state unless the config says otherwise */
+	if (!cfg->tls || !json_object_get(cfg->tls, "cert_dir"))
+		snprintf(ts.cert_dir, sizeof(ts.cert_dir), "%.200s/certs", cfg->data_dir);
+	snprintf(srv->cert_dir, sizeof(srv->cert_dir), "%s", ts.cert_dir);
+	if (make_dirs(srv->cert_dir, true, err, errlen))
+		return -1;
+	if (cfg->embedded && tls_demo_cert(CONFIG_DEMO_DOMAIN, srv->cert_dir, why, sizeof(why)))
+		return err_set(err, errlen, "demo certificate: %s", why);
+	srv->certs = cert_store_new(tls_cert_parser(), ts.cert_cache);
+	if (!srv->certs)
+		return err_set(err, errlen, "out of memory");
+	if (server_reload_certs(srv, NULL, err, errlen))
+		return -1;
+	srv->tls = tls_server_new(&ts, srv->certs, why, sizeof(why));
+	if (!srv->tls)
+		return err_set(err, errlen, "tls: %s", why);
+	log_info("tls_ready", "backend=%s cert_dir=%s", tls_backend_name(), srv->cert_dir);
+	return 0;
+}
+
+/* SIGHUP: new certificates and ticket keys; the rest of "tls" needs a restart. */
+static int reload_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	struct tls_settings ts;
+	char why[256];
+
+	if (!srv->tls)
+		return 0;
+	tls_settings_default(&ts);
+	if (cfg->tls && tls_settings_parse(cfg->tls, &ts, why, sizeof(why)))
+		return err_set(err, errlen, "%s: %s", cfg->source, why);
+	if (ts.n_ticket_keys &&
+	    tls_server_set_ticket_keys(srv->tls, ts.ticket_keys, ts.n_ticket_keys, why, sizeof(why)))
+		return err_set(err, errlen, "tls.ticket_keys: %s", why);
+	return server_reload_certs(srv, NULL, err, errlen);
+}
+#else
+static int setup_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	(void)srv; (void)cfg; (void)err; (void)errlen;
+	return 0;
+}
+
+static int reload_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	(void)srv; (void)cfg; (void)err; (void)errlen;
+	return 0;
+}
+
+int server_reload_certs(struct server *srv, const char *domain, char *err, size_t errlen)
+{
+	(void)srv; (void)domain;
+	return err_set(err, errlen, "this build has no TLS (CONFIG_TLS)");
+}
+#endif
+
 static int open_journal(struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
 	struct journal_settings *js = &srv->journal_cfg;
@@ -150,7 +253,8 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 	srv->drain_timeout_ms = 10000;
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
 	if (make_dirs(cfg->data_dir, true, err, errlen) ||
-	    make_dirs(cfg->control_socket, false, err, errlen) || open_journal(srv, cfg, err, errlen))
+	    make_dirs(cfg->control_socket, false, err, errlen) || open_journal(srv, cfg, err, errlen) ||
+	    setup_tls(srv, cfg, err, errlen))
 		return -1;
 	srv->ctable = challenge_table_new(CHALLENGE_TTL_S);
 	chal = srv->ctable ? challenge_table_build(srv->ctable) : NULL;
@@ -236,7 +340,7 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 		config_free(cfg);
 		return -1;
 	}
-	if (apply_xdp(srv, cfg, err, errlen)) {
+	if (apply_xdp(srv, cfg, err, errlen) || reload_tls(srv, cfg, err, errlen)) {
 		snapshot_put(st); /* frees cfg with it */
 		return -1;
 	}
@@ -280,6 +384,14 @@ void server_join(struct server *srv)
 
 void server_destroy(struct server *srv)
 {
+#ifdef CONFIG_TLS
+	if (srv->tls)
+		tls_server_free(srv->tls);
+	if (srv->certs)
+		cert_store_free(srv->certs);
+	srv->tls = NULL;
+	srv->certs = NULL;
+#endif
 #ifdef CONFIG_XDP
 	if (srv->xdp)
 		xdp_runtime_stop(srv->xdp);

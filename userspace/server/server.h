@@ -21,12 +21,14 @@
 struct worker;
 struct challenge_table;
 struct xdp_runtime;
+struct tls_server;
+struct cert_store;
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
 enum server_counter {
 	CTR_ACCEPTED, CTR_REFUSED_MAX_CONN, CTR_CLOSED, CTR_REQUESTS, CTR_PARSE_ERRORS,
 	CTR_HEADER_TIMEOUTS, CTR_IDLE_TIMEOUTS, CTR_SEND_TIMEOUTS, CTR_EVENTS,
-	CTR_EVENTS_FAILED, CTR_CLICKS_UNRECORDED, CTR__COUNT
+	CTR_EVENTS_FAILED, CTR_CLICKS_UNRECORDED, CTR_TLS_FAILURES, CTR__COUNT
 };
 
 struct server_counters {
@@ -52,6 +54,9 @@ struct server {
 	struct journal *journal;           /* every event, durable before its response */
 	struct journal_settings journal_cfg;
 	struct xdp_runtime *xdp;           /* NULL without CONFIG_XDP */
+	struct tls_server *tls;            /* NULL when no listener speaks TLS */
+	struct cert_store *certs;
+	char cert_dir[256];
 	atomic_bool draining;
 	uint32_t drain_timeout_ms;
 	uint64_t started_ns;
@@ -66,6 +71,9 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 int server_start(struct server *srv, char *err, size_t errlen);
 /* SIGHUP: load, validate, build and swap; on any error the old config keeps serving. */
 int server_reload(struct server *srv, char *err, size_t errlen);
+/* Reloads certificates: one domain, or the whole directory (domain NULL). Bad files are
+ * reported and skipped; the previous cert of that domain keeps serving. */
+int server_reload_certs(struct server *srv, const char *domain, char *err, size_t errlen);
 /* Publish the challenge table's current contents to the workers. */
 int server_publish_challenges(struct server *srv);
 /* SIGTERM: stop accepting, finish in-flight requests, close keep-alive connections. */

@@ -21,6 +21,9 @@
 #include "server/conn_list.h"
 #include "track/token.h"
 #include "track/track_state.h"
+#ifdef CONFIG_TLS
+#include "tls/tls.h"
+#endif
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +49,12 @@
 #define OUT_RESERVE    (ROUTE_SCRATCH + 1024) /* room one response can need */
 #define POOL_KEEP      64
 #define REAP_BATCH     64
+
+#ifdef CONFIG_TLS
+#define IS_TLS_BUILD 1
+#else
+#define IS_TLS_BUILD 0
+#endif
 #define TICK_MS        100
 #define LINGER_MS      2000
 #define LINGER_BYTES   (64 * 1024)
@@ -73,7 +82,6 @@ struct conn {
 	struct worker *w;
 	int fd;
 	uint8_t state;
-	bool tls;
 	bool recv_armed, send_armed;
 	bool close_after_send;
 	bool timed_out;                /* header timeout: recv cancelled, 408 follows */
@@ -89,6 +97,8 @@ struct conn {
 	struct pool_buf *out;
 	uint32_t out_len, out_off;
 	uint32_t lingered;
+	struct tls_conn *tls;          /* NULL on plain HTTP */
+	bool tls_shut;                 /* close_notify queued */
 } __attribute__((aligned(8)));
 
 struct worker {
@@ -204,6 +214,19 @@ static void recycle_buf(struct worker *w, unsigned bid)
 	io_uring_buf_ring_advance(w->br, 1);
 }
 
+/* ---------------------------------------------------------------- TLS glue */
+
+#ifdef CONFIG_TLS
+static inline size_t tls_pending(struct conn *c, const void **p)
+{
+	return c->tls ? tls_conn_pending(c->tls, p) : 0;
+}
+#else
+struct tls_conn;
+static inline size_t tls_pending(struct conn *c, const void **p) { (void)c; (void)p; return 0; }
+static inline void tls_conn_free(struct tls_conn *t) { (void)t; }
+#endif
+
 /* ---------------------------------------------------------------- timers */
 
 static const struct config_limits *limits(struct worker *w)
@@ -222,6 +245,9 @@ static void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uin
 
 static void conn_free(struct worker *w, struct conn *c)
 {
+	if (c->tls)
+		tls_conn_free(c->tls);
+	c->tls = NULL;
 	close(c->fd);
 	pool_put(w, c->in);
 	pool_put(w, c->out);
@@ -254,7 +280,7 @@ static void conn_close(struct worker *w, struct conn *c)
 	set_data(sqe, NULL, OP_IGNORE);
 }
 
-static struct conn *conn_new(struct worker *w, int fd, bool tls)
+static struct conn *conn_new(struct worker *w, int fd)
 {
 	struct conn *c = w->free_conns;
 
@@ -267,7 +293,6 @@ static struct conn *conn_new(struct worker *w, int fd, bool tls)
 	memset(c, 0, sizeof(*c));
 	c->w = w;
 	c->fd = fd;
-	c->tls = tls;
 	c->state = CS_ACTIVE;
 	conn_node_init(&c->tnode);
 	w->n_conns++;
@@ -286,12 +311,35 @@ static void arm_recv(struct worker *w, struct conn *c)
 	c->recv_armed = true;
 }
 
+static bool has_output(struct conn *c)
+{
+	const void *p;
+
+	return (c->out && c->out_len > c->out_off) || tls_pending(c, &p);
+}
+
 static void arm_send(struct worker *w, struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(w);
+	const void *data = c->out ? c->out->data + c->out_off : NULL;
+	size_t len = c->out ? c->out_len - c->out_off : 0;
 
-	io_uring_prep_send(sqe, c->fd, c->out->data + c->out_off, c->out_len - c->out_off,
-			   MSG_NOSIGNAL);
+#ifdef CONFIG_TLS
+	if (c->tls) {
+		/* responses are encrypted as a whole; the plaintext buffer goes back at once */
+		if (len && tls_conn_write(c->tls, data, len)) {
+			io_uring_prep_nop(sqe);
+			set_data(sqe, NULL, OP_IGNORE);
+			conn_close(w, c);
+			return;
+		}
+		pool_put(w, c->out);
+		c->out = NULL;
+		c->out_len = c->out_off = 0;
+		len = tls_conn_pending(c->tls, &data);
+	}
+#endif
+	io_uring_prep_send(sqe, c->fd, data, len, MSG_NOSIGNAL);
 	set_data(sqe, c, OP_SEND);
 	c->send_armed = true;
 	timer_set(w, c, &w->send_list, limits(w)->send_timeout_ms);
@@ -301,6 +349,17 @@ static void arm_send(struct worker *w, struct conn *c)
  * gets our response before the kernel would answer its unread bytes with a reset. */
 static void conn_linger(struct worker *w, struct conn *c)
 {
+#ifdef CONFIG_TLS
+	if (c->tls && !c->tls_shut) {
+		/* a clean TLS close: send close_notify before the FIN */
+		c->tls_shut = true;
+		tls_conn_shutdown(c->tls);
+		if (has_output(c)) {
+			arm_send(w, c);
+			return;
+		}
+	}
+#endif
 	shutdown(c->fd, SHUT_WR);
 	c->state = CS_LINGER;
 	pool_put(w, c->in);
@@ -401,6 +460,8 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
 static void conn_next(struct worker *w, struct conn *c, bool request_started);
 static void resume(struct worker *w, struct conn *c);
+static bool tls_established(struct conn *c);
+static bool tls_pull(struct worker *w, struct conn *c);
 
 /* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
 static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
@@ -492,7 +553,7 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 {
 	struct route_response rs;
 	struct route_request rq = {
-		.req = req, .body = body, .body_len = req->content_length, .tls = c->tls,
+		.req = req, .body = body, .body_len = req->content_length, .tls = c->tls != NULL,
 		.now_ns = real_ns(), .st = w->st, .challenges = w->chal, .opens = &w->opens,
 		.verifier = w->verifier,
 	};
@@ -588,7 +649,7 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 		timer_set(w, c, &w->send_list, limits(w)->send_timeout_ms);
 		return;
 	}
-	if (c->out && c->out_len > c->out_off) {
+	if (has_output(c)) {
 		arm_send(w, c);
 		return;
 	}
@@ -600,7 +661,9 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 		conn_close(w, c);
 		return;
 	}
-	if (c->in_len) {
+	if (c->tls && !tls_established(c)) {
+		/* the handshake counts against the header timeout set at accept */
+	} else if (c->in_len) {
 		/* a request has started: the header timeout runs from its first byte */
 		if (!request_started)
 			timer_set(w, c, &w->header_list, limits(w)->header_timeout_ms);
@@ -610,9 +673,86 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 	arm_recv(w, c);
 }
 
+#ifdef CONFIG_TLS
+static bool tls_established(struct conn *c)
+{
+	return tls_conn_established(c->tls);
+}
+
+/* Moves decrypted bytes into c->in; false when the connection is gone. A failed handshake
+ * or a peer's close_notify ends the connection after the pending records (alert) are sent. */
+static bool tls_pull(struct worker *w, struct conn *c)
+{
+	for (;;) {
+		long n;
+
+		if (!c->in && !(c->in = pool_get(w))) {
+			conn_close(w, c);
+			return false;
+		}
+		if (c->in_len == IN_CAP)
+			return true; /* processing makes room; the rest waits inside TLS */
+		n = tls_conn_read(c->tls, c->in->data + c->in_len, IN_CAP - c->in_len);
+		if (n > 0) {
+			c->in_len += n;
+			continue;
+		}
+		if (!c->in_len) {
+			pool_put(w, c->in);
+			c->in = NULL;
+		}
+		if (n == 0)
+			return true;
+		if (n == TLS_EFATAL) {
+			ctr(w, CTR_TLS_FAILURES);
+			log_debug("tls_failed", "worker=%u reason=\"%s\"", w->id,
+				  tls_conn_error(c->tls));
+		}
+		pool_put(w, c->in);
+		c->in = NULL;
+		c->in_len = 0;
+		c->close_after_send = true;
+		return true;
+	}
+}
+
+static void consume_tls(struct worker *w, struct conn *c, const char *data, size_t len)
+{
+	bool started = c->in_len > 0;
+
+	if (tls_conn_feed(c->tls, data, len)) {
+		conn_close(w, c);
+		return;
+	}
+	if (!tls_pull(w, c))
+		return;
+	if (c->in_len && !c->close_after_send) {
+		size_t n = process(w, c, c->in->data, c->in_len);
+		if (c->state == CS_CLOSING)
+			return;
+		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
+			conn_close(w, c);
+			return;
+		}
+		started = started && n == 0;
+	}
+	conn_next(w, c, started);
+}
+#else
+static bool tls_established(struct conn *c) { (void)c; return true; }
+static bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
+static void consume_tls(struct worker *w, struct conn *c, const char *data, size_t len)
+{
+	(void)data; (void)len;
+	conn_close(w, c);
+}
+#endif
+
 /* Nothing in flight any more: answer requests already buffered (pipelining), then go on. */
 static void resume(struct worker *w, struct conn *c)
 {
+	if (c->tls && !c->close_after_send && !c->journal_wait && !tls_pull(w, c))
+		return;
 	if (c->in_len && !c->close_after_send) {
 		size_t n = process(w, c, c->in->data, c->in_len);
 		if (c->state == CS_CLOSING)
@@ -631,6 +771,10 @@ static void consume(struct worker *w, struct conn *c, const char *data, size_t l
 	const char *buf = data;
 	size_t n;
 
+	if (c->tls) {
+		consume_tls(w, c, data, len);
+		return;
+	}
 	if (c->in_len) {
 		if (c->in_len + len > IN_CAP) {
 			respond_error(w, c, 431);
@@ -712,6 +856,21 @@ static void on_send(struct worker *w, struct conn *c, int res)
 		conn_close(w, c);
 		return;
 	}
+#ifdef CONFIG_TLS
+	if (c->tls) {
+		tls_conn_consume(c->tls, res);
+		if (has_output(c)) {
+			arm_send(w, c);
+			return;
+		}
+		if (c->tls_shut) {
+			conn_linger(w, c);
+			return;
+		}
+		resume(w, c);
+		return;
+	}
+#endif
 	c->out_off += res;
 	if (c->out_off < c->out_len) {
 		arm_send(w, c);
@@ -764,11 +923,17 @@ static void on_accept(struct worker *w, struct listener *l, int res, unsigned fl
 			log_refused(w);
 		return;
 	}
-	c = conn_new(w, res, l->tls);
+	c = conn_new(w, res);
 	if (!c) {
 		close(res);
 		return;
 	}
+#ifdef CONFIG_TLS
+	if (l->tls && !(c->tls = tls_conn_new(w->srv->tls))) {
+		conn_free(w, c);
+		return;
+	}
+#endif
 	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ctr(w, CTR_ACCEPTED);
 	timer_set(w, c, &w->header_list, limits(w)->header_timeout_ms);
@@ -1058,6 +1223,11 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 		if (l->fd < 0)
 			return -1;
 		l->tls = cfg->listen[i].tls;
+		if (l->tls && !srv->tls) {
+			snprintf(err, errlen, "listen %s: TLS listener but HTTPS is not set up%s",
+				 l->text, IS_TLS_BUILD ? "" : " (this build has no CONFIG_TLS)");
+			return -1;
+		}
 		l->text = cfg->listen[i].text;
 		w->n_listeners++;
 	}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SNI certificate store: one PEM chain + private key per domain, loaded from a directory,
+ * validated, kept as DER, and parsed on first use into a bounded LRU of library objects.
+ *
+ * Directory layout (one pair per domain, names in lower case):
+ *     <domain>.crt              PEM chain, leaf first, then intermediates in issuing order
+ *     <domain>.key              PEM private key (EC P-256/P-384 or RSA >= 2048), unencrypted
+ *     _wildcard.<parent>.crt    cert for "*.<parent>" (and _wildcard.<parent>.key)
+ * Other files are ignored.
+ *
+ * Each pair is validated before use: both parse, the key matches the leaf, the leaf is within
+ * its validity period, every chain cert is issued (and signed) by the next one, and the leaf's
+ * DNS subjectAltNames cover the domain. A bad pair is reported with its reason and skipped;
+ * a cert already loaded for that domain keeps serving.
+ *
+ * Concurrency: a load (whole directory or one domain) builds a new immutable snapshot and swaps
+ * it in by pointer; readers take a reference under a short lock, so a handshake keeps the
+ * version it started with. Parsed objects are reference counted: evicting one from the LRU
+ * never frees it under a handshake that holds it. All functions are thread-safe.
+ *
+ * The store does not know the TLS backend: the backend supplies a cert_parser that turns DER
+ * into its own objects (OpenSSL X509/EVP_PKEY, mbedTLS x509_crt/pk_context).
+ */
+#ifndef ET_CERTS_CERT_STORE_H
+#define ET_CERTS_CERT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define CERT_NAME_MAX   253 /* DNS name in text form, no trailing dot */
+#define CERT_CHAIN_MAX  8   /* leaf + intermediates */
+#define CERT_FILE_MAX   (256 * 1024)
+
+/* A validated domain's DER, as handed to a cert_parser. */
+struct cert_der {
+	const unsigned char *cert[CERT_CHAIN_MAX]; /* cert[0] is the leaf */
+	size_t cert_len[CERT_CHAIN_MAX];
+	size_t n_certs;
+	const unsigned char *key;                  /* DER as in the file: PKCS#8, SEC1 or PKCS#1 */
+	size_t key_len;
+	int key_type;                              /* CERT_KEY_* */
+};
+
+enum { CERT_KEY_EC = 1, CERT_KEY_RSA = 2 };
+
+struct cert_parser {
+	/* Returns the backend's parsed chain + key, or NULL with a reason in err. */
+	void *(*parse)(const struct cert_der *der, char *err, size_t errlen);
+	void (*free)(void *parsed);
+};
+
+struct cert_store;
+struct cert_obj; /* a parsed cert+key, reference counted */
+
+/* lru_slots: how many parsed cert+key objects are kept (at least 1). */
+struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_slots);
+void cert_store_free(struct cert_store *s);
+
+/* Called once per rejected pair; the reason is a short sentence. */
+typedef void (*cert_reject_fn)(void *arg, const char *domain, const char *reason);
+
+struct cert_load_result {
+	size_t loaded;    /* new or changed pairs that passed validation */
+	size_t unchanged; /* pairs whose files did not change since the last load */
+	size_t rejected;  /* pairs that failed validation (each reported) */
+	size_t kept;      /* of the rejected, domains whose previous cert keeps serving */
+	size_t removed;   /* domains whose files are gone */
+};
+
+/*
+ * Loads the whole directory into a new snapshot and swaps it in. Returns 0 (even when some
+ * pairs were rejected), or -1 with a reason in err if the directory cannot be read, in which
+ * case the store is unchanged. res and reject may be NULL; rejects are also logged.
+ */
+int cert_store_load_dir(struct cert_store *s, const char *dir, struct cert_load_result *res,
+			cert_reject_fn reject, void *arg, char *err, size_t errlen);
+
+/*
+ * Reloads one domain ("*.example.com" for a wildcard) from dir. If its files are gone the
+ * domain is removed. Returns 0, or -1 with the reason in err and the store unchanged.
+ */
+int cert_store_load_domain(struct cert_store *s, const char *dir, const char *domain,
+			   char *err, size_t errlen);
+
+/*
+ * The parsed cert+key serving name (SNI form; exact name first, then the wildcard covering
+ * it), else the one of fallback (may be NULL). Returns a reference to release with
+ * cert_obj_put, or NULL with a reason in err.
+ */
+struct cert_obj *cert_store_acquire(struct cert_store *s, const char *name,
+				    const char *fallback, char *err, size_t errlen);
+void *cert_obj_parsed(const struct cert_obj *o);
+const char *cert_obj_domain(const struct cert_obj *o); /* "*.example.com" for a wildcard */
+void cert_obj_put(struct cert_obj *o);
+
+struct cert_info {
+	char domain[CERT_NAME_MAX + 1]; /* the entry that serves the name */
+	time_t not_before, not_after;
+	size_t n_certs;
+};
+
+/* Which entry serves name (exact, then wildcard): 0 and info, or -1 if none. */
+int cert_store_lookup(struct cert_store *s, const char *name, struct cert_info *info);
+
+struct cert_store_stats {
+	size_t domains;      /* in the current snapshot */
+	size_t der_bytes;    /* DER + entry overhead held by the current snapshot */
+	size_t lru_entries;
+	uint64_t lru_hits, lru_misses, lru_evictions;
+	uint64_t generation; /* bumps on every swap */
+};
+void cert_store_stats(struct cert_store *s, struct cert_store_stats *st);
+
+/*
+ * Validates one PEM chain + key for domain (files in memory) exactly as a load does.
+ * Returns 0, or -1 with the reason in err. Exposed for the control socket and tests.
+ */
+int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const void *key,
+		      size_t key_len, time_t now, char *err, size_t errlen);
+
+#endif
