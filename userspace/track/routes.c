@@ -308,7 +308,7 @@ enum route_outcome route_handle(const struct route_request *rq, struct route_res
 	}
 	if (req->content_length && req->method != HTTP_POST)
 		return answer(rs, 413, "this route takes no body\n", ROUTE_BAD_REQUEST);
-	if (!rq->tls && d->conf->https_redirect)
+	if (!rq->tls && d->https_redirect)
 		return https_redirect(host, hl, req, rs);
 	return tracked(rq, host, hl, tok, kind, rs);
 }

@@ -37,7 +37,10 @@ static void domain_prepare(struct track_domain *d, const struct config_domain *c
 	d->thumbprint = c->acme_thumbprint[0] ? c->acme_thumbprint
 			: cfg->n_thumbprints   ? cfg->thumbprints[0]
 					       : NULL;
-	if (!c->hsts_max_age)
+	/* HTTPS turned off for a domain: its cert stays loaded for old links, but nothing
+	 * pushes clients towards HTTPS any more */
+	d->https_redirect = c->https && c->https_redirect;
+	if (!c->hsts_max_age || !c->https)
 		return;
 	d->hsts_len = snprintf(d->hsts, sizeof(d->hsts),
 			       "Strict-Transport-Security: max-age=%u%s%s\r\n", c->hsts_max_age,

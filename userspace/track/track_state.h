@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/snapshot.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct token_keyring;
@@ -19,6 +20,7 @@ struct domain_table;
 struct track_domain {
 	const struct config_domain *conf;
 	const char *thumbprint;   /* stateless ACME answer, NULL when none configured */
+	bool https_redirect;      /* plain-HTTP tracking routes answer 308 to https:// */
 	char hsts[160];           /* "Strict-Transport-Security: ...\r\n" or "" */
 	unsigned hsts_len;
 };
