@@ -51,11 +51,17 @@ finish() {
 	[ "$FAILS" -eq 0 ]
 }
 
+# A port nothing listens on and this test has not handed out yet (callers run in $(...)
+# subshells, so the ports already given are remembered in a file).
 free_port() {
 	local p
 	for _ in $(seq 50); do
 		p=$((20000 + RANDOM % 30000))
-		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+		grep -qx "$p" "$T/.ports" 2>/dev/null && continue
+		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . && continue
+		echo "$p" >>"$T/.ports"
+		echo "$p"
+		return
 	done
 	return 1
 }

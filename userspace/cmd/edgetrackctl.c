@@ -6,6 +6,7 @@
  *   edgetrackctl [--socket PATH] status|ping|reload talk to a running edgetrackd
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
  */
+#include "acme/acme_cli.h"
 #include "journal/events_cli.h"
 #include "track/token_cli.h"
 #ifdef CONFIG_XDP
@@ -25,6 +26,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: edgetrackctl token encode|decode|verify [options]\n"
 		"       edgetrackctl events tail|export|verify [options]\n"
+		"       edgetrackctl acme [--config FILE] issue DOMAIN... | renew | status [--json] | check DOMAIN\n"
 #ifdef CONFIG_XDP
 		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
 #endif
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "token"))
 		return token_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "events"))
 		return events_cli_main(argc - i, argv + i);
 #ifdef CONFIG_XDP

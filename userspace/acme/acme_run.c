@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+#include "acme/acme_run.h"
+#include "acme/atomic_file.h"
+#include "acme/csr.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void say(struct acme_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct acme_run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->out)
+		return;
+	va_start(ap, fmt);
+	vfprintf(r->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', r->out);
+	fflush(r->out);
+}
+
+time_t acme_run_now(const struct acme_run *r)
+{
+	return time(NULL) + r->cfg->clock_offset;
+}
+
+static int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen)
+{
+	if (!mkdir(dir, mode) || errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	return -1;
+}
+
+int acme_run_init(struct acme_run *r, const struct acme_config *cfg, FILE *out, char *err,
+		  size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+	r->out = out;
+	if (ensure_dir(cfg->state_dir, 0755, err, errlen))
+		return -1;
+	r->key = acme_key_load(cfg->account_key, 1, err, errlen);
+	if (!r->key)
+		return -1;
+	r->dns = dns_resolver_new(cfg->resolver, cfg->dns_timeout_ms, err, errlen);
+	if (!r->dns) {
+		acme_run_fini(r);
+		return -1;
+	}
+	return 0;
+}
+
+void acme_run_fini(struct acme_run *r)
+{
+	acme_client_free(r->client);
+	dns_resolver_free(r->dns);
+	EVP_PKEY_free(r->key);
+	memset(r, 0, sizeof(*r));
+}
+
+static int client(struct acme_run *r, struct acme_error *e)
+{
+	const struct acme_config *c = r->cfg;
+	struct acme_client_opts o = {
+		.directory_url = c->directory, .ca_file = c->ca_file[0] ? c->ca_file : NULL,
+		.account_key = r->key, .contact = c->contact, .eab_kid = c->eab_kid,
+		.eab_hmac = c->eab_hmac, .profile = c->profile, .http_timeout = c->http_timeout,
+		.poll_timeout = c->poll_timeout,
+	};
+
+	memset(e, 0, sizeof(*e));
+	if (r->client)
+		return 0;
+	r->client = acme_client_new(&o, e);
+	return r->client ? 0 : -1;
+}
+
+static void precheck_opts(struct acme_run *r, const char *account_url, struct precheck_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->tracking_target = r->cfg->tracking_target;
+	o->addresses = r->cfg->address_ptrs;
+	o->n_addresses = r->cfg->n_addresses;
+	o->caa.ca_domain = r->cfg->caa_identifier;
+	o->caa.account_uri = account_url && account_url[0] ? account_url : NULL;
+	o->caa.method = "http-01";
+}
+
+int acme_run_account(struct acme_run *r, struct acme_error *e)
+{
+	return client(r, e) || acme_client_account(r->client, e) ? -1 : 0;
+}
+
+int acme_run_check(struct acme_run *r, const char *domain, struct precheck_result *res)
+{
+	struct precheck_opts o;
+	struct acme_error e;
+	const char *acct = NULL;
+
+	/* the account URL only matters for CAA accounturi; checks still run without the CA */
+	if (!client(r, &e) && !acme_client_account(r->client, &e))
+		acct = acme_client_account_url(r->client);
+	else
+		say(r, "note: CA not reachable (%s); CAA accounturi cannot match", e.reason);
+	precheck_opts(r, acct, &o);
+	return precheck_domain(r->dns, domain, &o, res);
+}
+
+/* ------------------------------------------------------------------ control socket */
+
+int control_command(const char *sock_path, const char *line, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 10 };
+	char buf[4096], *last;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (strlen(sock_path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		snprintf(err, errlen, "cannot reach edgetrackd at %s: %s", sock_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1) {
+		snprintf(err, errlen, "control socket write: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* keep the tail: the status line ("ok" or "error: ...") comes last */
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1) {
+			memmove(buf, buf + len / 2, len - len / 2);
+			len -= len / 2;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	last = strrchr(buf, '\n');
+	last = last ? last + 1 : buf;
+	if (!strcmp(last, "ok"))
+		return 0;
+	snprintf(err, errlen, "edgetrackd: %s", last[0] ? last : "no answer");
+	return -1;
+}
+
+/* What the client's hooks get: the run and the domain's record. */
+struct progress_ctx {
+	struct acme_run *r;
+	struct cert_status *st;
+};
+
+static int push_challenge(void *arg, const char *domain, const char *token, const char *keyauth,
+			  bool add, char *err, size_t errlen)
+{
+	struct acme_run *r = ((struct progress_ctx *)arg)->r;
+	char line[700];
+
+	if (add)
+		snprintf(line, sizeof(line), "challenge add %s %s", token, keyauth);
+	else
+		snprintf(line, sizeof(line), "challenge del %s", token);
+	if (!control_command(r->cfg->control_socket, line, err, errlen))
+		return 0;
+	log_warn("acme_challenge_push", "domain=%s add=%d reason=\"%s\"", domain, add, err);
+	return add ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ install */
+
+int acme_install_files(const char *cert_dir, const char *domain, const char *chain_pem,
+		       const char *key_pem, char *err, size_t errlen)
+{
+	char base[300], path[4096];
+
+	if (cert_status_file_base(domain, base, sizeof(base))) {
+		snprintf(err, errlen, "bad domain name \"%s\"", domain);
+		return -1;
+	}
+	if (ensure_dir(cert_dir, 0755, err, errlen))
+		return -1;
+	/* key first: a reload between the two renames sees a mismatched pair, which the cert
+	 * store rejects while the previous pair keeps serving */
+	snprintf(path, sizeof(path), "%s/%s.key", cert_dir, base);
+	if (atomic_write_file(path, key_pem, strlen(key_pem), 0600, err, errlen))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.crt", cert_dir, base);
+	return atomic_write_file(path, chain_pem, strlen(chain_pem), 0644, err, errlen);
+}
+
+/* ------------------------------------------------------------------ status helpers */
+
+static void save(struct acme_run *r, const struct cert_status *st)
+{
+	char err[512];
+
+	if (cert_status_save(r->cfg->state_dir, st, err, sizeof(err)))
+		log_error("acme_status_write", "domain=%s reason=\"%s\"", st->domain, err);
+}
+
+static time_t backoff(const struct acme_config *c, unsigned failures)
+{
+	long d = c->retry_base;
+
+	for (unsigned i = 1; i < failures && d < c->retry_max; i++)
+		d *= 2;
+	return d < c->retry_max ? d : c->retry_max;
+}
+
+static void record_failure(struct acme_run *r, struct cert_status *st, const char *what,
+			   const struct acme_error *e, bool ca_side)
+{
+	time_t now = acme_run_now(r);
+	char na[32];
+
+	st->state = CERT_UNKNOWN;
+	st->updated = time(NULL);
+	if (ca_side) {
+		st->failures++;
+		st->retry_after = now + backoff(r->cfg, st->failures);
+		if (e && e->retry_after && e->retry_after + r->cfg->clock_offset > st->retry_after)
+			st->retry_after = e->retry_after + r->cfg->clock_offset;
+	}
+	fmt_time(st->not_after, na, sizeof(na));
+	snprintf(st->reason, sizeof(st->reason), "%s%s%s%s%s", what,
+		 e && e->kind == ACME_E_RATELIMIT ? " (rate limited; backing off)" : "",
+		 st->has_cert ? "; the current certificate (valid until " : "",
+		 st->has_cert ? na : "", st->has_cert ? ") keeps serving" : "");
+	save(r, st);
+	log_warn("acme_failed", "domain=%s failures=%u reason=\"%s\"", st->domain, st->failures,
+		 st->reason);
+}
+
+static void on_progress(void *arg, const char *stage, const char *order_url)
+{
+	struct progress_ctx *p = arg;
+
+	snprintf(p->st->order_url, sizeof(p->st->order_url), "%s", order_url);
+	snprintf(p->st->reason, sizeof(p->st->reason), "%s in flight at the CA", stage);
+	save(p->r, p->st);
+}
+
+/* Renewal time of a freshly installed cert: the CA's ARI window, else the default rule. */
+static void schedule(struct acme_run *r, struct cert_status *st)
+{
+	struct ari_window w;
+	struct acme_error e;
+	uint64_t rnd = 0;
+
+	st->ari = false;
+	if (st->ari_id[0] && acme_client_has_ari(r->client) &&
+	    !acme_client_renewal_info(r->client, st->ari_id, &w, &e)) {
+		RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+		st->next_renewal = ari_pick(&w, rnd);
+		st->ari = true;
+		return;
+	}
+	if (r->cfg->renew_before > 0)
+		st->next_renewal = st->not_after - r->cfg->renew_before;
+	else
+		st->next_renewal = renewal_default(st->not_before, st->not_after);
+}
+
+static int install(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert)
+{
+	struct chain_facts f;
+	char err[512], line[300], reload[600] = "", na[32], nr[32];
+
+	if (chain_inspect(cert->chain_pem, strlen(cert->chain_pem), st->domain, &f, err,
+			  sizeof(err)) ||
+	    acme_install_files(r->cfg->cert_dir, st->domain, cert->chain_pem, cert->key_pem, err,
+			       sizeof(err))) {
+		struct acme_error e = { .kind = ACME_E_LOCAL };
+		snprintf(e.reason, sizeof(e.reason), "%s", err);
+		record_failure(r, st, err, &e, false);
+		return -1;
+	}
+	if (r->cfg->control_socket[0]) {
+		snprintf(line, sizeof(line), "cert reload %s", st->domain);
+		if (control_command(r->cfg->control_socket, line, err, sizeof(err)))
+			snprintf(reload, sizeof(reload), "; hot reload failed (%s): edgetrackd picks "
+				 "the files up on its next reload", err);
+	}
+	st->has_cert = true;
+	st->not_before = f.not_before;
+	st->not_after = f.not_after;
+	snprintf(st->ari_id, sizeof(st->ari_id), "%s", f.ari_id);
+	snprintf(st->serial, sizeof(st->serial), "%s", f.serial_hex);
+	schedule(r, st);
+	st->state = CERT_ISSUED;
+	st->failures = 0;
+	st->retry_after = 0;
+	st->updated = time(NULL);
+	fmt_time(st->not_after, na, sizeof(na));
+	fmt_time(st->next_renewal, nr, sizeof(nr));
+	snprintf(st->reason, sizeof(st->reason), "issued%s, valid until %s, renewal %s%s%s",
+		 cert->replaced ? " (replaces the previous certificate)" : "", na,
+		 st->ari ? "in the CA's ARI window from " : "from ", nr, reload);
+	save(r, st);
+	log_info("acme_issued", "domain=%s not_after=%s next_renewal=%s", st->domain, na, nr);
+	return 0;
+}
+
+static int prechecks(struct acme_run *r, struct cert_status *st)
+{
+	struct precheck_opts o;
+	struct precheck_result res;
+
+	precheck_opts(r, acme_client_account_url(r->client), &o);
+	if (!precheck_domain(r->dns, st->domain, &o, &res))
+		return 0;
+	say(r, "%s: precheck failed: %s", st->domain, res.reason);
+	/* DNS checks cost the CA nothing: no budget, no backoff */
+	record_failure(r, st, res.reason, NULL, false);
+	return -1;
+}
+
+int acme_run_issue(struct acme_run *r, const char *domain, struct cert_status *st)
+{
+	struct progress_ctx pc = { r, st };
+	struct acme_order_req req = { .domain = domain, .progress = on_progress, .arg = &pc };
+	struct acme_cert cert;
+	struct acme_error e;
+	char err[512];
+
+	if (cert_status_load(r->cfg->state_dir, domain, st, err, sizeof(err)) < 0 &&
+	    cert_status_file_base(domain, err, sizeof(err))) {
+		say(r, "%s: not a valid domain name", domain);
+		return -1;
+	}
+	if (client(r, &e) || acme_client_account(r->client, &e)) {
+		say(r, "%s: %s", domain, e.reason);
+		record_failure(r, st, e.reason, &e, e.kind != ACME_E_LOCAL);
+		return -1;
+	}
+	if (prechecks(r, st))
+		return -1;
+	st->state = CERT_PENDING;
+	st->updated = time(NULL);
+	st->order_url[0] = '\0';
+	snprintf(st->reason, sizeof(st->reason), "order starting");
+	save(r, st);
+	if (st->has_cert && st->ari_id[0])
+		req.replaces = st->ari_id;
+	if (r->cfg->push_challenges)
+		req.challenge = push_challenge;
+	if (acme_client_issue(r->client, &req, &cert, &e)) {
+		say(r, "%s: %s", domain, e.reason);
+		record_failure(r, st, e.reason, &e, true);
+		return -1;
+	}
+	if (install(r, st, &cert)) {
+		acme_cert_free(&cert);
+		return -1;
+	}
+	acme_cert_free(&cert);
+	say(r, "%s: %s", domain, st->reason);
+	return 0;
+}
+
+/* When a record asks for an attempt: 0 not due, 1 due; sets why. */
+static int due(struct acme_run *r, const struct cert_status *st, char *why, size_t cap)
+{
+	time_t now = acme_run_now(r), when;
+
+	if (st->failures >= r->cfg->failure_budget) {
+		snprintf(why, cap, "failure budget spent (%u consecutive failures); fix the cause and "
+			 "run: edgetrackctl acme issue %s", st->failures, st->domain);
+		return 0;
+	}
+	if (st->retry_after && now < st->retry_after) {
+		snprintf(why, cap, "backing off after a failure");
+		return 0;
+	}
+	if (!st->has_cert)
+		return 1;
+	when = st->next_renewal;
+	if (!st->ari && r->cfg->renew_before > 0)
+		when = st->not_after - r->cfg->renew_before;
+	if (st->state != CERT_ISSUED || now >= when)
+		return 1;
+	snprintf(why, cap, "not due yet");
+	return 0;
+}
+
+/* Refreshes the ARI window of a deployed cert (RFC 9773 asks clients to poll it). */
+static void refresh_ari(struct acme_run *r, struct cert_status *st)
+{
+	struct acme_error e;
+	time_t before = st->next_renewal;
+
+	if (!st->has_cert || !st->ari_id[0] || client(r, &e) || !acme_client_has_ari(r->client))
+		return;
+	schedule(r, st);
+	if (st->next_renewal != before)
+		save(r, st);
+}
+
+int acme_run_renew(struct acme_run *r, unsigned *attempted, unsigned *skipped)
+{
+	struct cert_status *list, st;
+	int n = cert_status_list(r->cfg->state_dir, &list, NULL, NULL), failed = 0;
+	char why[512];
+
+	*attempted = *skipped = 0;
+	for (int i = 0; i < n; i++) {
+		refresh_ari(r, &list[i]);
+		if (!due(r, &list[i], why, sizeof(why))) {
+			(*skipped)++;
+			if (strcmp(why, "not due yet"))
+				say(r, "%s: skipped: %s", list[i].domain, why);
+			continue;
+		}
+		(*attempted)++;
+		say(r, "%s: renewing", list[i].domain);
+		if (acme_run_issue(r, list[i].domain, &st))
+			failed++;
+	}
+	free(list);
+	return n < 0 ? -1 : failed;
+}

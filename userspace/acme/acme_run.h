@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The operator-side workflow around the ACME client: prechecks, the per-domain status
+ * record, issuance, installation into the appliance's cert directory with a hot reload over
+ * the control socket, renewal scheduling (ARI or one third of the lifetime left), backoff and
+ * the per-domain failure budget.
+ */
+#ifndef ET_ACME_RUN_H
+#define ET_ACME_RUN_H
+
+#include "acme/acme_client.h"
+#include "acme/acme_config.h"
+#include "acme/cert_status.h"
+#include "acme/dns_check.h"
+
+#include <stdio.h>
+
+struct acme_run {
+	const struct acme_config *cfg;
+	EVP_PKEY *key;
+	struct acme_client *client; /* created on first use */
+	struct dns_resolver *dns;
+	FILE *out;                  /* one progress line per step, NULL: quiet */
+};
+
+/* Loads (or creates) the account key and the resolver. 0 or -1 with err. */
+int acme_run_init(struct acme_run *r, const struct acme_config *cfg, FILE *out, char *err,
+		  size_t errlen);
+void acme_run_fini(struct acme_run *r);
+
+/* The time used for scheduling: the clock plus the configured offset. */
+time_t acme_run_now(const struct acme_run *r);
+
+/* Creates the client and registers (or finds) the account. */
+int acme_run_account(struct acme_run *r, struct acme_error *e);
+
+/* Prechecks only (registers the account when the CA is reachable, for CAA accounturi). */
+int acme_run_check(struct acme_run *r, const char *domain, struct precheck_result *res);
+
+/* Prechecks, order, install, status. The resulting record is left in st. 0 when issued. */
+int acme_run_issue(struct acme_run *r, const char *domain, struct cert_status *st);
+
+/* Renews every domain whose time has come (and retries failed ones whose backoff passed and
+ * whose failure budget is not spent). Returns how many attempts failed (-1 if the state
+ * dir cannot be read); *attempted and *skipped count the domains tried and held back. */
+int acme_run_renew(struct acme_run *r, unsigned *attempted, unsigned *skipped);
+
+/* Writes <base>.key (0600) and <base>.crt into the cert dir atomically. 0 or -1 with err. */
+int acme_install_files(const char *cert_dir, const char *domain, const char *chain_pem,
+		       const char *key_pem, char *err, size_t errlen);
+
+/* Sends one control-socket command line; 0 when edgetrackd answers "ok", else -1 with the
+ * answer (or the transport error) in err. */
+int control_command(const char *sock_path, const char *line, char *err, size_t errlen);
+
+#endif

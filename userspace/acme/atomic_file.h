@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Whole-file writes that readers never see half done: temp file in the same directory,
+ * fsync, rename over the target, fsync the directory. */
+#ifndef ET_ACME_ATOMIC_FILE_H
+#define ET_ACME_ATOMIC_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* 0, or -1 with the reason in err (the old file, if any, is left as it was). */
+int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
+		      size_t errlen);
+
+/* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer; NULL with
+ * errno set (ENOENT when absent, EFBIG when larger than max). */
+char *read_small_file(const char *path, size_t max, size_t *len);
+
+#endif
