@@ -193,6 +193,13 @@ $(O)/tests/xdp/%: $(O)/tests/xdp/%.o $(libedgetrack)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
+# Load generator of the journal crash test.
+tests: $(O)/tests/journal/loadgen
+
+$(O)/tests/journal/%: $(O)/tests/journal/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
 $(O)/bench/%: $(O)/bench/%.o $(libedgetrack)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
