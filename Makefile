@@ -124,8 +124,9 @@ help:
 deps:
 	$(Q)scripts/install-deps.sh
 
+# The demo keeps its state (journal, certs, control socket) in $(O)/edgetrack-data.
 run: deps all
-	$(O)/edgetrackd
+	cd $(O) && ./edgetrackd
 
 # make check: ASan+UBSan build, unit and integration tests, 60 s per fuzz target, and a
 # warnings-as-errors clang build of everything.

@@ -15,6 +15,7 @@
 #include "track/track_state.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,32 @@ static void usage(FILE *f)
 		"serving); SIGTERM finishes in-flight requests and exits.\n");
 }
 
+static const char *abs_path(const char *path, char *buf, size_t cap)
+{
+	char dir[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(dir, sizeof(dir)))
+		return path;
+	snprintf(buf, cap, "%.*s/%s", (int)(cap / 2), dir, path);
+	return buf;
+}
+
+/* edgetrackctl is built next to edgetrackd. */
+static const char *ctl_path(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+	char *slash;
+
+	if (n <= 0)
+		return "edgetrackctl";
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) + sizeof("/edgetrackctl") > cap)
+		return "edgetrackctl";
+	strcpy(slash, "/edgetrackctl");
+	return buf;
+}
+
 /* Prints working demo URLs minted with the embedded demo key. */
 static void print_demo(struct server *srv)
 {
@@ -44,7 +71,7 @@ static void print_demo(struct server *srv)
 	struct token t = { .version = 1, .message_id = 1001, .recipient_id = 42, .link_index = 1 };
 	static const char *const names[] = { "click", "open", "unsubscribe" };
 	static const char *const paths[] = { "c", "o", "u" };
-	char tok[TOKEN_MAX_LEN + 1], err[128];
+	char tok[TOKEN_MAX_LEN + 1], err[128], abs[PATH_MAX], ctl[PATH_MAX];
 
 	printf("edgetrackd %s: embedded demo defaults (the demo key is public: not for production)\n"
 	       "Try:\n", EDGETRACK_VERSION);
@@ -63,12 +90,15 @@ static void print_demo(struct server *srv)
 	}
 	printf("  %-11s curl -si --resolve %s:%s:127.0.0.1 http://%s:%s/.well-known/acme-challenge/"
 	       "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA\n", "acme", host, port, host, port);
+	/* absolute paths: the lines must work from whatever directory they are pasted in */
 	if (srv->tls)
 		printf("  %-11s curl -si --cacert %s/%s.crt --resolve %s:8443:127.0.0.1 "
-		       "https://%s:8443/healthz\n", "https", srv->cert_dir, host, host, host);
-	printf("Events:      edgetrackctl events tail --dir %s\n"
-	       "Status:      edgetrackctl --socket %s status\n",
-	       srv->journal_cfg.dir, st->cfg->control_socket);
+		       "https://%s:8443/healthz\n", "https", abs_path(srv->cert_dir, abs, sizeof(abs)),
+		       host, host, host);
+	printf("Events:      %s events tail --dir %s\n", ctl_path(ctl, sizeof(ctl)),
+	       abs_path(srv->journal_cfg.dir, abs, sizeof(abs)));
+	printf("Status:      %s --socket %s status\n", ctl,
+	       abs_path(st->cfg->control_socket, abs, sizeof(abs)));
 	fflush(stdout);
 	snapshot_put(s);
 }
