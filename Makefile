@@ -132,6 +132,8 @@ run: deps all
 # warnings-as-errors clang build of everything.
 check: deps
 	$(Q)$(MAKE) --no-print-directory O=build/check SANITIZE=1 all tests
+	$(Q)$(MAKE) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config host_mbedtls_defconfig
+	$(Q)$(MAKE) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config SANITIZE=1 all tests
 	$(Q)$(MAKE) --no-print-directory O=build/clang CC=clang all
 	$(Q)$(MAKE) --no-print-directory O=build/fuzz FUZZ=1 fuzzers
 	$(Q)tests/run.sh build/check build/fuzz
@@ -151,6 +153,7 @@ distclean: clean
 # ---------------------------------------------------------------- configuration
 %_defconfig:
 	$(Q)test -f board/$*/defconfig || { echo "no board '$*' (see board/)" >&2; exit 1; }
+	$(Q)mkdir -p $(dir $(KCONFIG_CONFIG))
 	$(Q)$(KPYTHON) -m defconfig --kconfig Kconfig board/$*/defconfig
 
 menuconfig oldconfig olddefconfig savedefconfig:
@@ -198,6 +201,13 @@ $(O)/tests/xdp/%: $(O)/tests/xdp/%.o $(libedgetrack)
 tests: $(O)/tests/journal/loadgen
 
 $(O)/tests/journal/%: $(O)/tests/journal/%.o $(libedgetrack)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+# Cert minter of the TLS tests (thousands of leaf certs from one CA and one key).
+tests: $(O)/tests/tls/mintcerts
+
+$(O)/tests/tls/%: $(O)/tests/tls/%.o $(libedgetrack)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
 

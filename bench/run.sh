@@ -3,11 +3,13 @@
 # per figure on stdout (see bench/README.md).
 #   bench/run.sh [BUILD_DIR]
 # HTTP and journal figures against nginx (bench/http.sh), then the XDP filter against
-# xdp-tools' xdp-filter (bench/xdp.sh). SOAK=1 makes every HTTP run longer.
+# HTTPS handshakes and keep-alive requests against nginx on both TLS backends (bench/tls.sh),
+# then the XDP filter against xdp-tools' xdp-filter (bench/xdp.sh). SOAK=1 makes runs longer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 case $build in /*) ;; *) build=$(cd "$here/.." && pwd)/$build ;; esac
 
 "$here/http.sh" "$build"
+"$here/tls.sh" "$build"
 "$here/xdp.sh" "$build"

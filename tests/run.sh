@@ -52,6 +52,22 @@ for t in tests/integration/test_*.sh; do
 	run_one "${n//\//_}" bash "$t"
 done
 
+# The TLS suite again on the second backend's build (make check: build/check-mbedtls).
+alt=${ALT_BUILD:-build/check-mbedtls}
+[ "${alt#/}" != "$alt" ] || alt=$top/$alt
+if [ -d "$alt" ]; then
+	for t in "$alt"/tests/unit/test_tls* "$alt"/tests/unit/test_cert_store; do
+		[ -x "$t" ] || continue
+		n="unit/$(basename "$t")[mbedtls]"; want "$n" || continue
+		run_one "${n//\//_}" "$t"
+	done
+	for t in tests/integration/test_tls_*.sh; do
+		[ -f "$t" ] || continue
+		n="integration/$(basename "$t" .sh)[mbedtls]"; want "$n" || continue
+		ET_BUILD=$alt run_one "${n//\//_}" bash "$t"
+	done
+fi
+
 # Fuzz targets run two at a time (one per core), each for $fuzz_seconds.
 if [ "$fuzz_seconds" -gt 0 ]; then
 	pids=() names=() starts=()

@@ -1,0 +1,268 @@
+#!/bin/bash
+# HTTPS: edgetrackd next to Debian's nginx with the same ECDSA P-256 cert, the same cipher
+# lists and one worker each (server on CPU 1, clients on CPU 0). One line per figure on stdout:
+#   BENCH <name> <edgetrack> <nginx> <ratio>       ratio = edgetrack / nginx
+#   tls13_handshakes, tls12_handshakes   full handshakes/s (parallel `openssl s_time -new`)
+#   https_keepalive_rps                  keep-alive HTTPS requests/s on the open pixel (wrk)
+#   *_cpu_us                             server CPU microseconds per handshake / request
+#                                        (/proc utime+stime; lower is better)
+#   mbedtls_tls12_handshakes, mbedtls_https_keepalive_rps, mbedtls_*_cpu_us
+#                                        the same with the mbedTLS 2.28 backend
+#                                        (built into build/bench-mbedtls; TLS 1.2 only)
+# Then the 100,000-domain scale test on the OpenSSL build (SCALE lines; BENCH_SCALE=0 skips).
+#
+#   bench/tls.sh [BUILD_DIR]        (BUILD_DIR: an optimized OpenSSL build, default build)
+# Environment: BENCH_SECONDS (per run, default 10; SOAK=1 makes it 60), BENCH_CONNS (wrk
+# connections, default 64), BENCH_CLIENTS (parallel s_time processes, default 4),
+# BENCH_TMPDIR (default /var/tmp), BENCH_SCALE (default 1).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+mbuild=$top/build/bench-mbedtls
+
+if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-10}; fi
+CONNS=${BENCH_CONNS:-64}
+CLIENTS=${BENCH_CLIENTS:-4}
+HOST=click.example.com
+KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+SERVER_CPU=1
+CLIENT_CPU=0
+HZ=$(getconf CLK_TCK)
+CIPHERS12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
+CIPHERS13=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+
+note() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in wrk nginx curl openssl taskset ss; do
+	command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
+done
+[ -x "$build/edgetrackd" ] || die "$build/edgetrackd not built (run make first)"
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU"
+grep -q 'define CONFIG_TLS_OPENSSL 1' "$build/include/generated/autoconf.h" ||
+	die "$build is not an OpenSSL build"
+note "building the mbedTLS backend into ${mbuild#"$top"/}"
+make -s -C "$top" O=build/bench-mbedtls KCONFIG_CONFIG=build/bench-mbedtls/.config \
+	host_mbedtls_defconfig >&2
+make -s -C "$top" O=build/bench-mbedtls KCONFIG_CONFIG=build/bench-mbedtls/.config all >&2
+[ "${BENCH_SCALE:-1}" = 1 ] && make -s -C "$top" O="${build#"$top"/}" \
+	"${build#"$top"/}/tests/tls/mintcerts" >&2
+
+T=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/edgetrack-tlsbench.XXXXXX")
+chmod 755 "$T" # nginx's worker runs unprivileged and reads the cert, key and pixel
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ulimit -n 8192 2>/dev/null || true
+
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+	die "no free port"
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # all threads of one process
+
+bench_line() { # NAME OURS PEER
+	awk -v n="$1" -v a="$2" -v b="$3" \
+		'BEGIN { printf "BENCH %s %s %s %.2f\n", n, a, b, (b > 0 ? a / b : 0) }'
+}
+
+# ---------------------------------------------------------------- cert (one for both servers)
+# shellcheck source=tests/tls/lib.sh
+ET_BUILD=$build . "$top/tests/tls/lib.sh"
+tls_ca "$T/ca" || die "cannot create the test CA"
+tls_leaf "$T/ca" "$T/certs" "$HOST" || die "cannot create the cert"
+chmod 644 "$T/certs/$HOST.key"
+
+# ---------------------------------------------------------------- servers
+# The journal does not fsync here (sync=none): nginx records nothing durably, so both servers
+# answer from memory; what durability costs is bench/http.sh's journal_* figures.
+etd_start() { # BUILD PORT TLSPORT: sets SRV_PID
+	local b=$1 dir=$T/etd-$(basename "$1")
+	mkdir -p "$dir"
+	cat >"$dir/et.json" <<JSON
+{
+  "workers": 1,
+  "listen": ["127.0.0.1:$2", {"address": "127.0.0.1:$3", "tls": true}],
+  "data_dir": "$dir/data",
+  "control_socket": "$dir/control.sock",
+  "keys": [{"id": 1, "secret": "$KEY", "current": true}],
+  "tls": {"cert_dir": "$T/certs", "default_cert": "$HOST"},
+  "domains": [{"name": "$HOST"}],
+  "journal": {"sync": "none"}
+}
+JSON
+	taskset -c "$SERVER_CPU" "$b/edgetrackd" --config "$dir/et.json" >"$dir/out" 2>"$dir/log" &
+	SRV_PID=$!
+	PIDS+=("$SRV_PID")
+	for _ in $(seq 200); do
+		curl -sf -o /dev/null "http://127.0.0.1:$2/healthz" && return 0
+		kill -0 "$SRV_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$dir/log" >&2
+	die "edgetrackd ($b) did not come up"
+}
+
+nginx_start() { # TLSPORT: sets SRV_PID
+	local dir=$T/nginx
+	mkdir -p "$dir/root"
+	cp "$T/pixel.gif" "$dir/root/pixel.gif"
+	chmod -R a+rX "$dir"
+	cat >"$dir/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	server_tokens off;
+	keepalive_timeout 60s;
+	keepalive_requests 1000000;
+	client_body_temp_path $dir/cb;
+	proxy_temp_path $dir/px;
+	fastcgi_temp_path $dir/fc;
+	uwsgi_temp_path $dir/uw;
+	scgi_temp_path $dir/sc;
+	server {
+		listen 127.0.0.1:$1 ssl reuseport;
+		server_name $HOST;
+		ssl_certificate $T/certs/$HOST.crt;
+		ssl_certificate_key $T/certs/$HOST.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_ciphers $CIPHERS12;
+		ssl_conf_command Ciphersuites $CIPHERS13;
+		ssl_ecdh_curve X25519:prime256v1:secp384r1;
+		ssl_prefer_server_ciphers on;
+		location = /healthz { return 200 "ok\n"; }
+		location /o/ {
+			add_header Cache-Control no-store always;
+			types { }
+			default_type image/gif;
+			open_file_cache max=16;
+			root $dir/root;
+			rewrite ^ /pixel.gif break;
+		}
+	}
+}
+CONF
+	taskset -c "$SERVER_CPU" nginx -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/stderr" &
+	SRV_PID=$!
+	PIDS+=("$SRV_PID")
+	for _ in $(seq 100); do
+		curl -sfk -o /dev/null "https://127.0.0.1:$1/healthz" && return 0
+		kill -0 "$SRV_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$dir/stderr" "$dir/error.log" >&2 2>/dev/null
+	die "nginx did not come up"
+}
+
+# The nginx master only forks; the worker does the work. CPU figures sum both.
+srv_pids() { echo "$1 $(pgrep -P "$1" || true)"; }
+srv_ticks() {
+	local sum=0 p
+	for p in $(srv_pids "$1"); do sum=$((sum + $(cpu_ticks "$p"))); done
+	echo "$sum"
+}
+
+# handshakes PID TLSPORT VERSIONFLAG: prints "handshakes_per_s cpu_us_per_handshake"
+handshakes() {
+	local pid=$1 port=$2 v=$3 t0 t1 i cp=()
+	t0=$(srv_ticks "$pid")
+	for i in $(seq "$CLIENTS"); do
+		taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" -new "$v" \
+			-time "$SECS" >"$T/stime.$i" 2>&1 &
+		cp+=($!)
+	done
+	wait "${cp[@]}" || true
+	t1=$(srv_ticks "$pid")
+	cat "$T"/stime.* | awk -v ticks=$((t1 - t0)) -v hz="$HZ" '
+		/connections in [0-9.]+ real seconds/ { n += $1; s = $4 > s ? $4 : s }
+		END {
+			if (!n || !s) exit 1
+			printf "%.0f %.1f\n", n / s, ticks * 1e6 / hz / n
+		}' || { cat "$T"/stime.* >&2; die "s_time against port $port failed"; }
+	rm -f "$T"/stime.*
+}
+
+# keepalive PID URL: prints "rps cpu_us_per_request"
+keepalive() {
+	local pid=$1 url=$2 out t0 t1
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$url" >/dev/null # warm up
+	t0=$(srv_ticks "$pid")
+	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "Host: $HOST" "$url")
+	t1=$(srv_ticks "$pid")
+	grep -q 'Non-2xx or 3xx' <<<"$out" && { echo "$out" >&2; die "$url: non-2xx answers"; }
+	awk -v ticks=$((t1 - t0)) -v hz="$HZ" '
+		/requests in/ { n = $1 }
+		/^Requests\/sec:/ { rps = $2 }
+		END { if (!n) exit 1; printf "%.0f %.2f\n", rps, ticks * 1e6 / hz / n }' <<<"$out" ||
+		{ echo "$out" >&2; die "$url: could not read wrk output"; }
+}
+
+# wrk sends SNI "127.0.0.1" (the URL host), so edgetrackd answers with its default_cert and
+# the Host header picks the domain, as with nginx's default server.
+OPEN=$("$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind open \
+	--message 4242 --recipient 77)
+note "$(nproc) CPUs; servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU; ${SECS}s per run;" \
+	"$CLIENTS s_time clients; wrk -t1 -c$CONNS"
+
+measure_etd() { # BUILD PREFIX: sets R_<figure> variables
+	local p tp r
+	p=$(free_port); tp=$(free_port)
+	etd_start "$1" "$p" "$tp"
+	[ -f "$T/pixel.gif" ] || curl -sf -H "Host: $HOST" -o "$T/pixel.gif" "http://127.0.0.1:$p/o/$OPEN"
+	note "edgetrackd ($(basename "$1")): TLS 1.2 handshakes"
+	r=$(handshakes "$SRV_PID" "$tp" -tls1_2); read -r "${2}h12" "${2}h12cpu" <<<"$r"
+	if [ "$2" = et_ ]; then
+		note "edgetrackd ($(basename "$1")): TLS 1.3 handshakes"
+		r=$(handshakes "$SRV_PID" "$tp" -tls1_3); read -r "${2}h13" "${2}h13cpu" <<<"$r"
+	fi
+	note "edgetrackd ($(basename "$1")): keep-alive HTTPS (open pixel)"
+	r=$(keepalive "$SRV_PID" "https://127.0.0.1:$tp/o/$OPEN")
+	read -r "${2}rps" "${2}rpscpu" <<<"$r"
+	kill -TERM "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
+}
+
+measure_etd "$build" et_
+measure_etd "$mbuild" mb_
+
+NP=$(free_port)
+nginx_start "$NP"
+note "nginx: TLS 1.2 handshakes"
+read -r ng_h12 ng_h12cpu <<<"$(handshakes "$SRV_PID" "$NP" -tls1_2)"
+note "nginx: TLS 1.3 handshakes"
+read -r ng_h13 ng_h13cpu <<<"$(handshakes "$SRV_PID" "$NP" -tls1_3)"
+note "nginx: keep-alive HTTPS (open pixel)"
+read -r ng_rps ng_rpscpu <<<"$(keepalive "$SRV_PID" "https://127.0.0.1:$NP/o/$OPEN")"
+kill -TERM "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
+
+bench_line tls13_handshakes "$et_h13" "$ng_h13"
+bench_line tls12_handshakes "$et_h12" "$ng_h12"
+bench_line https_keepalive_rps "$et_rps" "$ng_rps"
+bench_line tls13_handshake_cpu_us "$et_h13cpu" "$ng_h13cpu"
+bench_line tls12_handshake_cpu_us "$et_h12cpu" "$ng_h12cpu"
+bench_line https_request_cpu_us "$et_rpscpu" "$ng_rpscpu"
+bench_line mbedtls_tls12_handshakes "$mb_h12" "$ng_h12"
+bench_line mbedtls_https_keepalive_rps "$mb_rps" "$ng_rps"
+bench_line mbedtls_tls12_handshake_cpu_us "$mb_h12cpu" "$ng_h12cpu"
+bench_line mbedtls_https_request_cpu_us "$mb_rpscpu" "$ng_rpscpu"
+
+if [ "${BENCH_SCALE:-1}" = 1 ]; then
+	note "scale: 100,000 domains on the OpenSSL build"
+	ET_BUILD=$build bash "$top/tests/integration/test_tls_scale.sh" | grep '^SCALE\|passed' ||
+		die "scale test failed"
+fi
