@@ -68,6 +68,13 @@ if [ -d "$alt" ]; then
 	done
 fi
 
+# Firmware images under QEMU (make check builds them first), one board after the other.
+for b in ${QEMU_BOARDS:-}; do
+	[ -f "build/$b/images/disk.img" ] || continue
+	n=qemu/$b; want "$n" || continue
+	run_one "qemu_$b" tests/qemu/test_board.sh "$b"
+done
+
 # Fuzz targets run two at a time (one per core), each for $fuzz_seconds.
 if [ "$fuzz_seconds" -gt 0 ]; then
 	pids=() names=() starts=()

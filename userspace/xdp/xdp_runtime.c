@@ -317,7 +317,8 @@ struct xdp_runtime *xdp_runtime_start(const struct xdp_settings *s, char *err, s
 	if (!s->enabled || s->n_interfaces == 0)
 		return inactive(rt, "no_interface");
 	rc = load(rt, s, err, errlen);
-	if (rc == -EPERM)
+	/* root that gets EPERM is a refusal (verifier, lockdown), not missing privilege */
+	if (rc == -EPERM && geteuid() != 0)
 		return inactive(rt, "no_privilege");
 	if (rc < 0 || pin_dir_prepare(rt->pin_dir, err, errlen) < 0 ||
 	    pin_maps(rt, err, errlen) < 0 || xdp_rules_install(&rt->maps, s, err, errlen) < 0)

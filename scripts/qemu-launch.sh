@@ -1,0 +1,56 @@
+#!/bin/sh
+# Boots a board's disk image under QEMU (TCG, or KVM when /dev/kvm is usable and the
+# board's architecture is the host's). User-mode networking forwards only loopback ports:
+# 127.0.0.1:$QEMU_HTTP_PORT -> guest 80 and 127.0.0.1:$QEMU_HTTPS_PORT -> guest 443.
+#
+#   scripts/qemu-launch.sh BOARD DISK
+# Environment:
+#   QEMU_HTTP_PORT / QEMU_HTTPS_PORT   host ports (8080 / 8443)
+#   QEMU_CONSOLE=FILE      serial console to FILE instead of this terminal
+#   QEMU_SHELL_SOCK=PATH   root shell on a virtio console at this unix socket
+#                          (adds et.debug_shell=1 to the kernel command line)
+#   QEMU_XFER=FILE         second virtio disk (/dev/vdb in the guest) to hand files in
+#   QEMU_APPEND="..."      extra kernel command line
+#   QEMU_IMAGES=DIR        kernel/initramfs directory (build/BOARD/images)
+#   QEMU_SMP / QEMU_PIDFILE
+set -eu
+board=${1:?usage: scripts/qemu-launch.sh BOARD DISK}
+disk=${2:?usage: scripts/qemu-launch.sh BOARD DISK}
+src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/board/$board/board.conf"
+img=${QEMU_IMAGES:-$src/build/$board/images}
+http=${QEMU_HTTP_PORT:-8080}
+https=${QEMU_HTTPS_PORT:-8443}
+
+append="$(cat "$img/cmdline") et.disk=/dev/vda ${QEMU_APPEND:-}"
+[ -n "${QEMU_SHELL_SOCK:-}" ] && append="$append et.debug_shell=1"
+accel="-accel tcg,thread=multi"
+if [ -w /dev/kvm ] && [ "$(uname -m)" = "$BOARD_ARCH" ]; then
+	accel="-accel kvm"
+fi
+
+set -- $QEMU_MACHINE $accel -smp "${QEMU_SMP:-2}" \
+	-kernel "$img/vmlinuz" -initrd "$img/initramfs.img" -append "$append" \
+	-drive "file=$disk,if=none,format=raw,id=sys,cache=unsafe" \
+	-device virtio-blk-pci,drive=sys,addr=0x4 \
+	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http-:80,hostfwd=tcp:127.0.0.1:$https-:443" \
+	-device virtio-net-pci,netdev=n0,addr=0x3 \
+	-device virtio-rng-pci,addr=0x7 \
+	-display none -monitor none
+if [ -n "${QEMU_XFER:-}" ]; then
+	set -- "$@" -drive "file=$QEMU_XFER,if=none,format=raw,id=xfer,readonly=on" \
+		-device virtio-blk-pci,drive=xfer,addr=0x5
+fi
+if [ -n "${QEMU_SHELL_SOCK:-}" ]; then
+	set -- "$@" -device virtio-serial-pci,addr=0x6 \
+		-chardev "socket,id=sh,path=$QEMU_SHELL_SOCK,server=on,wait=off" \
+		-device virtconsole,chardev=sh
+fi
+if [ -n "${QEMU_CONSOLE:-}" ]; then
+	set -- "$@" -serial "file:$QEMU_CONSOLE"
+else
+	set -- "$@" -serial mon:stdio
+	echo "qemu-launch: $board on 127.0.0.1:$http (http) and :$https (https); Ctrl-A X quits" >&2
+fi
+[ -n "${QEMU_PIDFILE:-}" ] && set -- "$@" -pidfile "$QEMU_PIDFILE"
+exec "$QEMU_SYSTEM" "$@"
