@@ -383,6 +383,20 @@ static int cmd_export(struct opts *o)
 
 /* ---------------------------------------------------------------- verify */
 
+/* True unless [off, end of file) of path holds only zeros. */
+static int tail_written(const char *path, uint64_t off)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t end = UINT64_MAX;
+
+	if (fd < 0)
+		return 1;
+	if (seg_data_end(fd, off, &end) != 0)
+		end = UINT64_MAX;
+	close(fd);
+	return end > off;
+}
+
 static int check_tail(const char *dir, struct journal_reader *r, struct report *rep)
 {
 	char path[PATH_MAX], name[SEG_NAME_LEN + 1];
@@ -395,6 +409,8 @@ static int check_tail(const char *dir, struct journal_reader *r, struct report *
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (stat(path, &st) != 0 || (uint64_t)st.st_size <= off)
 		return 0;
+	if (!tail_written(path, off))
+		return 0; /* zero-filled space the writer reserved ahead */
 	/* Not damage by itself: a running writer may be mid-append, and edgetrackd cuts an
 	   incomplete last record when it starts. Reported, not counted. */
 	fprintf(rep->out, "incomplete segment=%s offset=%" PRIu64 " bytes=%" PRIu64 "\n", name,

@@ -10,8 +10,9 @@
  * answers its client only when the completion of its event says 0 (durable).
  *
  * Threading: journal_settings_*, journal_open, journal_add_worker, journal_start,
- * journal_stop and journal_close belong to one controlling thread. journal_submit and
- * journal_reap for worker w are called only from worker w's thread. journal_stats_get may be
+ * journal_stop and journal_close belong to one controlling thread. journal_submit,
+ * journal_queue, journal_flush and journal_reap for worker w are called only from worker
+ * w's thread. journal_stats_get may be
  * called from any thread.
  *
  * Retention never consults consumer cursors: the disk must not fill because an exporter is
@@ -53,8 +54,9 @@ struct journal_settings {
 	uint64_t retain_bytes;      /* delete oldest segments above this total (0 = no limit) */
 	uint64_t retain_days;       /* delete segments last written longer ago (0 = keep) */
 	enum journal_on_full on_full; /* "on_full": "reject" | "redirect-unrecorded" */
-	int preallocate;            /* reserve each batch's bytes with fallocate before writing
-				       it, so a full disk fails before any byte lands; 1 */
+	int preallocate;            /* write records over space allocated and zero-filled ahead
+				       (in growing steps), so a full disk fails before any
+				       record byte lands and fdatasync changes no metadata; 1 */
 };
 
 /* Defaults: dir /var/lib/edgetrack/journal, batch, 2000 us, 1024, 4096, 64 MiB, 3600 s,
@@ -88,6 +90,13 @@ int journal_start(struct journal *j);
    Lock-free; -EAGAIN when the worker already has queue_depth events in flight,
    -EINVAL for a malformed event, -ESHUTDOWN after journal_stop. */
 int journal_submit(struct journal *j, int w, const struct event *ev, uint64_t cookie);
+
+/* Worker w's thread: like journal_submit, but does not wake the writer; journal_flush does,
+   once for every event queued since the last flush. A worker that handles many requests
+   per loop iteration queues their events and flushes before it waits again, so the writer
+   (often on the same CPU) is woken once per iteration instead of once per event. */
+int journal_queue(struct journal *j, int w, const struct event *ev, uint64_t cookie);
+void journal_flush(struct journal *j, int w);
 
 struct journal_done {
 	uint64_t cookie;

@@ -24,6 +24,7 @@ struct journal_sub {
 struct jworker {
 	_Alignas(64) _Atomic uint64_t sub_tail; /* worker: next slot to fill */
 	uint64_t submitted, reaped;             /* worker-only counters */
+	int unflushed;                          /* worker-only: queued since the last wake */
 	_Atomic uint64_t full_rejects;
 	_Alignas(64) _Atomic uint64_t sub_head; /* writer: next slot to take */
 	_Alignas(64) _Atomic uint64_t done_tail; /* writer: next completion slot */
@@ -54,8 +55,9 @@ struct journal {
 	/* The active segment (writer thread only once started). */
 	int seg_fd;
 	uint64_t seg_first, seg_size, seg_created_ns, seg_records;
+	uint64_t seg_alloc; /* file size: [seg_size, seg_alloc) is zero-filled reserved space */
 	int seg_broken;     /* a failed sync left the segment untrusted: rotate before writing */
-	int can_fallocate;
+	int can_fallocate;  /* fallocate works on this filesystem */
 	uint64_t next_seq;
 
 	struct io_uring ring;
@@ -87,6 +89,14 @@ int store_open(struct journal *j, char *err, size_t errlen);
 void store_close(struct journal *j);
 /* Starts a new active segment whose first record will be first_seq. 0 or -errno. */
 int store_rotate(struct journal *j, uint64_t first_seq);
+/* With preallocation: makes sure [seg_size, seg_size + len) of the active segment is
+   allocated, zero-filled space (reserving more ahead in growing steps), so the write and
+   fdatasync of a batch change no file metadata and a full disk fails before any record byte
+   is written. 0, -ENOSPC or -errno; on failure the file is as it was. */
+int store_reserve(struct journal *j, size_t len);
+/* Gives the reserved space after seg_size back (after a failed write, before rotation and at
+   close), so a finished segment ends at its last record. */
+void store_trim(struct journal *j);
 /* True when the active segment must be closed before appending len more bytes. */
 int store_needs_rotation(const struct journal *j, size_t len);
 int store_retention(struct journal *j);

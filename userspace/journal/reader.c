@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -179,6 +180,26 @@ static int accept_record(struct journal_reader *r, const struct journal_record *
 	return 1;
 }
 
+/* True while a writer holds the journal directory's lock. The probe holds a shared lock
+   for an instant; a starting writer retries its own lock for a moment because of it. */
+static int writer_running(struct journal_reader *r)
+{
+	if (flock(r->dirfd, LOCK_SH | LOCK_NB) == 0) {
+		flock(r->dirfd, LOCK_UN);
+		return 0;
+	}
+	return errno == EWOULDBLOCK;
+}
+
+/* Damage in the segment a running writer appends to is a write being copied into the
+   zero-filled space ahead of the records (a concurrent read may see any part of it), not
+   damage yet: the writer starts each run on an undamaged segment. Such a reader stops
+   there for now and reads those bytes again next time. */
+static int write_in_progress(struct journal_reader *r)
+{
+	return !newer_exists(r) && writer_running(r);
+}
+
 /* At the end of the current segment's readable bytes: 1 to keep reading, 0 to stop. */
 static int at_end(struct journal_reader *r, enum scan_result res)
 {
@@ -220,13 +241,20 @@ int journal_reader_next(struct journal_reader *r, struct journal_record *out)
 				return 1;
 			break;
 		case SCAN_CORRUPT:
+			if (write_in_progress(r)) {
+				r->scan.off = r->scan.bad_off;
+				return 0;
+			}
 			problem(r, JOURNAL_PROBLEM_CORRUPT, r->scan.bad_off, r->scan.bad_len, 0, 0);
 			break;
 		case SCAN_ERROR:
 			return r->scan.err;
+		case SCAN_CORRUPT_TAIL:
+			if (write_in_progress(r))
+				return 0;
+			/* fall through */
 		case SCAN_END:
 		case SCAN_PARTIAL:
-		case SCAN_CORRUPT_TAIL:
 			if (!at_end(r, res))
 				return 0;
 			break;

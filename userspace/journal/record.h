@@ -14,6 +14,9 @@
  *  64 addr[16]   80 ua_digest[8]   88 host[host_len]          len = 88 + host_len
  *
  * The per-record magic lets a reader find the next record after one whose length is damaged.
+ * Zero bytes may follow the last record up to the end of the file (space the writer reserved
+ * ahead; cut when a segment is finished); as a record starts with its magic, a zero byte
+ * where a record would start, with nothing but zeros after it, is the end of the records.
  */
 #ifndef ET_JOURNAL_RECORD_H
 #define ET_JOURNAL_RECORD_H

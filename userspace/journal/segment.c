@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SCAN_BUF (256 * 1024)
@@ -170,6 +171,7 @@ static int scan_fill(struct seg_scan *s, uint64_t off)
 	}
 	s->buf_off = off;
 	s->buf_len = (size_t)n;
+	s->fresh = 1;
 	return 0;
 }
 
@@ -225,19 +227,64 @@ static int scan_resync(struct seg_scan *s, uint64_t from, uint64_t limit, uint64
 	}
 }
 
+int seg_data_end(int fd, uint64_t off, uint64_t *end)
+{
+	uint8_t buf[16384];
+	struct stat st;
+	uint64_t pos;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	/* Backwards from the end of the file: the first non-zero byte met is the last one. */
+	pos = (uint64_t)st.st_size;
+	while (pos > off) {
+		size_t n = pos - off < sizeof(buf) ? (size_t)(pos - off) : sizeof(buf);
+		ssize_t got = pread_full(fd, buf, n, pos - n);
+
+		if (got < 0)
+			return (int)got;
+		if ((size_t)got < n) { /* the file shrank meanwhile: look again from its new end */
+			pos -= n;
+			pos += (uint64_t)got;
+			continue;
+		}
+		for (size_t i = n; i > 0; i--) {
+			if (buf[i - 1]) {
+				*end = pos - n + i;
+				return 0;
+			}
+		}
+		pos -= n;
+	}
+	*end = off;
+	return 0;
+}
+
 enum scan_result seg_scan_next(struct seg_scan *s, struct journal_record *rec)
 {
 	const uint8_t *p;
 	size_t avail, len;
 	enum rec_status first;
-	uint64_t next, limit;
+	uint64_t next, limit, end = UINT64_MAX;
 	int rc;
 
+	s->fresh = 0;
 	if (scan_view(s, s->off, &p, &avail) < 0)
 		return SCAN_ERROR;
-	if (avail == 0)
+	if (avail == 0 && s->fresh)
 		return SCAN_END;
 	first = rec_decode(p, avail, rec, &len);
+	if (first != REC_OK && !s->fresh) {
+		/* The bytes after the last record may have been written since they were read
+		   (the writer fills zeroed space, the file does not grow): read them again. */
+		if (scan_fill(s, s->off) < 0)
+			return SCAN_ERROR;
+		p = s->buf;
+		avail = s->buf_len;
+		if (avail == 0)
+			return SCAN_END;
+		first = rec_decode(p, avail, rec, &len);
+	}
 	switch (first) {
 	case REC_OK:
 		s->rec_off = s->off;
@@ -247,6 +294,17 @@ enum scan_result seg_scan_next(struct seg_scan *s, struct journal_record *rec)
 	case REC_SHORT:
 	case REC_CORRUPT:
 		break;
+	}
+	/* A record never starts with a zero byte: zeros up to the end of the file are space the
+	   writer reserved and has not written yet. */
+	if (p[0] == 0) {
+		rc = seg_data_end(s->fd, s->off, &end);
+		if (rc) {
+			s->err = rc;
+			return SCAN_ERROR;
+		}
+		if (end == s->off)
+			return SCAN_END;
 	}
 	/* An incomplete record is only a partial tail if no good record follows it: a damaged
 	   length field could otherwise hide good records behind a fake "still being written".
@@ -259,7 +317,19 @@ enum scan_result seg_scan_next(struct seg_scan *s, struct journal_record *rec)
 	s->bad_off = s->off;
 	if (rc == 0) {
 		s->bad_len = s->buf_off + s->buf_len - s->off;
-		return first == REC_SHORT ? SCAN_PARTIAL : SCAN_CORRUPT_TAIL;
+		if (first == REC_SHORT)
+			return SCAN_PARTIAL;
+		/* Less than a record of data, then zero-filled space: a record being copied
+		   into the reserved space (or torn there by a crash), not damage yet. */
+		if (end == UINT64_MAX && (rc = seg_data_end(s->fd, s->off, &end)) != 0) {
+			s->err = rc;
+			return SCAN_ERROR;
+		}
+		if (end - s->off < REC_MAX_LEN && end < s->buf_off + s->buf_len) {
+			s->bad_len = end - s->off;
+			return SCAN_PARTIAL;
+		}
+		return SCAN_CORRUPT_TAIL;
 	}
 	s->bad_len = next - s->off;
 	s->off = next;

@@ -26,8 +26,9 @@ size_t seg_list_find(const struct seg_list *l, uint64_t seq);
 
 enum scan_result {
 	SCAN_RECORD,       /* a good record: rec filled, rec_off/rec_len set */
-	SCAN_END,          /* clean end: off is at the end of the file */
-	SCAN_PARTIAL,      /* an incomplete record at the end of the file (maybe being written) */
+	SCAN_END,          /* clean end: nothing but zero-filled space from off to the end */
+	SCAN_PARTIAL,      /* an incomplete record at the end of the written bytes (maybe
+			      being written) */
 	SCAN_CORRUPT,      /* damaged bytes [bad_off, bad_off+bad_len); off moved past them */
 	SCAN_CORRUPT_TAIL, /* damaged bytes from off to the end, no good record after them */
 	SCAN_ERROR,        /* read error: err holds -errno */
@@ -46,7 +47,14 @@ struct seg_scan {
 	uint8_t *buf;         /* file bytes [buf_off, buf_off + buf_len) */
 	size_t buf_cap, buf_len;
 	uint64_t buf_off;
+	int fresh;            /* the buffer was read during this step */
 };
+
+/* The writer zero-fills segment space ahead of its records (so fdatasync of a batch changes
+   no metadata): zero bytes after the last record are space not yet written. Sets *end to
+   one past the last non-zero byte in [off, end of file) (off when there is none). 0 or
+   -errno. */
+int seg_data_end(int fd, uint64_t off, uint64_t *end);
 
 /* Opens segment <first_seq>.seg of dirfd read-only. 0 or -errno. */
 int seg_scan_open(struct seg_scan *s, int dirfd, uint64_t first_seq);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,11 +91,109 @@ static int seg_create(struct journal *j, uint64_t first_seq, uint64_t now, int *
 	return 0;
 }
 
+/* ---------------------------------------------------------------- reserved space */
+
+/* fdatasync has to write file metadata whenever a batch grows the file (or turns
+   preallocated-but-unwritten extents into written ones). Records are therefore written over
+   zeros that were written earlier: their fdatasync flushes data only. The zeroed space grows
+   with the segment, 16 KiB to 1 MiB a step, so a small journal or a nearly full disk keeps
+   little of it and a busy one pays a metadata-changing sync once per MiB of records. */
+#define RESERVE_MIN (16u << 10)
+#define RESERVE_MAX (1u << 20)
+#define ZERO_BLOCK 4096
+#define ZERO_IOV 64
+
+/* Allocates and writes zeros over [from, to) of the active segment. */
+static int zero_fill(struct journal *j, uint64_t from, uint64_t to)
+{
+	static const uint8_t zeros[ZERO_BLOCK];
+	struct iovec iov[ZERO_IOV];
+
+	/* Allocation first: a full disk fails here, before anything is written. */
+	if (j->can_fallocate && fallocate(j->seg_fd, 0, (off_t)from, (off_t)(to - from)) != 0) {
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		j->can_fallocate = 0;
+	}
+	while (from < to) {
+		uint64_t left = to - from;
+		int cnt = 0;
+		ssize_t n;
+
+		for (; cnt < ZERO_IOV && left; cnt++) {
+			iov[cnt].iov_base = (void *)zeros;
+			iov[cnt].iov_len = left < ZERO_BLOCK ? (size_t)left : ZERO_BLOCK;
+			left -= iov[cnt].iov_len;
+		}
+		n = pwritev(j->seg_fd, iov, cnt, (off_t)from);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		from += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Puts the file back to seg_alloc bytes after a failed reservation. */
+static void reserve_undo(struct journal *j)
+{
+	if (ftruncate(j->seg_fd, (off_t)j->seg_alloc) != 0)
+		log_warn("journal_reserve_undo_failed", "segment=%020" PRIu64 " size=%" PRIu64
+			 " err=%s", j->seg_first, j->seg_alloc, strerror(errno));
+}
+
+int store_reserve(struct journal *j, size_t len)
+{
+	uint64_t need = j->seg_size + len, step = j->seg_alloc, target, cap;
+	int rc;
+
+	if (!j->set.preallocate || need <= j->seg_alloc)
+		return 0;
+	step = step < RESERVE_MIN ? RESERVE_MIN : step > RESERVE_MAX ? RESERVE_MAX : step;
+	cap = need > j->set.segment_bytes ? need : j->set.segment_bytes;
+	target = j->seg_alloc + step;
+	target = target < need ? need : target > cap ? cap : target;
+	rc = zero_fill(j, j->seg_alloc, target);
+	if ((rc == -ENOSPC || rc == -EDQUOT) && target > need) {
+		/* Nearly full: reserve just what this batch needs. */
+		reserve_undo(j);
+		target = need;
+		rc = zero_fill(j, j->seg_alloc, target);
+	}
+	if (rc) {
+		reserve_undo(j);
+		return rc;
+	}
+	j->seg_alloc = target;
+	return 0;
+}
+
+void store_trim(struct journal *j)
+{
+	if (j->seg_fd < 0 || j->seg_alloc <= j->seg_size)
+		return;
+	/* Not synced: zeros after the last record read as the end of a segment anyway, and
+	   recovery cuts them from the last one. */
+	if (ftruncate(j->seg_fd, (off_t)j->seg_size) != 0) {
+		log_warn("journal_trim_failed", "segment=%020" PRIu64 " size=%" PRIu64 " err=%s",
+			 j->seg_first, j->seg_size, strerror(errno));
+		return;
+	}
+	j->seg_alloc = j->seg_size;
+}
+
+/* ---------------------------------------------------------------- rotation */
+
 int store_rotate(struct journal *j, uint64_t first_seq)
 {
 	uint64_t now = journal_now_ns();
 	int fd = -1, rc;
 
+	/* The finished segment ends at its last record before the next one appears. */
+	store_trim(j);
 	rc = seg_create(j, first_seq, now, &fd);
 	if (rc) {
 		log_error("journal_rotate_failed", "dir=%s first_seq=%" PRIu64 " err=%s", j->set.dir,
@@ -106,7 +205,7 @@ int store_rotate(struct journal *j, uint64_t first_seq)
 	log_info("journal_segment_opened", "dir=%s first_seq=%" PRIu64, j->set.dir, first_seq);
 	j->seg_fd = fd;
 	j->seg_first = first_seq;
-	j->seg_size = SEG_HDR_LEN;
+	j->seg_size = j->seg_alloc = SEG_HDR_LEN;
 	j->seg_created_ns = now;
 	j->seg_records = 0;
 	j->seg_broken = 0;
@@ -199,8 +298,10 @@ static void report_damage(struct journal *j, const char *msg, const char *seg,
 		 s->bad_off, s->bad_len);
 }
 
-/* Truncates a torn tail away; durable before any new record lands after it. */
-static int cut_tail(struct journal *j, int fd, const char *seg, struct seg_scan *s)
+/* Truncates a torn tail (or the zero-filled space a stop without clean close left after
+   the last record) away; durable before any new record lands after it. */
+static int cut_tail(struct journal *j, int fd, const char *seg, struct seg_scan *s,
+		    int zeros)
 {
 	struct stat st;
 
@@ -208,8 +309,13 @@ static int cut_tail(struct journal *j, int fd, const char *seg, struct seg_scan 
 		return -errno;
 	if ((uint64_t)st.st_size <= s->off)
 		return 0;
-	log_warn("journal_torn_tail", "dir=%s segment=%s offset=%" PRIu64 " bytes=%" PRIu64,
-		 j->set.dir, seg, s->off, (uint64_t)st.st_size - s->off);
+	if (zeros)
+		log_info("journal_reserved_tail_cut", "dir=%s segment=%s offset=%" PRIu64
+			 " bytes=%" PRIu64, j->set.dir, seg, s->off, (uint64_t)st.st_size - s->off);
+	else
+		log_warn("journal_torn_tail", "dir=%s segment=%s offset=%" PRIu64
+			 " bytes=%" PRIu64, j->set.dir, seg, s->off,
+			 (uint64_t)st.st_size - s->off);
 	if (ftruncate(fd, (off_t)s->off) != 0 || fsync(fd) != 0)
 		return -errno;
 	atomic_fetch_add(&j->c.truncated_bytes, (uint64_t)st.st_size - s->off);
@@ -241,10 +347,10 @@ static int scan_last(struct journal *j, struct seg_scan *s, int fd, const char *
 			atomic_fetch_add(&j->c.corrupt_skipped, 1);
 			break;
 		case SCAN_END:
-			return 0;
+			return cut_tail(j, fd, seg, s, 1);
 		case SCAN_PARTIAL:
 		case SCAN_CORRUPT_TAIL:
-			return cut_tail(j, fd, seg, s);
+			return cut_tail(j, fd, seg, s, 0);
 		case SCAN_ERROR:
 			return s->err;
 		}
@@ -290,7 +396,7 @@ static int recover_last(struct journal *j, uint64_t first, char *err, size_t err
 	}
 	j->seg_fd = fd;
 	j->seg_first = first;
-	j->seg_size = s.off;
+	j->seg_size = j->seg_alloc = s.off;
 	j->seg_created_ns = s.created_ns;
 	j->next_seq = last_seq >= first ? last_seq + 1 : first;
 	log_info("journal_recovered", "dir=%s segment=%s records=%" PRIu64 " next_seq=%" PRIu64,
@@ -306,9 +412,15 @@ static int lock_dir(struct journal *j, char *err, size_t errlen)
 		snprintf(err, errlen, "open %s: %s", j->set.dir, strerror(errno));
 		return -errno;
 	}
-	if (flock(j->dirfd, LOCK_EX | LOCK_NB) != 0) {
+	/* A reader checking whether a writer runs holds a shared lock for an instant. */
+	for (int tries = 0; flock(j->dirfd, LOCK_EX | LOCK_NB) != 0; tries++) {
 		int rc = -errno;
+		struct timespec pause = { 0, 2000000 };
 
+		if (rc == -EWOULDBLOCK && tries < 50) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		snprintf(err, errlen, "%s: %s", j->set.dir,
 			 rc == -EWOULDBLOCK ? "journal in use by another writer" : strerror(-rc));
 		return rc;
@@ -341,6 +453,14 @@ int store_open(struct journal *j, char *err, size_t errlen)
 			snprintf(err, errlen, "create segment in %s: %s", j->set.dir, strerror(-rc));
 	} else {
 		rc = recover_last(j, l.first[l.n - 1], err, errlen);
+		/* Readers take damage in the segment a running writer appends to for a write in
+		   progress, so new records never go after damage found at start-up. */
+		if (rc == 0 && atomic_load(&j->c.corrupt_skipped) && j->next_seq > j->seg_first) {
+			rc = store_rotate(j, j->next_seq);
+			if (rc)
+				snprintf(err, errlen, "create segment in %s: %s", j->set.dir,
+					 strerror(-rc));
+		}
 		if (rc == 0)
 			store_retention(j);
 	}
@@ -351,6 +471,7 @@ int store_open(struct journal *j, char *err, size_t errlen)
 
 void store_close(struct journal *j)
 {
+	store_trim(j);
 	if (j->seg_fd >= 0)
 		close(j->seg_fd);
 	if (j->dirfd >= 0)

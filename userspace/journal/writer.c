@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@ struct journal *journal_open(const struct journal_settings *s, char *err, size_t
 	}
 	j->set = *s;
 	j->seg_fd = j->dirfd = j->wake_fd = -1;
-	j->can_fallocate = s->preallocate;
+	j->can_fallocate = 1;
 	if (j->set.batch_max == 0 || j->set.queue_depth < 2 ||
 	    (j->set.queue_depth & (j->set.queue_depth - 1))) {
 		snprintf(err, errlen, "journal: batch_max must be > 0, queue_depth a power of two");
@@ -130,7 +131,7 @@ int journal_retention_run(struct journal *j)
 
 /* ---------------------------------------------------------------- worker side */
 
-int journal_submit(struct journal *j, int wid, const struct event *ev, uint64_t cookie)
+int journal_queue(struct journal *j, int wid, const struct event *ev, uint64_t cookie)
 {
 	struct jworker *w;
 	uint64_t tail;
@@ -152,16 +153,37 @@ int journal_submit(struct journal *j, int wid, const struct event *ev, uint64_t 
 	w->subs[tail & w->mask].cookie = cookie;
 	atomic_store_explicit(&w->sub_tail, tail + 1, memory_order_seq_cst);
 	w->submitted++;
+	w->unflushed = 1;
+	return 0;
+}
+
+void journal_flush(struct journal *j, int wid)
+{
+	struct jworker *w;
+
+	if (wid < 0 || wid >= j->nworkers || !j->workers[wid]->unflushed)
+		return;
+	w = j->workers[wid];
+	w->unflushed = 0;
 	/* Pairs with the writer's store to idle followed by its ring check (Dekker style):
-	   either the writer sees our event or we see it idle and wake it. */
+	   either the writer sees our events or we see it idle and wake it. */
 	if (atomic_load_explicit(&j->idle, memory_order_seq_cst) &&
 	    atomic_exchange(&j->idle, 0)) {
 		uint64_t one = 1;
 
-		if (write(j->wake_fd, &one, sizeof(one)) < 0)
-			return 0; /* EAGAIN: counter saturated, the writer is awake anyway */
+		/* EAGAIN: the counter is saturated, the writer is awake anyway. */
+		if (write(j->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("journal_wake_failed", "worker=%d err=%s", wid, strerror(errno));
 	}
-	return 0;
+}
+
+int journal_submit(struct journal *j, int wid, const struct event *ev, uint64_t cookie)
+{
+	int rc = journal_queue(j, wid, ev, cookie);
+
+	if (rc == 0)
+		journal_flush(j, wid);
+	return rc;
 }
 
 size_t journal_reap(struct journal *j, int wid, struct journal_done *out, size_t max)
@@ -253,6 +275,14 @@ static void wait_for_work(struct journal *j, int64_t timeout_ns)
 
 /* ---------------------------------------------------------------- writer: committing */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* write(+fdatasync) of buf at off through io_uring; plain syscalls when no ring. Returns
    bytes written (>= 0, maybe short) and sets *sync_rc; or -errno of the write. */
 static ssize_t io_write_sync(struct journal *j, const uint8_t *buf, size_t len, uint64_t off,
@@ -298,25 +328,11 @@ static ssize_t io_write_sync(struct journal *j, const uint8_t *buf, size_t len, 
 	return wres;
 }
 
-/* Makes room on disk first, so a full disk fails the batch before any byte is written. */
-static int reserve(struct journal *j, size_t len)
-{
-	if (!j->can_fallocate)
-		return 0;
-	if (fallocate(j->seg_fd, FALLOC_FL_KEEP_SIZE, (off_t)j->seg_size, (off_t)len) == 0)
-		return 0;
-	if (errno == EOPNOTSUPP || errno == ENOSYS) {
-		j->can_fallocate = 0;
-		return 0;
-	}
-	return -errno;
-}
-
 /* Writes batch bytes [from, from+len) at the end of the active segment and syncs them. */
 static int append(struct journal *j, size_t from, size_t len, int do_sync)
 {
 	size_t done = 0;
-	int rc = reserve(j, len), sync_rc = 0;
+	int rc = store_reserve(j, len), sync_rc = 0;
 
 	while (rc == 0 && done < len) {
 		ssize_t n = io_write_sync(j, j->batch + from + done, len - done,
@@ -338,11 +354,14 @@ static int append(struct journal *j, size_t from, size_t len, int do_sync)
 	}
 	if (rc == 0)
 		return 0;
-	/* Never leave a partial record: cut back to the last good offset. */
+	/* Never leave a partial record: cut back to the last good offset (the reserved space
+	   after it goes too; the next batch reserves again). */
 	if (ftruncate(j->seg_fd, (off_t)j->seg_size) != 0) {
 		log_error("journal_truncate_failed", "segment=%020" PRIu64 " offset=%" PRIu64
 			  " err=%s", j->seg_first, j->seg_size, strerror(errno));
 		j->seg_broken = 1;
+	} else {
+		j->seg_alloc = j->seg_size;
 	}
 	/* After a failed sync the page cache may no longer match the disk. */
 	if (do_sync && rc != -ENOSPC)
@@ -398,14 +417,20 @@ static void log_failure(struct journal *j, int rc, size_t events)
 static void commit_range(struct journal *j, size_t a, size_t b, int do_sync)
 {
 	size_t from = j->pend[a].off, len = j->pend[b - 1].off + j->pend[b - 1].len - from;
+	uint64_t t0 = log_get_level() <= LOG_DEBUG ? mono_ns() : 0;
 	int rc = 0;
 
 	if (store_needs_rotation(j, len))
 		rc = store_rotate(j, j->pend[a].seq);
 	if (rc == 0)
 		rc = append(j, from, len, do_sync);
+	if (t0)
+		log_debug("journal_commit", "events=%zu bytes=%zu sync=%d rc=%d us=%" PRIu64, b - a,
+			  len, do_sync, rc, (mono_ns() - t0) / 1000);
 	if (rc == 0) {
 		j->seg_size += len;
+		if (j->seg_alloc < j->seg_size)
+			j->seg_alloc = j->seg_size; /* appended past the reserved space */
 		j->seg_records += b - a;
 		atomic_fetch_add_explicit(&j->c.appended, b - a, memory_order_relaxed);
 		atomic_fetch_add_explicit(&j->c.batches, 1, memory_order_relaxed);
@@ -464,30 +489,50 @@ static int64_t until(uint64_t deadline)
 	return deadline > now ? (int64_t)(deadline - now) : 0;
 }
 
-/* Waits (at most the window from the first event) for more events to join the batch. */
+/* Sleeps ns without asking workers to wake us: their events just wait in the rings. */
+static void nap(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The writer was idle when the first event of this batch came: waits up to the window from
+   that event for more to join. It naps in slices of a twentieth of the window (100 us by
+   default; no wake-up per event) and stops early after a slice that brought nothing: the
+   burst that woke it is over, and waiting longer would only add latency. */
 static void fill_window(struct journal *j, uint64_t first_ns)
 {
-	uint64_t deadline = first_ns + (uint64_t)j->set.batch_window_us * 1000ull;
+	uint64_t window = (uint64_t)j->set.batch_window_us * 1000ull;
+	uint64_t deadline = first_ns + window, slice = window / 20;
 
 	while (j->npend < j->pend_cap && !atomic_load(&j->stopping)) {
 		int64_t left = until(deadline);
 
 		if (left <= 0)
 			break;
-		if (rings_empty(j))
-			wait_for_work(j, left);
-		gather(j, journal_now_ns());
+		nap(left < (int64_t)slice ? left : (int64_t)slice);
+		if (gather(j, journal_now_ns()) == 0)
+			break;
 	}
 }
 
+/* Group commit: events that queued up while a commit was in flight have already waited a
+   whole write + fdatasync, so they are committed together as soon as it completes; only an
+   event that finds the writer idle opens a batch window. */
 static void *writer_main(void *arg)
 {
 	struct journal *j = arg;
+	int after_commit = 0;
+
+	/* The window's naps are short: the default 50 us of timer slack would stretch them. */
+	prctl(PR_SET_TIMERSLACK, 10000UL, 0, 0, 0);
 
 	for (;;) {
 		uint64_t now = journal_now_ns();
 
 		if (gather(j, now) == 0) {
+			after_commit = 0;
 			if (atomic_load(&j->stopping) && rings_empty(j))
 				break;
 			if (now - j->last_retention_ns >= RETENTION_EVERY_NS)
@@ -495,9 +540,10 @@ static void *writer_main(void *arg)
 			wait_for_work(j, (int64_t)RETENTION_EVERY_NS);
 			continue;
 		}
-		if (j->set.sync == JOURNAL_SYNC_BATCH)
+		if (j->set.sync == JOURNAL_SYNC_BATCH && !after_commit)
 			fill_window(j, now);
 		commit_batch(j);
+		after_commit = 1;
 	}
 	atomic_store(&j->stopped, 1);
 	return NULL;

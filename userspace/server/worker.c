@@ -497,7 +497,8 @@ static void log_journal_full(struct worker *w, int status)
 /* Queues the event; the response written next is held until the journal says durable. */
 static bool submit_event(struct worker *w, struct conn *c, const struct event *ev)
 {
-	int rc = journal_submit(w->srv->journal, w->journal_id, ev, (uint64_t)(uintptr_t)c);
+	/* The writer is woken once per loop iteration (journal_flush), not once per event. */
+	int rc = journal_queue(w->srv->journal, w->journal_id, ev, (uint64_t)(uintptr_t)c);
 
 	if (rc) {
 		ctr(w, CTR_EVENTS_FAILED);
@@ -1110,6 +1111,7 @@ static void *worker_main(void *arg)
 		}
 		io_uring_cq_advance(&w->ring, n);
 		reap_journal(w);
+		journal_flush(w->srv->journal, w->journal_id);
 		if (w->draining && !w->n_conns)
 			break;
 	}
