@@ -4,20 +4,20 @@
 #include "track/event.h"
 
 #include <string.h>
-#include <strings.h>
 
+/* Agents are stored lower-case (config.c); the User-Agent is lowered once, then each agent
+ * is one memmem() instead of a case-insensitive compare at every offset. */
 static bool agent_matches(const struct config_machine *m, const char *ua, size_t len)
 {
-	for (unsigned i = 0; i < m->n_agents; i++) {
-		const char *needle = m->agents[i];
-		size_t nl = strlen(needle);
+	char low[512];
 
-		if (nl > len)
-			continue;
-		for (size_t off = 0; off + nl <= len; off++)
-			if (!strncasecmp(ua + off, needle, nl))
-				return true;
-	}
+	if (len > sizeof(low))
+		len = sizeof(low); /* the identifying part of a User-Agent comes first */
+	for (size_t i = 0; i < len; i++)
+		low[i] = (ua[i] >= 'A' && ua[i] <= 'Z') ? ua[i] + 32 : ua[i];
+	for (unsigned i = 0; i < m->n_agents; i++)
+		if (memmem(low, len, m->agents[i], strlen(m->agents[i])))
+			return true;
 	return false;
 }
 
