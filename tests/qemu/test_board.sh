@@ -13,7 +13,9 @@ cd "$src"
 . "board/$board/board.conf"
 IMG=build/$board/images
 W=build/$board/qemu-test
-CTL=${ET_HOST_CTL:-build/edgetrackctl}
+# the host's edgetrackctl mints tokens: make check's build, else the plain one
+CTL=${ET_HOST_CTL:-${ET_BUILD:-build}/edgetrackctl}
+[ -x "$CTL" ] || { echo "no host edgetrackctl at $CTL (build it first)" >&2; exit 1; }
 KEY=${ET_SIGNING_KEY:-build/keys/update-signing.pem}
 DEMO_KEY=6564676574726163682d64656d6f2d6b65792d6e6f742d666f722d70726f6421
 HOST=click.demo.edgetrack.test
