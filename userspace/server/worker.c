@@ -460,6 +460,7 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
 static void conn_next(struct worker *w, struct conn *c, bool request_started);
 static void resume(struct worker *w, struct conn *c);
+static bool process_input(struct worker *w, struct conn *c, size_t *consumed);
 static bool tls_established(struct conn *c);
 static bool tls_pull(struct worker *w, struct conn *c);
 
@@ -674,6 +675,22 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 	arm_recv(w, c);
 }
 
+/* Answers the complete requests buffered in c->in and keeps the rest; false when the
+ * connection is gone. */
+static bool process_input(struct worker *w, struct conn *c, size_t *consumed)
+{
+	size_t n = process(w, c, c->in->data, c->in_len);
+
+	*consumed = n;
+	if (c->state == CS_CLOSING)
+		return false;
+	if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
+		conn_close(w, c);
+		return false;
+	}
+	return true;
+}
+
 #ifdef CONFIG_TLS
 static bool tls_established(struct conn *c)
 {
@@ -728,13 +745,9 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 	if (!tls_pull(w, c))
 		return;
 	if (c->in_len && !c->close_after_send) {
-		size_t n = process(w, c, c->in->data, c->in_len);
-		if (c->state == CS_CLOSING)
+		size_t n;
+		if (!process_input(w, c, &n))
 			return;
-		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
-			conn_close(w, c);
-			return;
-		}
 		started = started && n == 0;
 	}
 	conn_next(w, c, started);
@@ -752,17 +765,12 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 /* Nothing in flight any more: answer requests already buffered (pipelining), then go on. */
 static void resume(struct worker *w, struct conn *c)
 {
+	size_t n;
+
 	if (c->tls && !c->close_after_send && !c->journal_wait && !tls_pull(w, c))
 		return;
-	if (c->in_len && !c->close_after_send) {
-		size_t n = process(w, c, c->in->data, c->in_len);
-		if (c->state == CS_CLOSING)
-			return;
-		if (!keep_input(w, c, c->in->data + n, c->close_after_send ? 0 : c->in_len - n)) {
-			conn_close(w, c);
-			return;
-		}
-	}
+	if (c->in_len && !c->close_after_send && !process_input(w, c, &n))
+		return;
 	conn_next(w, c, false);
 }
 
