@@ -347,7 +347,10 @@ static __always_inline int udp_verdict(struct pkt *p)
 		return XDP_R_DROP_TRUNCATED;
 	sport = port_host(uh->source);
 	dport = port_host(uh->dest);
-	if ((r->ports[sport] & XDP_PORT_OUT_UDP) && (in_ephemeral(r, dport) || dport == sport))
+	/* DHCP answers from 67 to the client's fixed 68, so lease renewals need no special
+	 * rule beyond listing 67 among the outbound UDP ports */
+	if ((r->ports[sport] & XDP_PORT_OUT_UDP) &&
+	    (in_ephemeral(r, dport) || dport == sport || (sport == 67 && dport == 68)))
 		return XDP_R_PASS_RETURN;
 	return XDP_R_DROP_POLICY;
 }

@@ -25,8 +25,8 @@
  * from a well-known port. A packet passes as return traffic when
  *   - its source port is flagged XDP_PORT_OUT_TCP (TCP) or XDP_PORT_OUT_UDP (UDP)
  *     (defaults: TCP 53, 80, 443; UDP 53, 123), and
- *   - its destination port lies in [eph_lo, eph_hi], or equals the source port for UDP
- *     (ntpd's symmetric 123 -> 123), and
+ *   - its destination port lies in [eph_lo, eph_hi], or for UDP equals the source port
+ *     (ntpd's symmetric 123 -> 123) or is 68 from 67 (DHCP lease renewals), and
  *   - for TCP it is not a bare SYN: nobody may open a connection to an ephemeral port.
  * Nothing listens on ephemeral ports on the appliance, so a spoofed "reply" reaches a closed
  * port and is answered with a RST by the kernel at worst. ICMP errors (needed for PMTU

@@ -653,12 +653,26 @@ static void test_return_traffic(void **state)
 	o.sport = 123;
 	o.dport = 123;
 	check(f, &o, XDP_R_PASS_RETURN, "ntp 123->123");
+	o.sport = 67;
+	o.dport = 68;
+	check(f, &o, XDP_R_DROP_POLICY, "dhcp answer while 67 is not an outbound port");
+	o.sport = 68;
+	o.dport = 67;
+	check(f, &o, XDP_R_DROP_POLICY, "dhcp request to the box");
 	o.sport = 53;
 	o.dport = 5353;
 	check(f, &o, XDP_R_DROP_POLICY, "udp :53 to a non-ephemeral port");
 	o.sport = 5000;
 	o.dport = 40000;
 	check(f, &o, XDP_R_DROP_POLICY, "udp from an unlisted port");
+	install(f, "{\"interfaces\": [], \"outbound\": {\"udp_ports\": [53, 67, 123]}}");
+	o = tcp4();
+	o.proto = IPPROTO_UDP;
+	o.sport = 67;
+	o.dport = 68;
+	check(f, &o, XDP_R_PASS_RETURN, "dhcp answer 67->68 when 67 is outbound");
+	o.dport = 69;
+	check(f, &o, XDP_R_DROP_POLICY, "udp from 67 to a non-ephemeral port other than 68");
 }
 
 static void test_icmp(void **state)
