@@ -12,9 +12,8 @@
 # BENCH_CONNS (wrk connections, default 64), BENCH_IDLE (idle connections, default 1000),
 # BENCH_TMPDIR (where the journal and nginx files go, default /var/tmp).
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" "${1:-build}"
 ETD=$build/edgetrackd
 ETCTL=$build/edgetrackctl
 IDLE_BIN=$build/bench/idle_conns
@@ -22,43 +21,16 @@ IDLE_BIN=$build/bench/idle_conns
 if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-120}; else SECS=${BENCH_SECONDS:-10}; fi
 CONNS=${BENCH_CONNS:-64}
 IDLE=${BENCH_IDLE:-1000}
-HOST=click.example.com
 DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
-KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-SERVER_CPU=1
-CLIENT_CPU=0
-HZ=$(getconf CLK_TCK)
 
-note() { echo "bench: $*" >&2; }
-die() { echo "bench: $*" >&2; exit 1; }
 
-for tool in wrk nginx curl taskset ss; do
-	command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
-done
+need_tools wrk nginx curl taskset ss
 if [ ! -x "$ETD" ] || [ ! -x "$ETCTL" ]; then die "$ETD not built (run make first)"; fi
-[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: the server runs on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU"
 make -s -C "$top" O="${build#"$top"/}" "${build#"$top"/}/bench/idle_conns" >/dev/null
 
-T=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/edgetrack-bench.XXXXXX")
-# nginx's worker drops to an unprivileged user and must read the pixel file.
-chmod 755 "$T"
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-ulimit -n 8192 2>/dev/null || true
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-	die "no free port"
-}
+bench_tmpdir bench
+
 
 wait_http() { # PID URL
 	for _ in $(seq 100); do
@@ -69,28 +41,8 @@ wait_http() { # PID URL
 	return 1
 }
 
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
-# utime+stime (clock ticks) summed over the given processes; /proc/PID/stat of a process
-# counts all of its threads.
-cpu_ticks() {
-	local sum=0 p
-	for p in "$@"; do
-		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-	done
-	echo "$sum"
-}
 
-rss_kib() { # VmRSS summed over the given processes
-	local sum=0 p
-	for p in "$@"; do
-		sum=$((sum + $(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status")))
-	done
-	echo "$sum"
-}
 
 # run_wrk URL SECONDS PID...: prints "rps p99_ms requests cpu_us_per_req"
 run_wrk() {
@@ -142,10 +94,6 @@ idle_rss() {
 	stop_pid "$hp"
 }
 
-bench_line() { # NAME OURS PEER
-	awk -v n="$1" -v a="$2" -v b="$3" \
-		'BEGIN { printf "BENCH %s %s %s %.2f\n", n, a, b, (b > 0 ? a / b : 0) }'
-}
 
 # ---------------------------------------------------------------- edgetrackd
 

@@ -16,30 +16,19 @@
 # connections, default 64), BENCH_CLIENTS (parallel s_time processes, default 4),
 # BENCH_TMPDIR (default /var/tmp), BENCH_SCALE (default 1).
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" "${1:-build}"
 mbuild=$top/build/bench-mbedtls
 
 if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-10}; fi
 CONNS=${BENCH_CONNS:-64}
 CLIENTS=${BENCH_CLIENTS:-4}
-HOST=click.example.com
-KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-SERVER_CPU=1
-CLIENT_CPU=0
-HZ=$(getconf CLK_TCK)
 CIPHERS12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
 CIPHERS13=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 
-note() { echo "bench: $*" >&2; }
-die() { echo "bench: $*" >&2; exit 1; }
 
-for tool in wrk nginx curl openssl taskset ss; do
-	command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
-done
+need_tools wrk nginx curl openssl taskset ss
 [ -x "$build/edgetrackd" ] || die "$build/edgetrackd not built (run make first)"
-[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU"
 grep -q 'define CONFIG_TLS_OPENSSL 1' "$build/include/generated/autoconf.h" ||
 	die "$build is not an OpenSSL build"
 note "building the mbedTLS backend into ${mbuild#"$top"/}"
@@ -49,32 +38,9 @@ make -s -C "$top" O=build/bench-mbedtls KCONFIG_CONFIG=build/bench-mbedtls/.conf
 [ "${BENCH_SCALE:-1}" = 1 ] && make -s -C "$top" O="${build#"$top"/}" \
 	"${build#"$top"/}/tests/tls/mintcerts" >&2
 
-T=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/edgetrack-tlsbench.XXXXXX")
-chmod 755 "$T" # nginx's worker runs unprivileged and reads the cert, key and pixel
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-ulimit -n 8192 2>/dev/null || true
+bench_tmpdir tlsbench
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-	die "no free port"
-}
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # all threads of one process
-
-bench_line() { # NAME OURS PEER
-	awk -v n="$1" -v a="$2" -v b="$3" \
-		'BEGIN { printf "BENCH %s %s %s %.2f\n", n, a, b, (b > 0 ? a / b : 0) }'
-}
 
 # ---------------------------------------------------------------- cert (one for both servers)
 # shellcheck source=tests/tls/lib.sh

@@ -496,8 +496,10 @@ static int parse_machine(struct perr *e, struct config *c, json_t *root)
 	int rc;
 
 	m->fast_click_ms = 2000;
-	for (const char *const *a = default_agents; *a; a++)
-		snprintf(m->agents[m->n_agents++], sizeof(m->agents[0]), "%s", *a);
+	for (const char *const *a = default_agents; *a; a++) {
+		m->agent_len[m->n_agents] = strlen(*a);
+		memcpy(m->agents[m->n_agents++], *a, strlen(*a) + 1);
+	}
 	if (!o)
 		return 0;
 	if (check_keys(e, o, "machine", known) ||
@@ -522,7 +524,7 @@ static int parse_machine(struct perr *e, struct config *c, json_t *root)
 			return fail(e, path, "expected a substring of 1 to 63 characters");
 		for (size_t k = 0; k <= json_string_length(v); k++)
 			m->agents[m->n_agents][k] = tolower((unsigned char)json_string_value(v)[k]);
-		m->n_agents++;
+		m->agent_len[m->n_agents++] = json_string_length(v);
 	}
 	return 0;
 }

@@ -63,7 +63,8 @@ struct config_limits {
 struct config_machine {
 	struct config_cidr cidrs[CONFIG_MAX_CIDRS]; /* scanners and proxies */
 	unsigned n_cidrs;
-	char agents[CONFIG_MAX_AGENTS][64];           /* case-insensitive substrings */
+	char agents[CONFIG_MAX_AGENTS][64];           /* lower-case substrings */
+	uint8_t agent_len[CONFIG_MAX_AGENTS];
 	unsigned n_agents;
 	uint32_t fast_click_ms;                        /* click this soon after an open */
 };

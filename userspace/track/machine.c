@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-/* Agents are stored lower-case (config.c); the User-Agent is lowered once, then each agent
+/* Agents are stored lower-case with their lengths (config.c); the User-Agent is lowered once, then each agent
  * is one memmem() instead of a case-insensitive compare at every offset. */
 static bool agent_matches(const struct config_machine *m, const char *ua, size_t len)
 {
@@ -16,7 +16,7 @@ static bool agent_matches(const struct config_machine *m, const char *ua, size_t
 	for (size_t i = 0; i < len; i++)
 		low[i] = (ua[i] >= 'A' && ua[i] <= 'Z') ? ua[i] + 32 : ua[i];
 	for (unsigned i = 0; i < m->n_agents; i++)
-		if (memmem(low, len, m->agents[i], strlen(m->agents[i])))
+		if (memmem(low, len, m->agents[i], m->agent_len[i]))
 			return true;
 	return false;
 }

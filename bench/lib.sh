@@ -1,0 +1,74 @@
+# Shared by the bench scripts: build directory, pinning, a private temp directory with
+# cleanup, free ports, /proc readings and the BENCH line format.
+#   . bench/lib.sh BUILD_DIR         sets top, build, SERVER_CPU, CLIENT_CPU, HZ, HOST, KEY
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+HOST=click.example.com
+KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+SERVER_CPU=1
+CLIENT_CPU=0
+HZ=$(getconf CLK_TCK)
+PIDS=()
+
+note() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+need_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
+	done
+	[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU"
+}
+
+bench_cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -n "${T:-}" ] && rm -rf "$T"
+}
+
+# bench_tmpdir NAME: sets T; nginx's worker runs unprivileged and must read files in it.
+bench_tmpdir() {
+	T=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/edgetrack-$1.XXXXXX")
+	chmod 755 "$T"
+	trap bench_cleanup EXIT
+	ulimit -n 8192 2>/dev/null || true
+}
+
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+	die "no free port"
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# utime+stime (clock ticks) summed over the given processes; /proc/PID/stat of a process
+# counts all of its threads.
+cpu_ticks() {
+	local sum=0 p
+	for p in "$@"; do
+		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$sum"
+}
+
+rss_kib() { # VmRSS summed over the given processes
+	local sum=0 p
+	for p in "$@"; do
+		sum=$((sum + $(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status")))
+	done
+	echo "$sum"
+}
+
+bench_line() { # NAME OURS PEER
+	awk -v n="$1" -v a="$2" -v b="$3" \
+		'BEGIN { printf "BENCH %s %s %s %.2f\n", n, a, b, (b > 0 ? a / b : 0) }'
+}
