@@ -5,6 +5,8 @@
 # no partial record left behind. Then with "on_full": "redirect-unrecorded": clicks still
 # redirect and are counted as clicks_unrecorded, opens get 503. Last, without preallocation,
 # concurrent clients fill the disk: exactly the events they got a 302/200 for are recorded.
+# Last, with "sync": "none", the events answered before the disk refused them are counted
+# as lost and the following answers are 503 until space returns.
 # The mount goes away however the test ends.
 . "$(dirname "$0")/lib.sh"
 
@@ -176,6 +178,40 @@ hit click
 check "serving resumes once space returns" eq "$STATUS" 302
 check "its event follows without a gap" eq "$(jevents | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')" "$(jcount)"
 check "no partial record at the end" verify_clean
+check "edgetrackd stops cleanly" stop_etd "$ET_PID"
+# ---------------------------------------------------------------- part 4: sync=none
+# Answers go out before their event is written. When the disk fills, the events answered in
+# that window are counted as lost (never silently), and from then on answers wait for their
+# event again: 503 while full, the normal answer once space is back. (Without preallocation,
+# so the disk refuses the first write after it fills.)
+write_config "$T/et4.json" "$PORT" ", \"journal\": {\"dir\": \"$JDIR\", \"sync\": \"none\", \"preallocate\": false}"
+start_etd "$T/et4.json" "$PORT" || exit 1
+recorded=$(jcount)
+hit click
+check "sync=none: click answered" eq "$STATUS" 302
+sleep 0.2
+check "sync=none: and written within the batch window" eq "$(jcount)" $((recorded + 1))
+recorded=$((recorded + 1))
+fill
+until_503 click
+lost=$(counter events_lost)
+echo "    sync=none: answered before the first 503: $ANSWERED, lost: $lost"
+check "sync=none: clicks answer 503 once the disk is full" test "$ANSWERED" != never
+check "sync=none: events answered but refused by the disk are counted as lost" test "$lost" -ge 1
+check "sync=none: the journal holds every other answered event" eq "$(jcount)" $((recorded + ANSWERED - lost))
+recorded=$((recorded + ANSWERED - lost))
+hit open
+check "sync=none: opens answer 503 while full" eq "$STATUS" 503
+check "sync=none: no partial record while full" verify_clean
+rm -f "$FILLER"
+hit click
+check "sync=none: serving resumes once space returns" eq "$STATUS" 302
+check "sync=none: the resumed click is recorded" contains "$(jevents | tail -1)" "\"message_id\":$NEXT_ID,"
+hit open
+sleep 0.2
+check "sync=none: later events are recorded again" eq "$(jcount)" $((recorded + 2))
+check "sync=none: nothing more lost" eq "$(counter events_lost)" "$lost"
+check "sync=none: no partial record at the end" verify_clean
 check "edgetrackd stops cleanly" stop_etd "$ET_PID"
 check "no sanitizer output" bash -c "! grep -E 'ERROR: |runtime error' '$T/etd.log'"
 finish

@@ -30,20 +30,29 @@ static void out_str(struct http_out *o, const char *s)
 	http_out_raw(o, s, strlen(s));
 }
 
+/* Decimal digits without snprintf: two of these run for every response. */
 static void out_uint(struct http_out *o, size_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%zu", v);
+	size_t i = sizeof(tmp);
 
-	http_out_raw(o, tmp, n);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	http_out_raw(o, tmp + i, sizeof(tmp) - i);
 }
 
 void http_out_status(struct http_out *o, int status)
 {
-	char tmp[16];
-	int n = snprintf(tmp, sizeof(tmp), "HTTP/1.1 %03d ", status);
+	char tmp[] = "HTTP/1.1 000 ";
 
-	http_out_raw(o, tmp, n);
+	if (status < 100 || status > 999)
+		status = 500;
+	tmp[9] = (char)('0' + status / 100);
+	tmp[10] = (char)('0' + status / 10 % 10);
+	tmp[11] = (char)('0' + status % 10);
+	http_out_raw(o, tmp, sizeof(tmp) - 1);
 	out_str(o, http_reason(status));
 	http_out_raw(o, "\r\n", 2);
 }

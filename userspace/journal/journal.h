@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,8 @@
 enum journal_sync {
 	JOURNAL_SYNC_BATCH = 0, /* one fdatasync covers every event of a short window */
 	JOURNAL_SYNC_ALWAYS,    /* one fdatasync per event */
-	JOURNAL_SYNC_NONE,      /* complete once written to the page cache */
+	JOURNAL_SYNC_NONE,      /* written to the page cache once per batch window; the server
+				   answers at once (a crash loses at most one window) */
 };
 
 /* What the tracking routes do while the journal answers -ENOSPC (read by the server). */
@@ -129,6 +131,11 @@ struct journal_stats {
 };
 
 void journal_stats_get(struct journal *j, struct journal_stats *out);
+
+/* Any thread: true while the last commit failed (disk full, I/O error) and no later one has
+   succeeded. The server holds answers for the outcome of their event while this is true, also
+   under sync=none, so a client never gets a success for an event the disk refuses. */
+bool journal_failing(struct journal *j);
 
 /* Runs retention now (also run after every rotation and once a minute by the writer).
    Only before journal_start or after journal_stop. Returns segments deleted or -errno. */

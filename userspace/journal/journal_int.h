@@ -68,6 +68,7 @@ struct journal {
 	_Atomic int stopping;
 	_Atomic int stopped;
 	_Atomic int idle;   /* writer is (about to be) asleep on wake_fd */
+	_Atomic int failing; /* the last commit failed (read by workers: journal_failing) */
 	int wake_fd;
 
 	struct jworker *workers[JOURNAL_MAX_WORKERS];

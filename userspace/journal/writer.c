@@ -122,6 +122,11 @@ void journal_stats_get(struct journal *j, struct journal_stats *out)
 							  memory_order_relaxed);
 }
 
+bool journal_failing(struct journal *j)
+{
+	return atomic_load_explicit(&j->failing, memory_order_relaxed);
+}
+
 int journal_retention_run(struct journal *j)
 {
 	if (j->started && !atomic_load(&j->stopped))
@@ -437,7 +442,9 @@ static void commit_range(struct journal *j, size_t a, size_t b, int do_sync)
 		if (j->space_failing)
 			log_info("journal_space_ok", "dir=%s", j->set.dir);
 		j->space_failing = 0;
+		atomic_store_explicit(&j->failing, 0, memory_order_relaxed);
 	} else {
+		atomic_store_explicit(&j->failing, 1, memory_order_relaxed);
 		log_failure(j, rc == -ENOSPC || rc == -EDQUOT ? -ENOSPC : rc, b - a);
 		rc = rc == -ENOSPC || rc == -EDQUOT ? -ENOSPC : -EIO;
 	}
@@ -519,7 +526,9 @@ static void fill_window(struct journal *j, uint64_t first_ns)
 
 /* Group commit: events that queued up while a commit was in flight have already waited a
    whole write + fdatasync, so they are committed together as soon as it completes; only an
-   event that finds the writer idle opens a batch window. */
+   event that finds the writer idle opens a batch window. Under sync=none nobody waits for a
+   commit, so every batch takes the whole window: one write (and one wake-up of this thread)
+   per window however many events arrive. */
 static void *writer_main(void *arg)
 {
 	struct journal *j = arg;
@@ -540,8 +549,12 @@ static void *writer_main(void *arg)
 			wait_for_work(j, (int64_t)RETENTION_EVERY_NS);
 			continue;
 		}
-		if (j->set.sync == JOURNAL_SYNC_BATCH && !after_commit)
+		if (j->set.sync == JOURNAL_SYNC_NONE && !atomic_load(&j->stopping)) {
+			nap((int64_t)j->set.batch_window_us * 1000);
+			gather(j, journal_now_ns());
+		} else if (j->set.sync == JOURNAL_SYNC_BATCH && !after_commit) {
 			fill_window(j, now);
+		}
 		commit_batch(j);
 		after_commit = 1;
 	}

@@ -28,7 +28,7 @@
 static const char *const counter_names[CTR__COUNT] = {
 	"accepted", "refused_max_connections", "closed", "requests", "parse_errors",
 	"header_timeouts", "idle_timeouts", "send_timeouts", "events", "events_failed",
-	"clicks_unrecorded", "tls_failures",
+	"events_lost", "clicks_unrecorded", "tls_failures",
 };
 
 const char *server_counter_name(enum server_counter c)
