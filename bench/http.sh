@@ -9,7 +9,8 @@
 #
 #   bench/http.sh [BUILD_DIR]
 # Environment: BENCH_SECONDS (per wrk run, default 10; SOAK=1 makes it 120),
-# BENCH_CONNS (wrk connections, default 64), BENCH_IDLE (idle connections, default 1000),
+# BENCH_CONNS (wrk connections, default 64), BENCH_JOURNAL_CONNS (connections of the
+# batch/none comparison, default 256), BENCH_IDLE (idle connections, default 1000),
 # BENCH_TMPDIR (where the journal and nginx files go, default /var/tmp).
 set -eu
 # shellcheck source=bench/lib.sh
@@ -20,6 +21,7 @@ IDLE_BIN=$build/bench/idle_conns
 
 if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-120}; else SECS=${BENCH_SECONDS:-10}; fi
 CONNS=${BENCH_CONNS:-64}
+JCONNS=${BENCH_JOURNAL_CONNS:-256}
 IDLE=${BENCH_IDLE:-1000}
 DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 
@@ -44,19 +46,22 @@ wait_http() { # PID URL
 
 
 
-# run_wrk URL SECONDS PID...: prints "rps p99_ms requests cpu_us_per_req"
+# run_wrk CONNS URL SECONDS PID...: prints "rps p99_ms requests cpu_us_per_req", and on
+# stderr how busy wrk kept its own CPU (near 100%: the client is the ceiling, and the CPU
+# figures are the ones that compare the servers).
 run_wrk() {
-	local url=$1 secs=$2 out t0 t1
-	shift 2
+	local conns=$1 url=$2 secs=$3 out t0 t1
+	shift 3
 	t0=$(cpu_ticks "$@")
-	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --latency \
-		-H "Host: $HOST" "$url")
+	out=$( (taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${secs}s" --latency \
+		-H "Host: $HOST" "$url" && times) )
 	t1=$(cpu_ticks "$@")
 	if grep -q 'Non-2xx or 3xx' <<<"$out"; then
 		echo "$out" >&2
 		die "$url: some answers were not 2xx/3xx"
 	fi
 	grep -q 'Socket errors' <<<"$out" && note "$url: $(grep 'Socket errors' <<<"$out")"
+	client_busy "$(tail -n1 <<<"$out")" "$secs" "wrk -c$conns"
 	awk -v ticks=$((t1 - t0)) -v hz="$HZ" '
 		function ms(v) {
 			if (v ~ /us$/) return v / 1000
@@ -71,6 +76,10 @@ run_wrk() {
 			if (!n) exit 1
 			printf "%.0f %.2f %d %.2f\n", rps, p99, n, ticks * 1e6 / hz / n
 		}' <<<"$out" || die "$url: could not read wrk output"
+}
+
+warm_up() { # URL
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$1" >/dev/null
 }
 
 # idle_rss PORT PATH PID...: sets RSS to the processes' RSS while IDLE keep-alive
@@ -121,74 +130,79 @@ etd_start() { # SYNC PORT: sets ETD_PID
 		{ cat "$T/etd-$1.log" >&2; die "edgetrackd (sync=$1) did not come up"; }
 }
 
+nginx_start() { # PORT: sets NG_PID and NG_WORKER
+	mkdir -p "$T/nginx"
+	sed -e "s|@DIR@|$T/nginx|g" -e "s|@ROOT@|$T|g" -e "s|@PORT@|$1|g" \
+		-e "s|@HOST@|$HOST|g" -e "s|@DEST@|${DEST//&/\\&}|g" \
+		"$top/bench/nginx.conf.in" >"$T/nginx/nginx.conf"
+	taskset -c "$SERVER_CPU" nginx -p "$T/nginx" -e "$T/nginx/error.log" \
+		-c "$T/nginx/nginx.conf" &
+	NG_PID=$!
+	PIDS+=("$NG_PID")
+	wait_http "$NG_PID" "http://127.0.0.1:$1/healthz" ||
+		{ cat "$T/nginx/error.log" >&2; die "nginx did not come up"; }
+	NG_WORKER=$(pgrep -P "$NG_PID" | head -n1)
+	[ -n "$NG_WORKER" ] || die "nginx worker not found"
+}
+
+check_answers() { # NAME BASE: the click redirects to its destination, the open is the GIF
+	local loc
+	loc=$(curl -sf -o /dev/null -w '%{http_code} %{redirect_url}' -H "Host: $HOST" "$2/c/$CLICK")
+	[ "$loc" = "302 $DEST" ] || die "$1: click answered '$loc'"
+	cmp -s <(curl -sf -H "Host: $HOST" "$2/o/$OPEN") "$T/pixel.gif" || die "$1: pixel differs"
+}
+
 CLICK=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
 	--message 4242 --recipient 77 --link 3 --url "$DEST")
 OPEN=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind open \
 	--message 4242 --recipient 77)
 
-note "$(nproc) CPUs, server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; wrk -t1 -c$CONNS -d${SECS}s"
+note "$(nproc) CPUs, servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; wrk -t1 -c$CONNS -d${SECS}s"
 note "journal in $T on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
 
-# sync=none first: the HTTP figures against nginx, and the idle-connection RSS.
+# All three servers run side by side (idle ones cost nothing) and the runs alternate between
+# them, so a change in the machine's speed during the bench hits both sides alike.
 ET_PORT=$(free_port)
 etd_start none "$ET_PORT"
-base=http://127.0.0.1:$ET_PORT
-curl -sf -H "Host: $HOST" -o "$T/pixel.gif" "$base/o/$OPEN" || die "edgetrackd: open pixel failed"
+ET_NONE=$ETD_PID
+et=http://127.0.0.1:$ET_PORT
+curl -sf -H "Host: $HOST" -o "$T/pixel.gif" "$et/o/$OPEN" || die "edgetrackd: open pixel failed"
 chmod 644 "$T/pixel.gif"
-loc=$(curl -sf -o /dev/null -w '%{http_code} %{redirect_url}' -H "Host: $HOST" "$base/c/$CLICK")
-[ "$loc" = "302 $DEST" ] || die "edgetrackd: click answered '$loc'"
-
-note "edgetrackd sync=none: $IDLE idle connections"
-idle_rss "$ET_PORT" "/o/$OPEN" "$ETD_PID"
-et_rss=$RSS
-taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$base/c/$CLICK" >/dev/null
-note "edgetrackd sync=none: click"
-res=$(run_wrk "$base/c/$CLICK" "$SECS" "$ETD_PID")
-read -r et_c_rps et_c_p99 _ et_c_cpu <<<"$res"
-note "edgetrackd sync=none: open"
-res=$(run_wrk "$base/o/$OPEN" "$SECS" "$ETD_PID")
-read -r et_o_rps et_o_p99 _ et_o_cpu <<<"$res"
-stop_pid "$ETD_PID"
-
-# sync=batch: the cost of durability, against the sync=none run above.
-ET_PORT=$(free_port)
-etd_start batch "$ET_PORT"
-base=http://127.0.0.1:$ET_PORT
-taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$base/c/$CLICK" >/dev/null
-note "edgetrackd sync=batch: click"
-res=$(run_wrk "$base/c/$CLICK" "$SECS" "$ETD_PID")
-read -r batch_c_rps batch_c_p99 _ batch_c_cpu <<<"$res"
-stop_pid "$ETD_PID"
-
-# ---------------------------------------------------------------- nginx
-
+check_answers edgetrackd "$et"
+BATCH_PORT=$(free_port)
+etd_start batch "$BATCH_PORT"
+ET_BATCH=$ETD_PID
+batch=http://127.0.0.1:$BATCH_PORT
 NG_PORT=$(free_port)
-mkdir -p "$T/nginx"
-sed -e "s|@DIR@|$T/nginx|g" -e "s|@ROOT@|$T|g" -e "s|@PORT@|$NG_PORT|g" \
-	-e "s|@HOST@|$HOST|g" -e "s|@DEST@|${DEST//&/\\&}|g" \
-	"$top/bench/nginx.conf.in" >"$T/nginx/nginx.conf"
-taskset -c "$SERVER_CPU" nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" &
-NG_PID=$!
-PIDS+=("$NG_PID")
-ng_base=http://127.0.0.1:$NG_PORT
-wait_http "$NG_PID" "$ng_base/o/$OPEN" || { cat "$T/nginx/error.log" >&2; die "nginx did not come up"; }
-NG_WORKER=$(pgrep -P "$NG_PID" | head -n1)
-[ -n "$NG_WORKER" ] || die "nginx worker not found"
-loc=$(curl -sf -o /dev/null -w '%{http_code} %{redirect_url}' -H "Host: $HOST" "$ng_base/c/$CLICK")
-[ "$loc" = "302 $DEST" ] || die "nginx: click answered '$loc'"
-cmp -s <(curl -sf -H "Host: $HOST" "$ng_base/o/$OPEN") "$T/pixel.gif" || die "nginx: pixel differs"
+nginx_start "$NG_PORT"
+ng=http://127.0.0.1:$NG_PORT
+check_answers nginx "$ng"
 
+note "edgetrackd: $IDLE idle connections"
+idle_rss "$ET_PORT" "/o/$OPEN" "$ET_NONE"
+et_rss=$RSS
 note "nginx: $IDLE idle connections"
 idle_rss "$NG_PORT" "/o/$OPEN" "$NG_PID" "$NG_WORKER"
 ng_rss=$RSS
-taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$ng_base/c/$CLICK" >/dev/null
+
+for u in "$et/c/$CLICK" "$ng/c/$CLICK" "$batch/c/$CLICK"; do warm_up "$u"; done
+note "edgetrackd sync=none: click"
+read -r et_c_rps et_c_p99 _ et_c_cpu <<<"$(run_wrk "$CONNS" "$et/c/$CLICK" "$SECS" "$ET_NONE")"
 note "nginx: click"
-res=$(run_wrk "$ng_base/c/$CLICK" "$SECS" "$NG_PID" "$NG_WORKER")
-read -r ng_c_rps ng_c_p99 _ ng_c_cpu <<<"$res"
+read -r ng_c_rps ng_c_p99 _ ng_c_cpu <<<"$(run_wrk "$CONNS" "$ng/c/$CLICK" "$SECS" "$NG_PID" "$NG_WORKER")"
+note "edgetrackd sync=none: open"
+read -r et_o_rps et_o_p99 _ et_o_cpu <<<"$(run_wrk "$CONNS" "$et/o/$OPEN" "$SECS" "$ET_NONE")"
 note "nginx: open"
-res=$(run_wrk "$ng_base/o/$OPEN" "$SECS" "$NG_PID" "$NG_WORKER")
-read -r ng_o_rps ng_o_p99 _ ng_o_cpu <<<"$res"
-stop_pid "$NG_PID"
+read -r ng_o_rps ng_o_p99 _ ng_o_cpu <<<"$(run_wrk "$CONNS" "$ng/o/$OPEN" "$SECS" "$NG_PID" "$NG_WORKER")"
+
+# The cost of durability: sync=batch against sync=none, at JCONNS connections (group commit
+# shares one fdatasync among the clients waiting for it) and at CONNS.
+note "edgetrackd sync=batch: click, $JCONNS connections"
+read -r b_rps b_p99 _ b_cpu <<<"$(run_wrk "$JCONNS" "$batch/c/$CLICK" "$SECS" "$ET_BATCH")"
+note "edgetrackd sync=none: click, $JCONNS connections"
+read -r n_rps n_p99 _ n_cpu <<<"$(run_wrk "$JCONNS" "$et/c/$CLICK" "$SECS" "$ET_NONE")"
+note "edgetrackd sync=batch: click, $CONNS connections"
+read -r b64_rps b64_p99 _ _ <<<"$(run_wrk "$CONNS" "$batch/c/$CLICK" "$SECS" "$ET_BATCH")"
 
 # ---------------------------------------------------------------- figures
 
@@ -198,8 +212,12 @@ bench_line http_click_p99_ms "$et_c_p99" "$ng_c_p99"
 bench_line http_open_p99_ms "$et_o_p99" "$ng_o_p99"
 bench_line http_click_cpu_us_per_req "$et_c_cpu" "$ng_c_cpu"
 bench_line http_open_cpu_us_per_req "$et_o_cpu" "$ng_o_cpu"
+bench_line http_click_req_per_cpu_s "$(per_cpu_s "$et_c_cpu")" "$(per_cpu_s "$ng_c_cpu")"
+bench_line http_open_req_per_cpu_s "$(per_cpu_s "$et_o_cpu")" "$(per_cpu_s "$ng_o_cpu")"
 bench_line idle_rss_kib "$et_rss" "$ng_rss"
-bench_line journal_click_rps_batch "$batch_c_rps" "$et_c_rps"
-bench_line journal_click_rps_batch_nginx "$batch_c_rps" "$ng_c_rps"
-bench_line journal_click_p99_ms_batch "$batch_c_p99" "$et_c_p99"
-bench_line journal_click_cpu_us_per_req_batch "$batch_c_cpu" "$et_c_cpu"
+bench_line journal_click_rps_batch "$b_rps" "$n_rps"
+bench_line journal_click_p99_ms_batch "$b_p99" "$n_p99"
+bench_line journal_click_cpu_us_per_req_batch "$b_cpu" "$n_cpu"
+bench_line journal_click_rps_batch_c$CONNS "$b64_rps" "$et_c_rps"
+bench_line journal_click_p99_ms_batch_c$CONNS "$b64_p99" "$et_c_p99"
+bench_line journal_click_rps_batch_nginx "$b64_rps" "$ng_c_rps"

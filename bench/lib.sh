@@ -68,6 +68,20 @@ rss_kib() { # VmRSS summed over the given processes
 	echo "$sum"
 }
 
+# client_busy TIMES_LINE SECONDS WHAT: notes how busy the clients kept their CPU, from the
+# children line of `times`. Near 100% the client is the ceiling: then the servers' CPU per
+# request (and its inverse, per_cpu_s) is the figure that compares them.
+client_busy() {
+	local t
+	t=$(awk -v hz="$HZ" '{ split($1, u, /[ms]/); split($2, s, /[ms]/)
+		printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' <<<"$1")
+	note "  $3 kept CPU $CLIENT_CPU $((t * 100 / ($2 * HZ)))% busy"
+}
+
+per_cpu_s() { # US_PER_OP: operations per CPU-second
+	awk -v us="$1" 'BEGIN { printf "%.0f", (us > 0 ? 1e6 / us : 0) }'
+}
+
 bench_line() { # NAME OURS PEER
 	awk -v n="$1" -v a="$2" -v b="$3" \
 		'BEGIN { printf "BENCH %s %s %s %.2f\n", n, a, b, (b > 0 ? a / b : 0) }'

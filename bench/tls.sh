@@ -6,6 +6,9 @@
 #   https_keepalive_rps                  keep-alive HTTPS requests/s on the open pixel (wrk)
 #   *_cpu_us                             server CPU microseconds per handshake / request
 #                                        (/proc utime+stime; lower is better)
+#   *_per_cpu_s                          handshakes / requests per second of server CPU
+#                                        (the clients saturate CPU 0 first: stderr says
+#                                        how busy they kept it)
 #   mbedtls_tls12_handshakes, mbedtls_https_keepalive_rps, mbedtls_*_cpu_us
 #                                        the same with the mbedTLS 2.28 backend
 #                                        (built into build/bench-mbedtls; TLS 1.2 only)
@@ -146,15 +149,21 @@ srv_ticks() {
 
 # handshakes PID TLSPORT VERSIONFLAG: prints "handshakes_per_s cpu_us_per_handshake"
 handshakes() {
-	local pid=$1 port=$2 v=$3 t0 t1 i cp=()
+	local pid=$1 port=$2 v=$3 t0 t1 tm
+	# warm-up: the first second of a fresh server or client is slower than the rest
+	taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" -new "$v" -time 1 \
+		>/dev/null 2>&1 || true
 	t0=$(srv_ticks "$pid")
-	for i in $(seq "$CLIENTS"); do
-		taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" -new "$v" \
-			-time "$SECS" >"$T/stime.$i" 2>&1 &
-		cp+=($!)
-	done
-	wait "${cp[@]}" || true
+	tm=$(
+		for i in $(seq "$CLIENTS"); do
+			taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" -new "$v" \
+				-time "$SECS" >"$T/stime.$i" 2>&1 &
+		done
+		wait
+		times
+	)
 	t1=$(srv_ticks "$pid")
+	client_busy "$(tail -n1 <<<"$tm")" "$SECS" "$CLIENTS x s_time"
 	cat "$T"/stime.* | awk -v ticks=$((t1 - t0)) -v hz="$HZ" '
 		/connections in [0-9.]+ real seconds/ { n += $1; s = $4 > s ? $4 : s }
 		END {
@@ -167,16 +176,21 @@ handshakes() {
 # keepalive PID URL: prints "rps cpu_us_per_request"
 keepalive() {
 	local pid=$1 url=$2 out t0 t1
-	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$url" >/dev/null # warm up
 	t0=$(srv_ticks "$pid")
-	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "Host: $HOST" "$url")
+	out=$( (taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency \
+		-H "Host: $HOST" "$url" && times) )
 	t1=$(srv_ticks "$pid")
+	client_busy "$(tail -n1 <<<"$out")" "$SECS" "wrk"
 	grep -q 'Non-2xx or 3xx' <<<"$out" && { echo "$out" >&2; die "$url: non-2xx answers"; }
 	awk -v ticks=$((t1 - t0)) -v hz="$HZ" '
 		/requests in/ { n = $1 }
 		/^Requests\/sec:/ { rps = $2 }
 		END { if (!n) exit 1; printf "%.0f %.2f\n", rps, ticks * 1e6 / hz / n }' <<<"$out" ||
 		{ echo "$out" >&2; die "$url: could not read wrk output"; }
+}
+
+warm_up() { # URL
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "$1" >/dev/null
 }
 
 # wrk sends SNI "127.0.0.1" (the URL host), so edgetrackd answers with its default_cert and
@@ -186,35 +200,39 @@ OPEN=$("$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY"
 note "$(nproc) CPUs; servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU; ${SECS}s per run;" \
 	"$CLIENTS s_time clients; wrk -t1 -c$CONNS"
 
-measure_etd() { # BUILD PREFIX: sets R_<figure> variables
-	local p tp r
-	p=$(free_port); tp=$(free_port)
-	etd_start "$1" "$p" "$tp"
+# All three servers run side by side (idle ones cost nothing) and the runs alternate between
+# them, so a change in the machine's speed during the bench hits both sides alike.
+start_both() { # BUILD: sets SRV_PID and SRV_TLS (the TLS port)
+	local p
+	p=$(free_port); SRV_TLS=$(free_port)
+	etd_start "$1" "$p" "$SRV_TLS"
 	[ -f "$T/pixel.gif" ] || curl -sf -H "Host: $HOST" -o "$T/pixel.gif" "http://127.0.0.1:$p/o/$OPEN"
-	note "edgetrackd ($(basename "$1")): TLS 1.2 handshakes"
-	r=$(handshakes "$SRV_PID" "$tp" -tls1_2); read -r "${2}h12" "${2}h12cpu" <<<"$r"
-	if [ "$2" = et_ ]; then
-		note "edgetrackd ($(basename "$1")): TLS 1.3 handshakes"
-		r=$(handshakes "$SRV_PID" "$tp" -tls1_3); read -r "${2}h13" "${2}h13cpu" <<<"$r"
-	fi
-	note "edgetrackd ($(basename "$1")): keep-alive HTTPS (open pixel)"
-	r=$(keepalive "$SRV_PID" "https://127.0.0.1:$tp/o/$OPEN")
-	read -r "${2}rps" "${2}rpscpu" <<<"$r"
-	kill -TERM "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
 }
-
-measure_etd "$build" et_
-measure_etd "$mbuild" mb_
-
+start_both "$build"; ET_PID=$SRV_PID; ET_TLS=$SRV_TLS
+start_both "$mbuild"; MB_PID=$SRV_PID; MB_TLS=$SRV_TLS
 NP=$(free_port)
-nginx_start "$NP"
-note "nginx: TLS 1.2 handshakes"
-read -r ng_h12 ng_h12cpu <<<"$(handshakes "$SRV_PID" "$NP" -tls1_2)"
+nginx_start "$NP"; NG_PID=$SRV_PID
+
+note "edgetrackd: TLS 1.3 handshakes"
+read -r et_h13 et_h13cpu <<<"$(handshakes "$ET_PID" "$ET_TLS" -tls1_3)"
 note "nginx: TLS 1.3 handshakes"
-read -r ng_h13 ng_h13cpu <<<"$(handshakes "$SRV_PID" "$NP" -tls1_3)"
+read -r ng_h13 ng_h13cpu <<<"$(handshakes "$NG_PID" "$NP" -tls1_3)"
+note "edgetrackd: TLS 1.2 handshakes"
+read -r et_h12 et_h12cpu <<<"$(handshakes "$ET_PID" "$ET_TLS" -tls1_2)"
+note "nginx: TLS 1.2 handshakes"
+read -r ng_h12 ng_h12cpu <<<"$(handshakes "$NG_PID" "$NP" -tls1_2)"
+note "edgetrackd (mbedTLS): TLS 1.2 handshakes"
+read -r mb_h12 mb_h12cpu <<<"$(handshakes "$MB_PID" "$MB_TLS" -tls1_2)"
+
+for u in "https://127.0.0.1:$ET_TLS/o/$OPEN" "https://127.0.0.1:$NP/o/$OPEN" \
+	"https://127.0.0.1:$MB_TLS/o/$OPEN"; do warm_up "$u"; done
+note "edgetrackd: keep-alive HTTPS (open pixel)"
+read -r et_rps et_rpscpu <<<"$(keepalive "$ET_PID" "https://127.0.0.1:$ET_TLS/o/$OPEN")"
 note "nginx: keep-alive HTTPS (open pixel)"
-read -r ng_rps ng_rpscpu <<<"$(keepalive "$SRV_PID" "https://127.0.0.1:$NP/o/$OPEN")"
-kill -TERM "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
+read -r ng_rps ng_rpscpu <<<"$(keepalive "$NG_PID" "https://127.0.0.1:$NP/o/$OPEN")"
+note "edgetrackd (mbedTLS): keep-alive HTTPS (open pixel)"
+read -r mb_rps mb_rpscpu <<<"$(keepalive "$MB_PID" "https://127.0.0.1:$MB_TLS/o/$OPEN")"
+for p in "$ET_PID" "$MB_PID" "$NG_PID"; do kill -TERM "$p"; wait "$p" 2>/dev/null || true; done
 
 bench_line tls13_handshakes "$et_h13" "$ng_h13"
 bench_line tls12_handshakes "$et_h12" "$ng_h12"
@@ -222,6 +240,9 @@ bench_line https_keepalive_rps "$et_rps" "$ng_rps"
 bench_line tls13_handshake_cpu_us "$et_h13cpu" "$ng_h13cpu"
 bench_line tls12_handshake_cpu_us "$et_h12cpu" "$ng_h12cpu"
 bench_line https_request_cpu_us "$et_rpscpu" "$ng_rpscpu"
+bench_line tls13_handshakes_per_cpu_s "$(per_cpu_s "$et_h13cpu")" "$(per_cpu_s "$ng_h13cpu")"
+bench_line tls12_handshakes_per_cpu_s "$(per_cpu_s "$et_h12cpu")" "$(per_cpu_s "$ng_h12cpu")"
+bench_line https_req_per_cpu_s "$(per_cpu_s "$et_rpscpu")" "$(per_cpu_s "$ng_rpscpu")"
 bench_line mbedtls_tls12_handshakes "$mb_h12" "$ng_h12"
 bench_line mbedtls_https_keepalive_rps "$mb_rps" "$ng_rps"
 bench_line mbedtls_tls12_handshake_cpu_us "$mb_h12cpu" "$ng_h12cpu"
