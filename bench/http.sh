@@ -8,7 +8,8 @@
 # Progress and notes go to stderr. See bench/README.md for what each figure measures.
 #
 #   bench/http.sh [BUILD_DIR]
-# Environment: BENCH_SECONDS (per wrk run, default 10; SOAK=1 makes it 120),
+# Each figure is the median of BENCH_ROUNDS alternating rounds (default 3).
+# Environment: BENCH_SECONDS (per wrk run, default 5; SOAK=1 makes it 60),
 # BENCH_CONNS (wrk connections, default 64), BENCH_JOURNAL_CONNS (connections of the
 # batch/none comparison, default 256), BENCH_IDLE (idle connections, default 1000),
 # BENCH_TMPDIR (where the journal and nginx files go, default /var/tmp).
@@ -19,7 +20,8 @@ ETD=$build/edgetrackd
 ETCTL=$build/edgetrackctl
 IDLE_BIN=$build/bench/idle_conns
 
-if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-120}; else SECS=${BENCH_SECONDS:-10}; fi
+if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-5}; fi
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
 JCONNS=${BENCH_JOURNAL_CONNS:-256}
 IDLE=${BENCH_IDLE:-1000}
@@ -186,38 +188,41 @@ idle_rss "$NG_PORT" "/o/$OPEN" "$NG_PID" "$NG_WORKER"
 ng_rss=$RSS
 
 for u in "$et/c/$CLICK" "$ng/c/$CLICK" "$batch/c/$CLICK"; do warm_up "$u"; done
-note "edgetrackd sync=none: click"
-read -r et_c_rps et_c_p99 _ et_c_cpu <<<"$(run_wrk "$CONNS" "$et/c/$CLICK" "$SECS" "$ET_NONE")"
-note "nginx: click"
-read -r ng_c_rps ng_c_p99 _ ng_c_cpu <<<"$(run_wrk "$CONNS" "$ng/c/$CLICK" "$SECS" "$NG_PID" "$NG_WORKER")"
-note "edgetrackd sync=none: open"
-read -r et_o_rps et_o_p99 _ et_o_cpu <<<"$(run_wrk "$CONNS" "$et/o/$OPEN" "$SECS" "$ET_NONE")"
-note "nginx: open"
-read -r ng_o_rps ng_o_p99 _ ng_o_cpu <<<"$(run_wrk "$CONNS" "$ng/o/$OPEN" "$SECS" "$NG_PID" "$NG_WORKER")"
-
-# The cost of durability: sync=batch against sync=none, at JCONNS connections (group commit
-# shares one fdatasync among the clients waiting for it) and at CONNS.
-note "edgetrackd sync=batch: click, $JCONNS connections"
-read -r b_rps b_p99 _ b_cpu <<<"$(run_wrk "$JCONNS" "$batch/c/$CLICK" "$SECS" "$ET_BATCH")"
-note "edgetrackd sync=none: click, $JCONNS connections"
-read -r n_rps n_p99 _ n_cpu <<<"$(run_wrk "$JCONNS" "$et/c/$CLICK" "$SECS" "$ET_NONE")"
-note "edgetrackd sync=batch: click, $CONNS connections"
-read -r b64_rps b64_p99 _ _ <<<"$(run_wrk "$CONNS" "$batch/c/$CLICK" "$SECS" "$ET_BATCH")"
+for r in $(seq "$ROUNDS"); do
+	note "round $r of $ROUNDS"
+	note "edgetrackd sync=none: click"
+	record et_c "$(run_wrk "$CONNS" "$et/c/$CLICK" "$SECS" "$ET_NONE")"
+	note "nginx: click"
+	record ng_c "$(run_wrk "$CONNS" "$ng/c/$CLICK" "$SECS" "$NG_PID" "$NG_WORKER")"
+	note "edgetrackd sync=none: open"
+	record et_o "$(run_wrk "$CONNS" "$et/o/$OPEN" "$SECS" "$ET_NONE")"
+	note "nginx: open"
+	record ng_o "$(run_wrk "$CONNS" "$ng/o/$OPEN" "$SECS" "$NG_PID" "$NG_WORKER")"
+	# The cost of durability: sync=batch against sync=none, at JCONNS connections (group
+	# commit shares one fdatasync among the clients waiting for it) and at CONNS.
+	note "edgetrackd sync=batch: click, $JCONNS connections"
+	record batch "$(run_wrk "$JCONNS" "$batch/c/$CLICK" "$SECS" "$ET_BATCH")"
+	note "edgetrackd sync=none: click, $JCONNS connections"
+	record none "$(run_wrk "$JCONNS" "$et/c/$CLICK" "$SECS" "$ET_NONE")"
+	note "edgetrackd sync=batch: click, $CONNS connections"
+	record batch64 "$(run_wrk "$CONNS" "$batch/c/$CLICK" "$SECS" "$ET_BATCH")"
+done
 
 # ---------------------------------------------------------------- figures
+# run_wrk's fields: 1 requests/s, 2 p99 ms, 3 requests, 4 CPU us per request
 
-bench_line http_click_rps "$et_c_rps" "$ng_c_rps"
-bench_line http_open_rps "$et_o_rps" "$ng_o_rps"
-bench_line http_click_p99_ms "$et_c_p99" "$ng_c_p99"
-bench_line http_open_p99_ms "$et_o_p99" "$ng_o_p99"
-bench_line http_click_cpu_us_per_req "$et_c_cpu" "$ng_c_cpu"
-bench_line http_open_cpu_us_per_req "$et_o_cpu" "$ng_o_cpu"
-bench_line http_click_req_per_cpu_s "$(per_cpu_s "$et_c_cpu")" "$(per_cpu_s "$ng_c_cpu")"
-bench_line http_open_req_per_cpu_s "$(per_cpu_s "$et_o_cpu")" "$(per_cpu_s "$ng_o_cpu")"
+med_line http_click_rps et_c ng_c 1
+med_line http_open_rps et_o ng_o 1
+med_line http_click_p99_ms et_c ng_c 2
+med_line http_open_p99_ms et_o ng_o 2
+med_line http_click_cpu_us_per_req et_c ng_c 4
+med_line http_open_cpu_us_per_req et_o ng_o 4
+per_cpu_line http_click_req_per_cpu_s et_c ng_c 4
+per_cpu_line http_open_req_per_cpu_s et_o ng_o 4
 bench_line idle_rss_kib "$et_rss" "$ng_rss"
-bench_line journal_click_rps_batch "$b_rps" "$n_rps"
-bench_line journal_click_p99_ms_batch "$b_p99" "$n_p99"
-bench_line journal_click_cpu_us_per_req_batch "$b_cpu" "$n_cpu"
-bench_line journal_click_rps_batch_c$CONNS "$b64_rps" "$et_c_rps"
-bench_line journal_click_p99_ms_batch_c$CONNS "$b64_p99" "$et_c_p99"
-bench_line journal_click_rps_batch_nginx "$b64_rps" "$ng_c_rps"
+med_line journal_click_rps_batch batch none 1
+med_line journal_click_p99_ms_batch batch none 2
+med_line journal_click_cpu_us_per_req_batch batch none 4
+med_line journal_click_rps_batch_c$CONNS batch64 et_c 1
+med_line journal_click_p99_ms_batch_c$CONNS batch64 et_c 2
+med_line journal_click_rps_batch_nginx batch64 ng_c 1

@@ -82,6 +82,31 @@ per_cpu_s() { # US_PER_OP: operations per CPU-second
 	awk -v us="$1" 'BEGIN { printf "%.0f", (us > 0 ? 1e6 / us : 0) }'
 }
 
+# Every measurement of every round is a line "NAME VALUE..." in $T/results; med NAME FIELD
+# prints the median of field FIELD (1 = first value) over the rounds. On a shared machine
+# single runs move by tens of percent; the median of alternating rounds moves much less.
+record() { echo "$*" >>"$T/results"; }
+med() {
+	awk -v n="$1" -v f="$2" '$1 == n { v[++c] = $(f + 1) + 0 }
+		END {
+			if (!c) exit 1
+			for (i = 2; i <= c; i++) {
+				x = v[i]
+				for (j = i - 1; j > 0 && v[j] > x; j--) v[j + 1] = v[j]
+				v[j + 1] = x
+			}
+			print (c % 2 ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2)
+		}' "$T/results"
+}
+
+med_line() { # NAME A B FIELD: the BENCH line of the medians of A's and B's FIELD
+	bench_line "$1" "$(med "$2" "$4")" "$(med "$3" "$4")"
+}
+
+per_cpu_line() { # NAME A B FIELD: the same for operations per CPU-second, FIELD in us/op
+	bench_line "$1" "$(per_cpu_s "$(med "$2" "$4")")" "$(per_cpu_s "$(med "$3" "$4")")"
+}
+
 bench_line() { # NAME OURS PEER
 	awk -v n="$1" -v a="$2" -v b="$3" \
 		'BEGIN { printf "BENCH %s %s %s %.2f\n", n, a, b, (b > 0 ? a / b : 0) }'

@@ -15,7 +15,8 @@
 # Then the 100,000-domain scale test on the OpenSSL build (SCALE lines; BENCH_SCALE=0 skips).
 #
 #   bench/tls.sh [BUILD_DIR]        (BUILD_DIR: an optimized OpenSSL build, default build)
-# Environment: BENCH_SECONDS (per run, default 10; SOAK=1 makes it 60), BENCH_CONNS (wrk
+# Each figure is the median of BENCH_ROUNDS alternating rounds (default 3).
+# Environment: BENCH_SECONDS (per run, default 5; SOAK=1 makes it 60), BENCH_CONNS (wrk
 # connections, default 64), BENCH_CLIENTS (parallel s_time processes, default 4),
 # BENCH_TMPDIR (default /var/tmp), BENCH_SCALE (default 1).
 set -eu
@@ -23,7 +24,8 @@ set -eu
 . "$(dirname "$0")/lib.sh" "${1:-build}"
 mbuild=$top/build/bench-mbedtls
 
-if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-10}; fi
+if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-5}; fi
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
 CLIENTS=${BENCH_CLIENTS:-4}
 CIPHERS12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
@@ -213,40 +215,45 @@ start_both "$mbuild"; MB_PID=$SRV_PID; MB_TLS=$SRV_TLS
 NP=$(free_port)
 nginx_start "$NP"; NG_PID=$SRV_PID
 
-note "edgetrackd: TLS 1.3 handshakes"
-read -r et_h13 et_h13cpu <<<"$(handshakes "$ET_PID" "$ET_TLS" -tls1_3)"
-note "nginx: TLS 1.3 handshakes"
-read -r ng_h13 ng_h13cpu <<<"$(handshakes "$NG_PID" "$NP" -tls1_3)"
-note "edgetrackd: TLS 1.2 handshakes"
-read -r et_h12 et_h12cpu <<<"$(handshakes "$ET_PID" "$ET_TLS" -tls1_2)"
-note "nginx: TLS 1.2 handshakes"
-read -r ng_h12 ng_h12cpu <<<"$(handshakes "$NG_PID" "$NP" -tls1_2)"
-note "edgetrackd (mbedTLS): TLS 1.2 handshakes"
-read -r mb_h12 mb_h12cpu <<<"$(handshakes "$MB_PID" "$MB_TLS" -tls1_2)"
-
-for u in "https://127.0.0.1:$ET_TLS/o/$OPEN" "https://127.0.0.1:$NP/o/$OPEN" \
-	"https://127.0.0.1:$MB_TLS/o/$OPEN"; do warm_up "$u"; done
-note "edgetrackd: keep-alive HTTPS (open pixel)"
-read -r et_rps et_rpscpu <<<"$(keepalive "$ET_PID" "https://127.0.0.1:$ET_TLS/o/$OPEN")"
-note "nginx: keep-alive HTTPS (open pixel)"
-read -r ng_rps ng_rpscpu <<<"$(keepalive "$NG_PID" "https://127.0.0.1:$NP/o/$OPEN")"
-note "edgetrackd (mbedTLS): keep-alive HTTPS (open pixel)"
-read -r mb_rps mb_rpscpu <<<"$(keepalive "$MB_PID" "https://127.0.0.1:$MB_TLS/o/$OPEN")"
+for r in $(seq "$ROUNDS"); do
+	note "round $r of $ROUNDS"
+	note "edgetrackd: TLS 1.3 handshakes"
+	record et_h13 "$(handshakes "$ET_PID" "$ET_TLS" -tls1_3)"
+	note "nginx: TLS 1.3 handshakes"
+	record ng_h13 "$(handshakes "$NG_PID" "$NP" -tls1_3)"
+	note "edgetrackd: TLS 1.2 handshakes"
+	record et_h12 "$(handshakes "$ET_PID" "$ET_TLS" -tls1_2)"
+	note "nginx: TLS 1.2 handshakes"
+	record ng_h12 "$(handshakes "$NG_PID" "$NP" -tls1_2)"
+	note "edgetrackd (mbedTLS): TLS 1.2 handshakes"
+	record mb_h12 "$(handshakes "$MB_PID" "$MB_TLS" -tls1_2)"
+	if [ "$r" = 1 ]; then
+		for u in "https://127.0.0.1:$ET_TLS/o/$OPEN" "https://127.0.0.1:$NP/o/$OPEN" \
+			"https://127.0.0.1:$MB_TLS/o/$OPEN"; do warm_up "$u"; done
+	fi
+	note "edgetrackd: keep-alive HTTPS (open pixel)"
+	record et_ka "$(keepalive "$ET_PID" "https://127.0.0.1:$ET_TLS/o/$OPEN")"
+	note "nginx: keep-alive HTTPS (open pixel)"
+	record ng_ka "$(keepalive "$NG_PID" "https://127.0.0.1:$NP/o/$OPEN")"
+	note "edgetrackd (mbedTLS): keep-alive HTTPS (open pixel)"
+	record mb_ka "$(keepalive "$MB_PID" "https://127.0.0.1:$MB_TLS/o/$OPEN")"
+done
 for p in "$ET_PID" "$MB_PID" "$NG_PID"; do kill -TERM "$p"; wait "$p" 2>/dev/null || true; done
 
-bench_line tls13_handshakes "$et_h13" "$ng_h13"
-bench_line tls12_handshakes "$et_h12" "$ng_h12"
-bench_line https_keepalive_rps "$et_rps" "$ng_rps"
-bench_line tls13_handshake_cpu_us "$et_h13cpu" "$ng_h13cpu"
-bench_line tls12_handshake_cpu_us "$et_h12cpu" "$ng_h12cpu"
-bench_line https_request_cpu_us "$et_rpscpu" "$ng_rpscpu"
-bench_line tls13_handshakes_per_cpu_s "$(per_cpu_s "$et_h13cpu")" "$(per_cpu_s "$ng_h13cpu")"
-bench_line tls12_handshakes_per_cpu_s "$(per_cpu_s "$et_h12cpu")" "$(per_cpu_s "$ng_h12cpu")"
-bench_line https_req_per_cpu_s "$(per_cpu_s "$et_rpscpu")" "$(per_cpu_s "$ng_rpscpu")"
-bench_line mbedtls_tls12_handshakes "$mb_h12" "$ng_h12"
-bench_line mbedtls_https_keepalive_rps "$mb_rps" "$ng_rps"
-bench_line mbedtls_tls12_handshake_cpu_us "$mb_h12cpu" "$ng_h12cpu"
-bench_line mbedtls_https_request_cpu_us "$mb_rpscpu" "$ng_rpscpu"
+# handshakes and keepalive fields: 1 per second, 2 CPU us per handshake or request
+med_line tls13_handshakes et_h13 ng_h13 1
+med_line tls12_handshakes et_h12 ng_h12 1
+med_line https_keepalive_rps et_ka ng_ka 1
+med_line tls13_handshake_cpu_us et_h13 ng_h13 2
+med_line tls12_handshake_cpu_us et_h12 ng_h12 2
+med_line https_request_cpu_us et_ka ng_ka 2
+per_cpu_line tls13_handshakes_per_cpu_s et_h13 ng_h13 2
+per_cpu_line tls12_handshakes_per_cpu_s et_h12 ng_h12 2
+per_cpu_line https_req_per_cpu_s et_ka ng_ka 2
+med_line mbedtls_tls12_handshakes mb_h12 ng_h12 1
+med_line mbedtls_https_keepalive_rps mb_ka ng_ka 1
+med_line mbedtls_tls12_handshake_cpu_us mb_h12 ng_h12 2
+med_line mbedtls_https_request_cpu_us mb_ka ng_ka 2
 
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
 	note "scale: 100,000 domains on the OpenSSL build"

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ int journal_retention_run(struct journal *j)
 int journal_queue(struct journal *j, int wid, const struct event *ev, uint64_t cookie)
 {
 	struct jworker *w;
+	struct event *dst;
 	uint64_t tail;
 
 	if (wid < 0 || wid >= j->nworkers)
@@ -154,7 +156,10 @@ int journal_queue(struct journal *j, int wid, const struct event *ev, uint64_t c
 		return -EAGAIN;
 	}
 	tail = atomic_load_explicit(&w->sub_tail, memory_order_relaxed);
-	w->subs[tail & w->mask].ev = *ev;
+	/* Most of an event is its fixed-size host field: copy only the part in use. */
+	dst = &w->subs[tail & w->mask].ev;
+	memcpy(dst, ev, offsetof(struct event, host) + ev->host_len);
+	dst->host[ev->host_len] = '\0';
 	w->subs[tail & w->mask].cookie = cookie;
 	atomic_store_explicit(&w->sub_tail, tail + 1, memory_order_seq_cst);
 	w->submitted++;
