@@ -85,7 +85,10 @@ per_cpu_s() { # US_PER_OP: operations per CPU-second
 # Every measurement of every round is a line "NAME VALUE..." in $T/results; med NAME FIELD
 # prints the median of field FIELD (1 = first value) over the rounds. On a shared machine
 # single runs move by tens of percent; the median of alternating rounds moves much less.
-record() { echo "$*" >>"$T/results"; }
+record() { # NAME VALUES...: also noted on stderr, so a round that stands out can be seen
+	echo "$*" >>"$T/results"
+	note "  $*"
+}
 med() {
 	awk -v n="$1" -v f="$2" '$1 == n { v[++c] = $(f + 1) + 0 }
 		END {
