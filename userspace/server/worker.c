@@ -1109,19 +1109,21 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 }
 
 /*
- * Under load, sleep until a batch of completions is ready rather than the first one: each
- * wake-up of this thread costs about as much as a request, and with DEFER_TASKRUN the kernel
- * does not wake us before `want` completions (or BATCH_WAIT_US) have arrived. Half of the
- * last turn's count follows the load; a quiet turn drops back to waking on every completion.
+ * Under load, sleep until a batch of completions is ready rather than the first one: on a
+ * virtual machine each sleep and wake-up of this thread costs more than a request, and with
+ * DEFER_TASKRUN the kernel does not wake us before `want` completions (or BATCH_WAIT_US)
+ * have arrived. Asking for as many as the last turn brought follows the load: keep-alive
+ * clients settle into answering in one turn what arrived in one turn, and a quiet turn drops
+ * back to waking on every completion. The cost is at most BATCH_WAIT_US of added latency
+ * when load falls. (Measured with `make bench`: about 12% less CPU per request than half the
+ * last turn with 50 us.)
  */
-#define BATCH_WAIT_US  50
-#define BATCH_WANT_MAX 32
+#define BATCH_WAIT_US  100
+#define BATCH_WANT_MAX 64
 
 static unsigned batch_want(unsigned last_turn)
 {
-	unsigned want = last_turn / 2;
-
-	return want < 1 ? 1 : want > BATCH_WANT_MAX ? BATCH_WANT_MAX : want;
+	return last_turn < 1 ? 1 : last_turn > BATCH_WANT_MAX ? BATCH_WANT_MAX : last_turn;
 }
 
 static void *worker_main(void *arg)
