@@ -8,6 +8,7 @@ ETD=$ET_BUILD/edgetrackd
 ETCTL=$ET_BUILD/edgetrackctl
 T=$(mktemp -d /tmp/edgetrack-test.XXXXXX)
 ET_PIDS=()
+ET_NETNS=() # network namespaces the test made; deleted by cleanup
 FAILS=0
 CHECKS=0
 # A fixed test key (hex, 32 bytes) and a second one for rotation tests.
@@ -18,6 +19,7 @@ THUMB=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
 cleanup() {
 	for p in "${ET_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	for n in "${ET_NETNS[@]}"; do ip netns del "$n" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT

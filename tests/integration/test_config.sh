@@ -39,6 +39,13 @@ check "bad reload logged with the reason" contains "$(cat "$T/etd.log")" "msg=re
 check "old config keeps serving after a bad reload" eq "$(status_of -H 'Host: click.example.com' "http://127.0.0.1:$PORT/o/$OPEN")" 200
 check "still alive" kill -0 "$ET_PID"
 
+# a second edgetrackd on the same address is refused instead of sharing the port
+sed "s|$T/data|$T/data2|g" "$T/orig.json" >"$T/twin.json"
+out=$(timeout 10 "$ETD" --config "$T/twin.json" 2>&1); rc=$?
+check "second instance on the same port refused" test "$rc" -ne 0 -a "$rc" -ne 124
+check "and says the address is in use" contains "$out" "listen 127.0.0.1:$PORT: address already in use by another process"
+check "first instance still serving" eq "$(status_of -H 'Host: click.example.com' "http://127.0.0.1:$PORT/o/$OPEN")" 200
+
 # a good reload adds a domain and rotates keys: old tokens still verify, new key signs
 NEWOPEN=$("$ETCTL" token encode --host new.example.com --key-id 2 --key "$KEY2" --kind open --message 1 --recipient 1)
 sed -e 's/{"name": "click.example.com"}/{"name": "click.example.com"}, {"name": "new.example.com"}/' \
@@ -54,20 +61,31 @@ check "and keeps serving" eq "$(status_of -H 'Host: new.example.com' "http://127
 stop_etd "$ET_PID"
 check "no sanitizer output" bash -c "! grep -E 'ERROR: |runtime error' '$T/etd.log'"
 
-# embedded defaults: no config at all, prints working example URLs
+# embedded defaults: no config at all, prints working example URLs. They are fixed to
+# 127.0.0.1:8080; when something else has that port here, the demo runs in a network
+# namespace of its own (with its own loopback).
 mkdir -p "$T/demo" && cd "$T/demo" || exit 1
-if ! ss -ltnH 'sport = :8080' | grep -q .; then
-	"$ETD" >"$T/demo.out" 2>"$T/demo.log" &
-	ET_PIDS+=($!); DEMO=$!
-	for _ in $(seq 100); do grep -q '^  acme' "$T/demo.out" 2>/dev/null && break; sleep 0.05; done
-	for route in click open unsubscribe acme; do
-		cmd=$(awk -v r="$route" '$1 == r { $1 = ""; print }' "$T/demo.out")
-		code=$(eval "${cmd/curl -si/curl -s -o /dev/null -w %\{http_code\}}")
-		case $route in click) want=302 ;; *) want=200 ;; esac
-		check "demo $route URL works ($code)" eq "$code" "$want"
-	done
-	stop_etd "$DEMO"
-else
-	echo "# port 8080 busy: embedded-defaults check skipped"
+IN=()
+if ss -ltnH 'sport = :8080' | grep -q .; then
+	NS=etdemo$$
+	if ip netns add "$NS" 2>/dev/null; then
+		ET_NETNS+=("$NS")
+		ip netns exec "$NS" ip link set lo up
+		IN=(ip netns exec "$NS")
+		echo "# port 8080 busy here: the demo runs in network namespace $NS"
+	else
+		echo "# port 8080 busy and no network namespace: embedded-defaults check skipped"
+		finish
+	fi
 fi
+"${IN[@]}" "$ETD" >"$T/demo.out" 2>"$T/demo.log" &
+ET_PIDS+=($!); DEMO=$!
+for _ in $(seq 100); do grep -q '^  acme' "$T/demo.out" 2>/dev/null && break; sleep 0.05; done
+for route in click open unsubscribe acme; do
+	cmd=$(awk -v r="$route" '$1 == r { $1 = ""; print }' "$T/demo.out")
+	code=$(eval "${IN[*]} ${cmd/curl -si/curl -s -o /dev/null -w %\{http_code\}}")
+	case $route in click) want=302 ;; *) want=200 ;; esac
+	check "demo $route URL works ($code)" eq "$code" "$want"
+done
+stop_etd "$DEMO"
 finish

@@ -1178,11 +1178,40 @@ static void *worker_main(void *arg)
 
 /* ---------------------------------------------------------------- setup */
 
-static int open_listener(const struct config_listen *cl, char *err, size_t errlen)
+/*
+ * SO_REUSEPORT lets the workers share a port, but it would also let a second edgetrackd (same
+ * user) share it and silently take half the connections. Before the first worker binds, a
+ * plain bind of the address tells whether anything is listening there already.
+ */
+static int probe_address(const struct config_listen *cl, char *err, size_t errlen)
+{
+	int one = 1, rc = 0;
+	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "listen %s: socket: %s", cl->text, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (cl->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) && errno == EADDRINUSE) {
+		snprintf(err, errlen, "listen %s: address already in use by another process "
+			 "(is another edgetrackd running?)", cl->text);
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+static int open_listener(const struct config_listen *cl, bool first, char *err, size_t errlen)
 {
 	int one = 1;
-	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd;
 
+	if (first && probe_address(cl, err, errlen))
+		return -1;
+	fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "listen %s: socket: %s", cl->text, strerror(errno));
 		return -1;
@@ -1278,7 +1307,7 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 		return -1;
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
 		struct listener *l = &w->listeners[i];
-		l->fd = open_listener(&cfg->listen[i], err, errlen);
+		l->fd = open_listener(&cfg->listen[i], id == 0, err, errlen);
 		if (l->fd < 0)
 			return -1;
 		l->tls = cfg->listen[i].tls;
