@@ -245,6 +245,14 @@ int journal_reader_next(struct journal_reader *r, struct journal_record *out)
 				r->scan.off = r->scan.bad_off;
 				return 0;
 			}
+			if (!r->final_pass && newer_exists(r)) {
+				/* These bytes may have been read while the writer was still copying
+				   them, before it finished this segment and started the next: one
+				   more read sees what the segment will always hold. */
+				r->final_pass = 1;
+				r->scan.off = r->scan.bad_off;
+				break;
+			}
 			problem(r, JOURNAL_PROBLEM_CORRUPT, r->scan.bad_off, r->scan.bad_len, 0, 0);
 			break;
 		case SCAN_ERROR:

@@ -554,9 +554,12 @@ static void *writer_main(void *arg)
 			wait_for_work(j, (int64_t)RETENTION_EVERY_NS);
 			continue;
 		}
-		if (j->set.sync == JOURNAL_SYNC_NONE && !atomic_load(&j->stopping)) {
-			nap((int64_t)j->set.batch_window_us * 1000);
-			gather(j, journal_now_ns());
+		if (j->set.sync == JOURNAL_SYNC_NONE) {
+			/* a full batch is written at once: the nap must not cap the event rate */
+			if (j->npend < j->pend_cap && !atomic_load(&j->stopping)) {
+				nap((int64_t)j->set.batch_window_us * 1000);
+				gather(j, journal_now_ns());
+			}
 		} else if (j->set.sync == JOURNAL_SYNC_BATCH && !after_commit) {
 			fill_window(j, now);
 		}
