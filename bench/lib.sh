@@ -36,14 +36,9 @@ bench_tmpdir() {
 	ulimit -n 8192 2>/dev/null || true
 }
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-	die "no free port"
-}
+# shellcheck source=scripts/lib/ports.sh
+. "$top/scripts/lib/ports.sh"
+free_port() { pick_port || die "no free port"; }
 
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || true

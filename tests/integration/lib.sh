@@ -55,18 +55,9 @@ finish() {
 
 # A port nothing listens on and this test has not handed out yet (callers run in $(...)
 # subshells, so the ports already given are remembered in a file).
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		grep -qx "$p" "$T/.ports" 2>/dev/null && continue
-		ss -ltnH "sport = :$p" 2>/dev/null | grep -q . && continue
-		echo "$p" >>"$T/.ports"
-		echo "$p"
-		return
-	done
-	return 1
-}
+# shellcheck source=scripts/lib/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/ports.sh"
+free_port() { pick_port "$T/.ports"; }
 
 # write_config FILE PORT [extra JSON members, already comma-led]
 write_config() {

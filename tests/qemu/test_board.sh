@@ -73,7 +73,9 @@ tar -C "$stage" -cf "$W/xfer.img" --format=ustar good.bundle broken.bundle wrong
 truncate -s %512 "$W/xfer.img"
 
 # ------------------------------------------------------------------ boot
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/lib/ports.sh
+. "$(dirname "$0")/../../scripts/lib/ports.sh"
+free_port() { pick_port "$W/.ports"; }
 HTTP=$(free_port) HTTPS=$(free_port)
 G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
 

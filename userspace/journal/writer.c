@@ -532,8 +532,8 @@ static void fill_window(struct journal *j, uint64_t first_ns)
 /* Group commit: events that queued up while a commit was in flight have already waited a
    whole write + fdatasync, so they are committed together as soon as it completes; only an
    event that finds the writer idle opens a batch window. Under sync=none nobody waits for a
-   commit, so every batch takes the whole window: one write (and one wake-up of this thread)
-   per window however many events arrive. */
+   commit, so a batch that is not full takes the whole window: one write (and one wake-up of
+   this thread) per window unless more than batch_max events arrive in it. */
 static void *writer_main(void *arg)
 {
 	struct journal *j = arg;
