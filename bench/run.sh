@@ -2,9 +2,9 @@
 # make bench: every side-by-side benchmark, one "BENCH <name> <edgetrack> <peer> <ratio>" line
 # per figure on stdout (see bench/README.md).
 #   bench/run.sh [BUILD_DIR]
-# HTTP and journal figures against nginx (bench/http.sh), then the XDP filter against
-# HTTPS handshakes and keep-alive requests against nginx on both TLS backends (bench/tls.sh),
-# then the XDP filter against xdp-tools' xdp-filter (bench/xdp.sh). SOAK=1 makes runs longer.
+# HTTP and journal figures against nginx (bench/http.sh), then HTTPS handshakes and
+# keep-alive requests against nginx on both TLS backends (bench/tls.sh), then the XDP filter
+# against xdp-tools' xdp-filter (bench/xdp.sh). SOAK=1 makes runs longer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
