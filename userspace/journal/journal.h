@@ -34,7 +34,7 @@ enum journal_sync {
 	JOURNAL_SYNC_BATCH = 0, /* one fdatasync covers every event of a short window */
 	JOURNAL_SYNC_ALWAYS,    /* one fdatasync per event */
 	JOURNAL_SYNC_NONE,      /* written to the page cache once per batch window; the server
-				   answers at once (a crash loses at most one window) */
+				   answers at once (a crash loses what was not written yet) */
 };
 
 /* What the tracking routes do while the journal answers -ENOSPC (read by the server). */
