@@ -29,9 +29,16 @@ run_one() { # name cmd...
 	local name=$1; shift
 	local t0=$SECONDS
 	"$@" >"$logdir/$name.log" 2>&1
-	local rc=$?
+	local rc=$? left
 	# A sanitizer report fails the test even when the program exited 0.
 	if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|.*runtime error: )' "$logdir/$name.log"; then
+		rc=1
+	fi
+	# So does an edgetrackd the test started and left running.
+	left=$(pgrep -f "^$ET_BUILD/edgetrackd( |$)" || true)
+	if [ -n "$left" ]; then
+		echo "left running after the test: $(echo $left)" >>"$logdir/$name.log"
+		kill -KILL $left 2>/dev/null
 		rc=1
 	fi
 	record "$name" $rc $((SECONDS - t0))

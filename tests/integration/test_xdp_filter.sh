@@ -71,7 +71,9 @@ cat >"$T/et.json" <<JSON
   }
 }
 JSON
-in_s "$ETD" --config "$T/et.json" >>"$T/etd.out" 2>>"$T/etd.log" &
+# Not through in_s: a shell function run with & is a subshell, and $! would be its pid, not
+# edgetrackd's (ip netns exec execs the command, so here $! is edgetrackd).
+ip netns exec "$S" "$ETD" --config "$T/et.json" >>"$T/etd.out" 2>>"$T/etd.log" &
 ET_PIDS+=($!)
 H=click.example.com
 get() { # source path [curl args]: prints the status code (000 when nothing came back)
@@ -143,7 +145,8 @@ check "another source served during the flood" eq $served 20
 check "flood source still limited" test $(( $(counter drop_syn_source_rate) - drop0 - dropped )) -gt 15000
 
 # ------------------------------------------------------------------ clean detach
-stop_etd "${ET_PIDS[0]}"
+check "the pid to stop is edgetrackd's" eq "$(cat "/proc/${ET_PIDS[0]}/comm" 2>/dev/null)" edgetrackd
+check "edgetrackd stops on SIGTERM" stop_etd "${ET_PIDS[0]}"
 if [ -e "$PIN/link_$VS" ]; then
 	check "xdp detach" xdpctl detach
 fi
