@@ -36,18 +36,6 @@ make -s -C "$top" O="${build#"$top"/}" "${build#"$top"/}/bench/idle_conns" >/dev
 bench_tmpdir bench
 
 
-wait_http() { # PID URL
-	for _ in $(seq 100); do
-		curl -sf -o /dev/null -H "Host: $HOST" "$2" && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-
-
-
 # run_wrk CONNS URL SECONDS PID...: prints "rps p99_ms requests cpu_us_per_req", and on
 # stderr how busy wrk kept its own CPU (near 100%: the client is the ceiling, and the CPU
 # figures are the ones that compare the servers).
@@ -128,7 +116,7 @@ etd_start() { # SYNC PORT: sets ETD_PID
 		2>"$T/etd-$1.log" &
 	ETD_PID=$!
 	PIDS+=("$ETD_PID")
-	wait_http "$ETD_PID" "http://127.0.0.1:$2/healthz" ||
+	wait_up "$ETD_PID" "http://127.0.0.1:$2/healthz" ||
 		{ cat "$T/etd-$1.log" >&2; die "edgetrackd (sync=$1) did not come up"; }
 }
 
@@ -141,7 +129,7 @@ nginx_start() { # PORT: sets NG_PID and NG_WORKER
 		-c "$T/nginx/nginx.conf" &
 	NG_PID=$!
 	PIDS+=("$NG_PID")
-	wait_http "$NG_PID" "http://127.0.0.1:$1/healthz" ||
+	wait_up "$NG_PID" "http://127.0.0.1:$1/healthz" ||
 		{ cat "$T/nginx/error.log" >&2; die "nginx did not come up"; }
 	NG_WORKER=$(pgrep -P "$NG_PID" | head -n1)
 	[ -n "$NG_WORKER" ] || die "nginx worker not found"

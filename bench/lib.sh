@@ -40,6 +40,16 @@ bench_tmpdir() {
 . "$top/scripts/lib/ports.sh"
 free_port() { pick_port || die "no free port"; }
 
+# wait_up PID URL: until URL answers 2xx (curl -k, Host: $HOST); 1 if PID exits or 10 s pass
+wait_up() {
+	for _ in $(seq 200); do
+		curl -sfk -o /dev/null -H "Host: $HOST" "$2" && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true

@@ -75,11 +75,7 @@ JSON
 	taskset -c "$SERVER_CPU" "$b/edgetrackd" --config "$dir/et.json" >"$dir/out" 2>"$dir/log" &
 	SRV_PID=$!
 	PIDS+=("$SRV_PID")
-	for _ in $(seq 200); do
-		curl -sf -o /dev/null "http://127.0.0.1:$2/healthz" && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_up "$SRV_PID" "http://127.0.0.1:$2/healthz" && return 0
 	cat "$dir/log" >&2
 	die "edgetrackd ($b) did not come up"
 }
@@ -132,11 +128,7 @@ CONF
 	taskset -c "$SERVER_CPU" nginx -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/stderr" &
 	SRV_PID=$!
 	PIDS+=("$SRV_PID")
-	for _ in $(seq 100); do
-		curl -sfk -o /dev/null "https://127.0.0.1:$1/healthz" && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_up "$SRV_PID" "https://127.0.0.1:$1/healthz" && return 0
 	cat "$dir/stderr" "$dir/error.log" >&2 2>/dev/null
 	die "nginx did not come up"
 }

@@ -6,12 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../tls/lib.sh"
 
-PORT=$(free_port)
-TLSPORT=$(free_port)
-BACKEND=$(tls_backend)
-echo "# backend: $BACKEND"
+tls_test_setup || exit 1
 C=click.example.com
-tls_ca "$T/ca" || exit 1
 tls_leaf "$T/ca" "$T/certs" $C || exit 1
 tls_leaf "$T/ca" "$T/certs" shop.example.org || exit 1
 head -c 600 /dev/urandom >"$T/certs/broken.example.org.crt"

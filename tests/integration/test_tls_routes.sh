@@ -4,11 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../tls/lib.sh"
 
-PORT=$(free_port)
-TLSPORT=$(free_port)
-BACKEND=$(tls_backend)
-echo "# backend: $BACKEND"
-tls_ca "$T/ca" || exit 1
+tls_test_setup || exit 1
 for d in click.example.com secure.example.org preload.example.org short.example.org; do
 	tls_leaf "$T/ca" "$T/certs" "$d" || exit 1
 done

@@ -5,11 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../tls/lib.sh"
 
-PORT=$(free_port)
-TLSPORT=$(free_port)
-BACKEND=$(tls_backend)
-echo "# backend: $BACKEND"
-tls_ca "$T/ca" || exit 1
+tls_test_setup || exit 1
 tls_leaf "$T/ca" "$T/certs" click.example.com || exit 1
 tls_leaf "$T/ca" "$T/certs" shop.example.org rsa || exit 1
 tls_leaf "$T/ca" "$T/certs" news.track.example.net || exit 1

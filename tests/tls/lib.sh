@@ -120,3 +120,13 @@ matches() { # haystack extended-regex
 	echo "    no match for /$2/ in: ${1:0:400}" >&2
 	return 1
 }
+
+# tls_test_setup: for an integration test (after tests/integration/lib.sh): sets PORT,
+# TLSPORT and BACKEND, says which backend runs, and makes the test CA in $T/ca.
+tls_test_setup() {
+	PORT=$(free_port)
+	TLSPORT=$(free_port)
+	BACKEND=$(tls_backend)
+	echo "# backend: $BACKEND"
+	tls_ca "$T/ca"
+}
