@@ -27,14 +27,12 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	$ADD_SUDO dpkg --add-architecture arm64
 fi
 
-missing=""
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case "$st" in
-	*"install ok installed"*) ;;
-	*) missing="$missing $p" ;;
-	esac
-done
+# One dpkg-query for all of them (make run/check/bench call this every time): native
+# packages may be listed with their architecture (libc6-dev:amd64), foreign ones always are.
+missing=$(dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' 2>/dev/null |
+	awk -v native=":$(dpkg --print-architecture)" -v want="$PKGS" '
+	$2 == "installed" { sub(native "$", "", $1); have[$1] = 1 }
+	END { k = split(want, w); for (i = 1; i <= k; i++) if (!(w[i] in have)) printf " %s", w[i] }')
 [ -z "$missing" ] && exit 0
 
 echo "installing:$missing"
