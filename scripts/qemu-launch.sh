@@ -12,6 +12,8 @@
 #   QEMU_XFER=FILE         second virtio disk (/dev/vdb in the guest) to hand files in
 #   QEMU_APPEND="..."      extra kernel command line
 #   QEMU_IMAGES=DIR        kernel/initramfs directory (build/BOARD/images)
+#   QEMU_QMP=PATH          QMP monitor at this unix socket (scripts/lib/qemuwatch.py asks it
+#                          whether the guest runs)
 #   QEMU_ACCEL=kvm|tcg|auto, QEMU_PROBE_TIMEOUT   see scripts/lib/qemu-accel.sh
 #   QEMU_SMP / QEMU_PIDFILE
 set -eu
@@ -52,5 +54,6 @@ else
 	echo "qemu-launch: $board on 127.0.0.1:$http (http) and :$https (https); Ctrl-A X quits" >&2
 fi
 [ -n "${QEMU_PIDFILE:-}" ] && set -- "$@" -pidfile "$QEMU_PIDFILE"
+[ -n "${QEMU_QMP:-}" ] && set -- "$@" -qmp "unix:$QEMU_QMP,server=on,wait=off"
 echo "qemu-launch: $QEMU_SYSTEM -accel $accel" >&2
 exec "$QEMU_SYSTEM" "$@"
