@@ -20,6 +20,7 @@
 #include "bundle/identity.h"
 #include "bundle/keyring.h"
 #include "bundle/manifest.h"
+#include "test_bundle_util.h"
 
 #define NOW     ((time_t)1764480000)
 #define DAY     86400
@@ -34,7 +35,8 @@ static const char config_json[] = "{\"keys\": [{\"id\": 1, \"secret\": \"00ff\"}
 enum signer { OP, OP_EXPIRED, OP_REVOKED, OP_UNKNOWN, OP_NEW, N_SIGNERS };
 
 struct fx {
-	char dir[64], root_pub[96], keyring[96], rogue_keyring[96], id_dir[96], other_dir[96];
+	char dir[64];   /* first: tb_teardown */
+	char root_pub[96], keyring[96], rogue_keyring[96], id_dir[96], other_dir[96];
 	char bundle[96], carried[96];
 	struct minisig_pubkey root_pk, pk[N_SIGNERS];
 	struct minisig_seckey root_sk, sk[N_SIGNERS];
@@ -42,15 +44,6 @@ struct fx {
 	struct bundle_trust trust;
 	char err[512];
 };
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
 
 /* Signs a keyring listing keys[0..n) valid until the given times, revoked ones after. */
 static void make_keyring(struct fx *f, const struct minisig_seckey *by, uint64_t serial,
@@ -66,7 +59,7 @@ static void make_keyring(struct fx *f, const struct minisig_seckey *by, uint64_t
 	for (size_t i = 0; i < nr; i++)
 		assert_int_equal(keyring_revoke(kr, f->pk[revoked[i]].key_id, NULL, 0), 0);
 	assert_int_equal(keyring_sign(kr, by, &out, f->err, sizeof(f->err)), 0);
-	write_file(path, out.p, out.len);
+	tb_write_file(path, out.p, out.len);
 	frame_buf_free(&out);
 	free(kr);
 }
@@ -79,8 +72,7 @@ static int setup(void **state)
 	const time_t until[] = { NOW + DAY, NOW - 1, NOW + DAY };
 	char *pub;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_bundle.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	tb_mkdtemp(f->dir, sizeof(f->dir), "test_bundle");
 	snprintf(f->root_pub, sizeof(f->root_pub), "%s/root.pub", f->dir);
 	snprintf(f->keyring, sizeof(f->keyring), "%s/keyring", f->dir);
 	snprintf(f->rogue_keyring, sizeof(f->rogue_keyring), "%s/rogue.keyring", f->dir);
@@ -92,7 +84,7 @@ static int setup(void **state)
 	for (int i = 0; i < N_SIGNERS; i++)
 		minisig_keygen(&f->pk[i], &f->sk[i]);
 	pub = minisig_pubkey_format(&f->root_pk);
-	write_file(f->root_pub, pub, strlen(pub));
+	tb_write_file(f->root_pub, pub, strlen(pub));
 	free(pub);
 	make_keyring(f, &f->root_sk, 5, valid, 3, until, revoked, 1, f->keyring);
 	/* the same content signed by an operator key instead of the root */
@@ -103,17 +95,6 @@ static int setup(void **state)
 					  .keyring_path = f->keyring, .identity_dir = f->id_dir,
 					  .applied_serial = APPLIED, .now = NOW };
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
@@ -186,7 +167,7 @@ static void build(struct fx *f, const struct opts *o, struct frame_buf *out)
 static struct bundle *verify_bytes(struct fx *f, const void *p, size_t len)
 {
 	f->err[0] = '\0';
-	write_file(f->bundle, p, len);
+	tb_write_file(f->bundle, p, len);
 	return bundle_verify(f->bundle, &f->trust, f->err, sizeof(f->err));
 }
 
@@ -482,7 +463,7 @@ static void test_build_refuses_unreadable_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tb_teardown)
 		T(test_fleet_prehashed),
 		T(test_list_scope_pure),
 		T(test_manifest_is_pretty_json_with_sealed_keys),
