@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,9 +316,9 @@ int minisig_seckey_parse(const char *text, size_t len, const char *password,
 int minisig_password(const char *prompt, char *out, size_t cap, char *err, size_t errlen)
 {
 	const char *env = getenv("EDGETRACK_KEY_PASSWORD");
-	struct termios old, quiet;
+	struct termios old = { 0 }, quiet;
 	FILE *tty;
-	int ok;
+	bool echo_off, ok;
 
 	if (env) {
 		if (strlen(env) >= cap)
@@ -331,13 +332,14 @@ int minisig_password(const char *prompt, char *out, size_t cap, char *err, size_
 				  "run on a terminal");
 	fputs(prompt, tty);
 	fflush(tty);
-	ok = !tcgetattr(fileno(tty), &old);
+	echo_off = !tcgetattr(fileno(tty), &old);
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	if (ok)
+	if (echo_off)
 		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
 	ok = fgets(out, (int)cap, tty) != NULL;
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
 	fputs("\n", tty);
 	fclose(tty);
 	if (!ok)
