@@ -104,7 +104,7 @@ OPT       ?= -O2
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -g -fno-strict-aliasing -MMD -MP \
              -I$(srctree)/userspace -I$(srctree) -I$(O) -include $(autoconf) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
-LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lcurl -lcares
+LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lcurl -lcares -lsodium
 
 ifeq ($(CONFIG_TLS_MBEDTLS),y)
 LDLIBS    += -lmbedtls -lmbedx509 -lmbedcrypto
