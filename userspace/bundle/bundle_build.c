@@ -22,15 +22,33 @@ struct build {
 	size_t errlen;
 };
 
-static bool must_encrypt(const struct bundle_spec *s, enum bundle_item_type t)
+/* A config that carries token signing secrets ("keys") is key material like a private key:
+ * whoever reads it can mint tokens for every customer domain. */
+static bool config_has_secrets(const struct bundle_input *in)
 {
-	return t == BUNDLE_ITEM_KEY || (t == BUNDLE_ITEM_CONFIG && s->n_recipients);
+	json_t *root = json_loadb((const char *)in->data, in->len, 0, NULL);
+	json_t *keys = root ? json_object_get(root, "keys") : NULL;
+	bool secret = !root || (json_is_array(keys) && json_array_size(keys) > 0);
+
+	json_decref(root);
+	return secret;
 }
 
-static bool has_keys(const struct bundle_spec *s)
+static bool is_secret(const struct bundle_input *in)
+{
+	return in->type == BUNDLE_ITEM_KEY ||
+	       (in->type == BUNDLE_ITEM_CONFIG && config_has_secrets(in));
+}
+
+static bool must_encrypt(const struct bundle_spec *s, const struct bundle_input *in)
+{
+	return is_secret(in) || (in->type == BUNDLE_ITEM_CONFIG && s->n_recipients);
+}
+
+static bool has_secrets(const struct bundle_spec *s)
 {
 	for (size_t i = 0; i < s->n_items; i++)
-		if (s->items[i].type == BUNDLE_ITEM_KEY)
+		if (is_secret(&s->items[i]))
 			return true;
 	return false;
 }
@@ -48,10 +66,11 @@ static int check_recipients(struct build *b)
 {
 	const struct bundle_spec *s = b->s;
 
-	if (!has_keys(s))
+	if (!has_secrets(s))
 		return 0;
 	if (!s->n_recipients)
-		return err_set(b->err, b->errlen, "private keys need at least one recipient");
+		return err_set(b->err, b->errlen, "private keys and a config with token secrets "
+			       "travel encrypted: name at least one --recipient");
 	for (size_t i = 0; i < s->n_scope; i++)
 		if (!is_recipient(s, s->scope[i]))
 			return err_set(b->err, b->errlen, "appliance %s is in scope but is no "
@@ -98,7 +117,7 @@ static json_t *item_json(struct build *b, size_t i)
 	crypto_hash_sha256(h, b->st[i].p, b->st[i].len);
 	hex32_format(h, hex);
 	json_object_set_new(o, "sha256", json_string(hex));
-	if (must_encrypt(b->s, in->type))
+	if (must_encrypt(b->s, in))
 		json_object_set_new(o, "encrypted", json_true());
 	return o;
 }
@@ -161,7 +180,7 @@ static int store_items(struct build *b)
 		const struct bundle_input *in = &b->s->items[i];
 		if (!bundle_item_has_data(in->type))
 			continue;
-		if (must_encrypt(b->s, in->type)) {
+		if (must_encrypt(b->s, in)) {
 			if (encrypt_item(b, i, &b->st[i]))
 				return -1;
 			continue;

@@ -33,10 +33,10 @@ static void usage(FILE *f)
 		"       edgetrackctl bundle attach-signature FILE SIG.minisig\n"
 		"DURATION is 90d, 12h, 30m, 2w or 3600s from now; TIME is 2026-12-31[T00:00:00Z] or\n"
 		"@EPOCH (default " DEFAULT_NOT_AFTER "). --cert-dir reads <domain>.crt and <domain>.key\n"
-		"(_wildcard.<parent> for *.<parent>), as edgetrackctl acme writes them. Keys, and the\n"
-		"config when recipients are named, are encrypted to each --recipient (from\n"
-		"`edgetrackctl id` on the appliance). An encrypted OP.key asks for its password, or\n"
-		"reads $EDGETRACK_KEY_PASSWORD.\n");
+		"(_wildcard.<parent> for *.<parent>), as edgetrackctl acme writes them. Keys, a config\n"
+		"with token secrets, and any config when recipients are named, are encrypted to each\n"
+		"--recipient (from `edgetrackctl id` on the appliance). An encrypted OP.key asks for\n"
+		"its password, or reads $EDGETRACK_KEY_PASSWORD.\n");
 }
 
 static int fail(const char *what, const char *why)
