@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "dns/dkim.h"
+#include "expect_note.h"
 #include "fake_dns.h"
 
 static struct fake_dns dns;
@@ -52,18 +53,6 @@ static struct dd_check judge(const char *pattern, const char *key)
 	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - pattern), pattern, key, at + 2);
 	dkim_check_key(text, &c);
 	return c;
-}
-
-static void expect(const struct dd_check *c, enum dd_level lv, const char *part)
-{
-	for (size_t i = 0; i < c->n_notes; i++)
-		if (strstr(c->notes[i].text, part)) {
-			if (c->level != lv)
-				fail_msg("level %s, want %s (%s)", dd_level_name(c->level),
-					 dd_level_name(lv), dd_summary(c));
-			return;
-		}
-	fail_msg("no note with \"%s\"; summary: %s", part, dd_summary(c));
 }
 
 static void test_tag_list(void **state)

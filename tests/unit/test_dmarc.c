@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "dns/dmarc.h"
+#include "expect_note.h"
 #include "fake_dns.h"
 
 static struct fake_dns dns;
@@ -100,18 +101,6 @@ static struct dd_check check(const char *domain, const char *dkim, const char *r
 	dmarc_check(&dns.src, domain, &o, &c);
 	fake_dns_free(&dns);
 	return c;
-}
-
-static void expect(const struct dd_check *c, enum dd_level lv, const char *part)
-{
-	for (size_t i = 0; i < c->n_notes; i++)
-		if (strstr(c->notes[i].text, part)) {
-			if (c->level != lv)
-				fail_msg("level %s, want %s (%s)", dd_level_name(c->level),
-					 dd_level_name(lv), dd_summary(c));
-			return;
-		}
-	fail_msg("no note with \"%s\"; summary: %s", part, dd_summary(c));
 }
 
 static void test_check(void **state)
