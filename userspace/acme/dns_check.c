@@ -67,19 +67,17 @@ int dns_resolve(struct dns_resolver *r, const char *name, struct dns_addrs *out,
 	       addrs_of(s, name, DNS_T_AAAA, out, err, errlen) ? -1 : 0;
 }
 
-int dns_caa_lookup(void *arg, const char *name, struct caa_rr *rr, size_t cap, size_t *n,
+int dns_source_caa(void *arg, const char *name, struct caa_rr *rr, size_t cap, size_t *n,
 		   char cname[CAA_NAME_MAX], char *err, size_t errlen)
 {
-	struct dns_resolver *r = arg;
-	const struct dns_answer *a = dns_lookup(dns_client_source(r->dc), name, DNS_T_CAA);
+	const struct dns_answer *a = dns_lookup(arg, name, DNS_T_CAA);
 
 	*n = 0;
 	if (a->status == DNS_TEMPFAIL) {
 		snprintf(err, errlen, "%s", a->error);
 		return -1;
 	}
-	/* the client followed any CNAME already: report the records, or the alias when the
-	 * target has none (the caller then climbs from there) */
+	/* the client followed any CNAME already (RFC 8659 §3): the records are the target's */
 	for (size_t i = 0; i < a->n && *n < cap; i++) {
 		const char *sp = strchr(a->rr[i].text, ' ');
 		rr[*n].flags = (unsigned char)a->rr[i].num;
@@ -89,6 +87,14 @@ int dns_caa_lookup(void *arg, const char *name, struct caa_rr *rr, size_t cap, s
 		(*n)++;
 	}
 	return 0;
+}
+
+int dns_caa_lookup(void *arg, const char *name, struct caa_rr *rr, size_t cap, size_t *n,
+		   char cname[CAA_NAME_MAX], char *err, size_t errlen)
+{
+	struct dns_resolver *r = arg;
+
+	return dns_source_caa(dns_client_source(r->dc), name, rr, cap, n, cname, err, errlen);
 }
 
 bool dns_addr_equal(const char *a, const char *b)

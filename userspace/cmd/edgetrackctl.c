@@ -7,6 +7,7 @@
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
  */
 #include "acme/acme_cli.h"
+#include "dns/domain_cli.h"
 #include "journal/events_cli.h"
 #include "track/token_cli.h"
 #ifdef CONFIG_XDP
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 		"usage: edgetrackctl token encode|decode|verify [options]\n"
 		"       edgetrackctl events tail|export|verify [options]\n"
 		"       edgetrackctl acme [--config FILE] issue DOMAIN... | renew | status [--json] | check DOMAIN\n"
+		"       edgetrackctl domain [--config FILE] check DOMAIN... | watch | token DOMAIN...\n"
+		"       edgetrackctl spf eval --ip IP --sender ADDR --helo NAME [--json]\n"
 #ifdef CONFIG_XDP
 		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
 #endif
@@ -117,6 +120,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "token"))
 		return token_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "domain"))
+		return domain_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "spf"))
+		return spf_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "events"))
 		return events_cli_main(argc - i, argv + i);
 #ifdef CONFIG_XDP
