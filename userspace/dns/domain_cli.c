@@ -327,18 +327,27 @@ static int cmd_spf_eval(struct opts *o)
 static int dispatch(const char *top, int argc, char **argv)
 {
 	struct opts *o = calloc(1, sizeof(*o));
-	const char *cmd = argc > 1 ? argv[1] : "";
-	int rc = 2;
+	const char *cmd = "";
+	int rc = 2, n = 0;
 
 	if (!o || !(o->args = calloc((size_t)argc + 1, sizeof(char *)))) {
 		free(o);
 		return 2;
 	}
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+	/* the subcommand is the first word that is no option value ("--config F check ...") */
+	for (int i = 1; i < argc; i++) {
+		if (!cmd[0] && argv[i][0] != '-') {
+			cmd = argv[i];
+			continue;
+		}
+		if (!cmd[0] && !strcmp(argv[i], "--config") && i + 1 < argc)
+			argv[n++] = argv[i++];
+		argv[n++] = argv[i];
+	}
+	if (!strcmp(cmd, "") && argc > 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
 		usage(stdout);
 		rc = 0;
-	} else if (config(o, argc - 2, argv + 2) ||
-		   parse(o, without_config(argc - 2, argv + 2), argv + 2)) {
+	} else if (config(o, n, argv) || parse(o, without_config(n, argv), argv)) {
 		rc = 2;
 	} else if (!strcmp(top, "spf") && !strcmp(cmd, "eval")) {
 		rc = cmd_spf_eval(o);

@@ -21,8 +21,6 @@ static void lines(FILE *f, const char *label, const char *text)
 static void print_check(FILE *f, const struct dd_check *c)
 {
 	fprintf(f, "  %-10s %-9s %s\n", c->name, dd_level_name(c->level), dd_summary(c));
-	if (c->level == DD_OK)
-		return;
 	for (size_t i = 0; i < c->n_notes; i++) {
 		const struct dd_note *n = &c->notes[i];
 		if (n->text == dd_summary(c))
@@ -32,6 +30,8 @@ static void print_check(FILE *f, const struct dd_check *c)
 		else
 			fprintf(f, "      - [%s] %s\n", dd_level_name(n->level), n->text);
 	}
+	if (c->level == DD_OK)
+		return;
 	if (c->why)
 		fprintf(f, "      why: %s\n", c->why);
 	lines(f, "found", c->found);

@@ -45,11 +45,13 @@ static int ownership(json_t *st, const struct dd_report *r, time_t now, FILE *ou
 		     const char *ts)
 {
 	const struct dd_check *c = &r->checks[DD_OWNERSHIP];
-	const char *was = json_string_value(json_object_get(st, "ownership"));
-	const char *is = c->level == DD_OK ? "verified"
-			 : c->level == DD_FAIL ? (!strcmp(was, "unverified") ? "unverified" : "lost")
-					       : was;
+	char was[16]; /* a copy: setting the member below frees the string */
+	const char *is;
 
+	is = json_string_value(json_object_get(st, "ownership"));
+	snprintf(was, sizeof(was), "%s", is ? is : "unverified");
+	is = c->level == DD_OK ? "verified"
+	     : c->level == DD_FAIL ? (!strcmp(was, "unverified") ? "unverified" : "lost") : was;
 	if (r->skipped[DD_OWNERSHIP] || !strcmp(was, is))
 		return 0;
 	json_object_set_new(st, "ownership", json_string(is));
