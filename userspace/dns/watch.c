@@ -137,7 +137,8 @@ int watch_domains(const char *dir, char ***names, size_t *n)
 				break;
 			*names = nn;
 		}
-		(*names)[(*n)++] = strndup(e->d_name, l - 5);
+		if (((*names)[*n] = strndup(e->d_name, l - 5)))
+			(*n)++;
 	}
 	closedir(d);
 	if (*n)
