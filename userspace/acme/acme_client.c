@@ -212,48 +212,71 @@ static void sleep_until(time_t when, time_t deadline)
 	nanosleep(&ts, NULL);
 }
 
+/* One signed POST with the nonce at hand (or a fresh one): -1 on a transport or local
+ * error (e set), 0 on success, 1 when the CA answered with a problem (r holds it). */
+static int post_once(struct acme_client *c, const char *url, const char *payload,
+		     const char *accept, struct http_resp *r, struct acme_error *e)
+{
+	char err[256], *jws;
+	int rc;
+
+	if (!c->nonce[0] && get_nonce(c, e))
+		return -1;
+	jws = jws_sign(c->key, c->kid[0] ? c->kid : NULL, c->nonce, url, payload ? payload : "",
+		       err, sizeof(err));
+	c->nonce[0] = '\0'; /* a nonce is good for one request */
+	if (!jws) {
+		set_err(e, ACME_E_LOCAL, "%s", err);
+		return -1;
+	}
+	rc = http_do(c, url, jws, false, accept, r, e);
+	free(jws);
+	return rc ? -1 : r->status >= 400;
+}
+
+/* badNonce is the CA asking for a resend with the fresh nonce its answer carried (RFC 8555
+ * §6.5), not a failure: resend until the deadline, pausing briefly now and then so a CA that
+ * rejects every nonce is not flooded. false (reason in e) when time is up. */
+static bool resend_after_bad_nonce(const char *url, int rejected, time_t deadline,
+				   struct acme_error *e)
+{
+	size_t n = strlen(e->reason);
+
+	if (time(NULL) >= deadline) {
+		snprintf(e->reason + n, sizeof(e->reason) - n, " (%d nonces rejected in a row)",
+			 rejected);
+		return false;
+	}
+	log_info("acme_bad_nonce", "url=%s retry=%d", url, rejected);
+	if (rejected % 25 == 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	return true;
+}
+
 /*
- * Signed POST (payload NULL: POST-as-GET). Retries badNonce with the nonce of the error
- * response, and 5xx a few times; anything else is the caller's to handle.
+ * Signed POST (payload NULL: POST-as-GET). Resends on badNonce until poll_timeout, retries
+ * 5xx a few times; anything else is the caller's to handle.
  */
 static int acme_post(struct acme_client *c, const char *url, const char *payload,
 		     const char *accept, struct http_resp *r, struct acme_error *e)
 {
+	time_t deadline = time(NULL) + c->o.poll_timeout;
 	struct acme_problem p;
-	char err[256];
-	int nonce_retries = 0;
+	int rejected = 0, retries = 0, rc;
 
-	/* badNonce is the CA asking for a resend, not a failure: it has its own, larger
-	 * allowance so a CA that rejects many nonces still gets every request through */
-	for (int attempt = 0;; attempt++) {
-		char *jws;
-		int rc;
-		if (!c->nonce[0] && get_nonce(c, e))
-			return -1;
-		jws = jws_sign(c->key, c->kid[0] ? c->kid : NULL, c->nonce, url,
-			       payload ? payload : "", err, sizeof(err));
-		c->nonce[0] = '\0'; /* a nonce is good for one request */
-		if (!jws) {
-			set_err(e, ACME_E_LOCAL, "%s", err);
-			return -1;
-		}
-		rc = http_do(c, url, jws, false, accept, r, e);
-		free(jws);
-		if (rc)
-			return -1;
-		if (r->status < 400)
-			return 0;
+	while ((rc = post_once(c, url, payload, accept, r, e)) > 0) {
 		problem_error(r, e, &p);
-		if (p.cls == PROB_BADNONCE && ++nonce_retries <= 4 * c->o.max_retries) {
-			log_info("acme_bad_nonce", "url=%s retry=%d", url, nonce_retries);
-			attempt--;
+		if (p.cls == PROB_BADNONCE) {
+			if (!resend_after_bad_nonce(url, ++rejected, deadline, e))
+				return -1;
 			continue;
 		}
-		if (p.cls != PROB_RETRY || attempt >= c->o.max_retries)
+		if (p.cls != PROB_RETRY || retries++ >= c->o.max_retries)
 			return -1;
 		log_warn("acme_retry", "url=%s status=%ld reason=\"%s\"", url, r->status, p.reason);
 		sleep_until(r->retry_after ? r->retry_after : time(NULL) + 1, time(NULL) + 10);
 	}
+	return rc;
 }
 
 static json_t *resp_json(const struct http_resp *r, const char *what, struct acme_error *e)

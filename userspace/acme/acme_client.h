@@ -2,8 +2,8 @@
 /*
  * ACME v2 client (RFC 8555) over libcurl: directory, nonces, account (ES256, optional external
  * account binding), orders with HTTP-01 authorizations, polling that honours Retry-After,
- * finalize with a CSR for a fresh P-256 key, chain download. badNonce is retried with the
- * fresh nonce the error carries; rate limits come back as ACME_E_RATELIMIT with the CA's
+ * finalize with a CSR for a fresh P-256 key, chain download. badNonce is resent with the
+ * fresh nonce the error carries, as often as the CA asks within poll_timeout; rate limits come back as ACME_E_RATELIMIT with the CA's
  * Retry-After; every problem document becomes a reason (acme_problem.h). Profiles and ARI
  * (RFC 9773 renewalInfo, "replaces") are used when the directory offers them.
  *
@@ -30,7 +30,7 @@ struct acme_client_opts {
 	const char *profile;      /* requested profile, NULL: the CA's default */
 	int http_timeout;         /* seconds per HTTP request (default 30) */
 	int poll_timeout;         /* seconds per wait on an authorization or order (default 120) */
-	int max_retries;          /* badNonce and 5xx retries per request (default 5) */
+	int max_retries;          /* 5xx retries per request (default 5) */
 };
 
 enum acme_err_kind {
