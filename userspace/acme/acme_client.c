@@ -182,7 +182,7 @@ static int get_nonce(struct acme_client *c, struct acme_error *e)
 	int rc = http_do(c, c->new_nonce, NULL, true, NULL, &r, e);
 
 	if (!rc && !r.nonce[0]) {
-		set_err(e, ACME_E_LOCAL, "CA gave no Replay-Nonce (HTTP %ld from %s)", r.status,
+		set_err(e, ACME_E_PROTOCOL, "CA gave no Replay-Nonce (HTTP %ld from %s)", r.status,
 			c->new_nonce);
 		rc = -1;
 	}
@@ -195,6 +195,7 @@ static void problem_error(const struct http_resp *r, struct acme_error *e,
 {
 	acme_problem_parse(r->body, r->len, (int)r->status, p);
 	e->retry_after = r->retry_after;
+	e->prob = p->cls;
 	set_err(e, p->cls == PROB_RATELIMIT ? ACME_E_RATELIMIT : ACME_E_PROBLEM, "%s", p->reason);
 	if (p->cls == PROB_RATELIMIT && !e->retry_after)
 		e->retry_after = time(NULL) + 3600; /* no Retry-After: assume an hour */
@@ -285,7 +286,7 @@ static json_t *resp_json(const struct http_resp *r, const char *what, struct acm
 
 	if (!json_is_object(j)) {
 		json_decref(j);
-		set_err(e, ACME_E_LOCAL, "CA sent no JSON %s (HTTP %ld)", what, r->status);
+		set_err(e, ACME_E_PROTOCOL, "CA sent no JSON %s (HTTP %ld)", what, r->status);
 		return NULL;
 	}
 	return j;
@@ -338,7 +339,7 @@ static int fetch_directory(struct acme_client *c, struct acme_error *e)
 	read_profiles(c, dir);
 	json_decref(dir);
 	if (!c->new_nonce[0] || !c->new_account[0] || !c->new_order[0]) {
-		set_err(e, ACME_E_LOCAL, "%s is not an ACME directory", c->o.directory_url);
+		set_err(e, ACME_E_PROTOCOL, "%s is not an ACME directory", c->o.directory_url);
 		return -1;
 	}
 	return 0;
@@ -441,7 +442,7 @@ int acme_client_account(struct acme_client *c, struct acme_error *e)
 	rc = acme_post(c, c->new_account, payload, NULL, &r, e);
 	free(payload);
 	if (!rc && !r.location[0]) {
-		set_err(e, ACME_E_LOCAL, "CA gave no account URL (HTTP %ld)", r.status);
+		set_err(e, ACME_E_PROTOCOL, "CA gave no account URL (HTTP %ld)", r.status);
 		rc = -1;
 	}
 	if (!rc) {
@@ -552,7 +553,7 @@ static int answer_challenge(struct acme_client *c, const struct acme_order_req *
 	int rc = -1;
 
 	if (!token || !url) {
-		set_err(e, ACME_E_LOCAL, "CA's http-01 challenge lacks token or url");
+		set_err(e, ACME_E_PROTOCOL, "CA's http-01 challenge lacks token or url");
 		return -1;
 	}
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", token, c->thumbprint);
@@ -620,7 +621,7 @@ static int download(struct acme_client *c, const char *cert_url, struct acme_cer
 	if (acme_post(c, cert_url, NULL, "application/pem-certificate-chain", &r, e))
 		return resp_reset(&r), -1;
 	if (!r.body || !strstr(r.body, "-----BEGIN CERTIFICATE-----")) {
-		set_err(e, ACME_E_LOCAL, "CA sent no PEM chain from %s", cert_url);
+		set_err(e, ACME_E_PROTOCOL, "CA sent no PEM chain from %s", cert_url);
 		return resp_reset(&r), -1;
 	}
 	out->chain_pem = r.body;
@@ -725,7 +726,7 @@ static json_t *new_order(struct acme_client *c, const struct acme_order_req *req
 		order = resp_json(&r, "order", e);
 		snprintf(out->order_url, sizeof(out->order_url), "%s", r.location);
 		if (order && !r.location[0]) {
-			set_err(e, ACME_E_LOCAL, "CA gave no order URL");
+			set_err(e, ACME_E_PROTOCOL, "CA gave no order URL");
 			json_decref(order);
 			order = NULL;
 		}

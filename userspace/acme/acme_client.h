@@ -14,6 +14,7 @@
 #ifndef ET_ACME_CLIENT_H
 #define ET_ACME_CLIENT_H
 
+#include "acme/acme_problem.h"
 #include "acme/ari.h"
 #include "acme/jws.h"
 
@@ -40,11 +41,13 @@ enum acme_err_kind {
 	ACME_E_NETWORK,   /* the CA could not be reached */
 	ACME_E_TIMEOUT,   /* an order or authorization did not settle in time */
 	ACME_E_INVALID,   /* validation failed (authorization or order invalid) */
-	ACME_E_LOCAL,     /* our side: key, CSR, memory, bad CA response */
+	ACME_E_LOCAL,     /* our side: key, CSR, memory, the appliance, the cert dir */
+	ACME_E_PROTOCOL,  /* the CA answered something unusable (no JSON, no nonce, no URL) */
 };
 
 struct acme_error {
 	enum acme_err_kind kind;
+	enum acme_prob_class prob; /* with ACME_E_PROBLEM and ACME_E_RATELIMIT */
 	char reason[1024];
 	time_t retry_after;  /* absolute; 0 when the CA gave none */
 	bool order_created;  /* an order exists at the CA (counts against CA limits) */
