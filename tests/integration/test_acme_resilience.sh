@@ -3,23 +3,26 @@
 #  - a CA that rejects 90% of the nonces: one `acme issue` still gets every domain through,
 #    and no rejection counts against a domain's failure budget;
 #  - a CA outage across several renewals: one CA-wide backoff, no domain's budget touched,
-#    and everything issues once the CA is back.
+#    and everything issues once the CA is back;
+#  - a cert dir that refuses the files: the issued certificate is held in the state dir and
+#    installed when the dir works again, so each domain is ordered exactly once.
 # Time moves by --clock-offset, never by sleeping.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_acme.sh"
 
 mapfile -t MANY < <(seq -f 'n%02g.cust.test' 20)
 DOWN=(o1.cust.test o2.cust.test o3.cust.test)
+RO=(r1.cust.test r2.cust.test r3.cust.test)
 
 make_ca_tls
 start_dns || exit 1
-cname_to_track "${MANY[@]}" "${DOWN[@]}"
+cname_to_track "${MANY[@]}" "${DOWN[@]}" "${RO[@]}"
 cts add-caa '{"host":"cust.test","policies":[{"tag":"issue","value":"pebble.test"}]}'
 start_pebble PEBBLE_WFE_NONCEREJECT=90 PEBBLE_AUTHZREUSE=0 || exit 1
 write_acme_config "$ACFG" track.esp.test 2
 TP=$(account_thumbprint)
 check "account registered through the rejected nonces" eq "${#TP}" 43
-start_appliance "$TP" no "${MANY[@]}" "${DOWN[@]}" || exit 1
+start_appliance "$TP" no "${MANY[@]}" "${DOWN[@]}" "${RO[@]}" || exit 1
 
 # "domain state failures", one line per record of the config's state dir
 states() {
@@ -62,4 +65,40 @@ check "once the CA is back, renew issues all" contains "$out" "renew: 3 attempte
 check "the outage's domains issued" eq "$(count_states '^o.* issued 0$')" 3
 check "the CA-wide backoff is over" bash -c "! grep -q '^CA:' <<<'$(acme status)'"
 
+# --- a cert dir that refuses the files -------------------------------------------------------
+# A file where the cert dir should be: every write into it fails, for root too.
+RODIR=$T/ro-certs
+ROCFG=$T/acme-ro.json
+: >"$RODIR"
+write_acme_config "$ROCFG" track.esp.test 2 "$T/state-ro" "$RODIR"
+ro() { "$ETCTL" acme --config "$ROCFG" "$@" 2>>"$T/acme.log"; }
+orders0=$(log_count 'Added order' "$T/pebble.log")
+issued0=$(log_count 'Issued certificate serial' "$T/pebble.log")
+out=$(ro issue "${RO[@]}"); rc=$?
+check "issue exits 1 when the cert dir refuses the files" eq "$rc" 1
+check "issue prints the failure" contains "$out" "r1.cust.test: issued, but installing into $RODIR failed"
+check "issue says the certificate is held" contains "$out" "held in $T/state-ro/held and installed by the next run"
+check "held chain kept" test -s "$T/state-ro/held/r1.cust.test.crt"
+check "held key kept private" eq "$(stat -c %a "$T/state-ro/held/r1.cust.test.key")" 600
+check "a local failure spends no budget" eq "$(count_states ' unknown 0$' "$ROCFG")" 3
+for k in 1 2 3; do
+	out=$(ro renew --clock-offset $((k * 86400)))
+	check "renew $k retries the held certificates" contains "$out" "renew: 3 attempted, 3 failed"
+	check "renew $k installs, orders nothing" contains "$out" "r2.cust.test: installing the certificate issued earlier"
+done
+check "one order per domain across four runs" eq "$(($(log_count 'Added order' "$T/pebble.log") - orders0))" 3
+for d in "${RO[@]}"; do
+	check "$d validated once" eq "$(log_count "Value:\"$d\"" "$T/pebble.log")" 1
+done
+rm "$RODIR" && mkdir "$RODIR"
+out=$(ro renew --clock-offset $((4 * 86400)))
+check "once the dir works, renew installs the held certificates" contains "$out" "renew: 3 attempted, 0 failed"
+check "the held certificates are issued" eq "$(count_states ' issued 0$' "$ROCFG")" 3
+for d in "${RO[@]}"; do
+	check "$d installed: key matches the leaf" eq "$(openssl x509 -in "$RODIR/$d.crt" -noout -pubkey)" \
+		"$(openssl pkey -in "$RODIR/$d.key" -pubout)"
+done
+check "nothing held any more" eq "$(ls -A "$T/state-ro/held")" ""
+check "still one order and one certificate per domain" eq \
+	"$(($(log_count 'Added order' "$T/pebble.log") - orders0)) $(($(log_count 'Issued certificate serial' "$T/pebble.log") - issued0))" "3 3"
 finish

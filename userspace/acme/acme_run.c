@@ -3,6 +3,7 @@
 #include "acme/atomic_file.h"
 #include "acme/csr.h"
 #include "acme/failure.h"
+#include "acme/install.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -34,14 +35,6 @@ static void say(struct acme_run *r, const char *fmt, ...)
 time_t acme_run_now(const struct acme_run *r)
 {
 	return time(NULL) + r->cfg->clock_offset;
-}
-
-static int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen)
-{
-	if (!mkdir(dir, mode) || errno == EEXIST)
-		return 0;
-	snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-	return -1;
 }
 
 int acme_run_init(struct acme_run *r, const struct acme_config *cfg, FILE *out, char *err,
@@ -355,46 +348,82 @@ static void installed(struct acme_run *r, struct cert_status *st, const struct a
 	log_info("acme_issued", "domain=%s not_after=%s next_renewal=%s", st->domain, na, nr);
 }
 
-int acme_install_files(const char *cert_dir, const char *domain, const char *chain_pem,
-		       const char *key_pem, char *err, size_t errlen)
+/* Holds a pair the cert dir did not take; a note for the reason. */
+static void hold(struct acme_run *r, const char *domain, const struct acme_cert *cert,
+		 bool from_held, char *note, size_t cap)
 {
-	char base[300], path[4096];
+	char err[512];
 
-	if (cert_status_file_base(domain, base, sizeof(base))) {
-		snprintf(err, errlen, "bad domain name \"%s\"", domain);
-		return -1;
-	}
-	if (ensure_dir(cert_dir, 0755, err, errlen))
-		return -1;
-	/* key first: a reload between the two renames sees a mismatched pair, which the cert
-	 * store rejects while the previous pair keeps serving */
-	snprintf(path, sizeof(path), "%s/%s.key", cert_dir, base);
-	if (atomic_write_file(path, key_pem, strlen(key_pem), 0600, err, errlen))
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s.crt", cert_dir, base);
-	return atomic_write_file(path, chain_pem, strlen(chain_pem), 0644, err, errlen);
+	if (from_held)
+		snprintf(note, cap, "; the certificate stays held in %.400s/held", r->cfg->state_dir);
+	else if (acme_held_keep(r->cfg->state_dir, domain, cert, err, sizeof(err)))
+		snprintf(note, cap, "; it could not be held either (%.400s)", err);
+	else
+		snprintf(note, cap, "; the certificate is held in %.400s/held and installed by the next "
+			 "run, with no new order", r->cfg->state_dir);
 }
 
-/* A pair fresh from the CA: checked, then written into the cert dir. 0 or -1 (recorded). */
+/*
+ * Writes the pair into the cert dir. When that fails, a fresh pair is held in the state dir
+ * so that the next run installs it instead of ordering again. 0 or -1 (recorded).
+ */
+static int deploy(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert,
+		  const struct chain_facts *f, bool from_held)
+{
+	char err[512], note[700], what[1300];
+
+	if (acme_install_files(r->cfg->cert_dir, st->domain, cert->chain_pem, cert->key_pem, err,
+			       sizeof(err))) {
+		hold(r, st->domain, cert, from_held, note, sizeof(note));
+		snprintf(what, sizeof(what), "issued, but installing into %.300s failed: %.400s%.500s",
+			 r->cfg->cert_dir, err, note);
+		record_failure(r, st, what, NULL);
+		return -1;
+	}
+	if (from_held)
+		acme_held_drop(r->cfg->state_dir, st->domain);
+	installed(r, st, cert, f);
+	return 0;
+}
+
+/* A pair fresh from the CA: checked, then deployed. */
 static int install_new(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert)
 {
 	struct acme_error e = { .kind = ACME_E_PROTOCOL };
 	struct chain_facts f;
 	char err[512];
 
-	if (chain_inspect(cert->chain_pem, strlen(cert->chain_pem), st->domain, &f, err,
-			  sizeof(err))) {
-		snprintf(e.reason, sizeof(e.reason), "the CA's certificate is unusable: %s", err);
-		record_failure(r, st, e.reason, &e);
-		return -1;
+	if (!chain_inspect(cert->chain_pem, strlen(cert->chain_pem), st->domain, &f, err,
+			   sizeof(err)))
+		return deploy(r, st, cert, &f, false);
+	snprintf(e.reason, sizeof(e.reason), "the CA's certificate is unusable: %s", err);
+	record_failure(r, st, e.reason, &e);
+	return -1;
+}
+
+/* Installs a pair held from an earlier run: 1 installed, -1 failed again, 0 none held (or
+ * the held one is unusable or has expired, and is dropped: order anew). */
+static int install_held(struct acme_run *r, struct cert_status *st)
+{
+	struct acme_cert cert;
+	struct chain_facts f;
+	char err[512];
+	int rc = 0;
+
+	if (!acme_held_load(r->cfg->state_dir, st->domain, &cert))
+		return 0;
+	err[0] = '\0';
+	if (chain_inspect(cert.chain_pem, strlen(cert.chain_pem), st->domain, &f, err,
+			  sizeof(err)) || f.not_after <= acme_run_now(r)) {
+		log_warn("acme_held_dropped", "domain=%s reason=\"%s\"", st->domain,
+			 err[0] ? err : "expired while held");
+		acme_held_drop(r->cfg->state_dir, st->domain);
+	} else {
+		say(r, "%s: installing the certificate issued earlier", st->domain);
+		rc = deploy(r, st, &cert, &f, true) ? -1 : 1;
 	}
-	if (acme_install_files(r->cfg->cert_dir, st->domain, cert->chain_pem, cert->key_pem, err,
-			       sizeof(err))) {
-		record_failure(r, st, err, NULL);
-		return -1;
-	}
-	installed(r, st, cert, &f);
-	return 0;
+	acme_cert_free(&cert);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ orders */
@@ -455,12 +484,16 @@ static int order(struct acme_run *r, struct cert_status *st)
 int acme_run_issue(struct acme_run *r, const char *domain, struct cert_status *st)
 {
 	char err[512];
+	int held;
 
 	if (cert_status_load(r->cfg->state_dir, domain, st, err, sizeof(err)) < 0 &&
 	    cert_status_file_base(domain, err, sizeof(err))) {
 		say(r, "%s: not a valid domain name", domain);
 		return -1;
 	}
+	held = install_held(r, st);
+	if (held)
+		return held > 0 ? 0 : -1;
 	return order(r, st);
 }
 
@@ -520,7 +553,13 @@ static void renew_one(struct acme_run *r, struct cert_status *st, struct renew_c
 {
 	struct cert_status fresh;
 	char why[512];
+	int held = install_held(r, st);
 
+	if (held) { /* a held pair costs the CA nothing: installed whatever the schedule */
+		n->attempted++;
+		n->failed += held < 0;
+		return;
+	}
 	if (!ca_waiting(r))
 		refresh_ari(r, st);
 	if (!due(r, st, why, sizeof(why))) {

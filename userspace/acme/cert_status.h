@@ -12,7 +12,8 @@
  * (ARI window or one third of the lifetime left), the ARI identifier for "replaces", and the
  * failure count that drives backoff and the per-domain failure budget.
  *
- * Beside the records, <state_dir>/_ca.json holds the one CA-wide backoff (failure.h).
+ * Beside the records, <state_dir>/_ca.json holds the one CA-wide backoff (failure.h), and
+ * <state_dir>/held/ the certificates the CA issued that could not be installed yet.
  */
 #ifndef ET_ACME_CERT_STATUS_H
 #define ET_ACME_CERT_STATUS_H
