@@ -588,7 +588,9 @@ fail:
 
 static int write_pem(const char *path, mode_t mode, X509 *x, EVP_PKEY *key)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* O_NONBLOCK: a FIFO planted at the name fails the open instead of blocking it */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW,
+		      mode);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	int ok;
 
