@@ -14,7 +14,7 @@ write_config "$T/et.json" "$PORT"
 start_etd "$T/et.json" "$PORT" || exit 1
 
 # Bounded load: the generator stops by itself after 120 s if the test dies first.
-"$LOADGEN" -p "$PORT" -H click.example.com -k "$KEY1" -c 64 -t 120 >/dev/null 2>"$T/load.err" &
+"$LOADGEN" -p "$PORT" -H click.example.com -k "$KEY1" -c 32 -t 120 >/dev/null 2>"$T/load.err" &
 LOAD_PID=$!
 ET_PIDS+=("$LOAD_PID")
 
