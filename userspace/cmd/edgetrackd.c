@@ -168,13 +168,13 @@ int main(int argc, char **argv)
 		cfg->workers = workers;
 	embedded = cfg->embedded;
 	snprintf(sock, sizeof(sock), "%s", cfg->control_socket);
-	if (control_block_signals(&sigs)) {
+	if (control_hold_reloads(&sigs)) {
 		log_error("signals_failed", "reason=\"cannot block signals\"");
 		config_free(cfg);
 		return 1;
 	}
 	if (server_init(&srv, cfg, config_path, err, sizeof(err)) ||
-	    server_start(&srv, err, sizeof(err))) {
+	    control_block_signals(&sigs, err, sizeof(err)) || server_start(&srv, err, sizeof(err))) {
 		log_error("start_failed", "reason=\"%s\"", err);
 		server_destroy(&srv);
 		return 1;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "core/config.h"
 
+#include "core/file.h"
 #include "core/hostname.h"
 #include "core/json_member.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -604,12 +606,15 @@ static struct config *finish(json_t *root, json_error_t *jerr, const char *sourc
 struct config *config_load_file(const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root;
+	char *text;
+	size_t len;
 
-	if (!root && jerr.line < 0) {
-		snprintf(err, errlen, "%s: %s", path, jerr.text);
+	/* not json_load_file: a FIFO at the path would block it, and SIGHUP with it */
+	if (file_read(AT_FDCWD, path, CONFIG_FILE_MAX, &text, &len, NULL, err, errlen))
 		return NULL;
-	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	return finish(root, &jerr, path, false, err, errlen);
 }
 

@@ -250,15 +250,21 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 	unsigned n = worker_count(cfg);
 
 	memset(srv, 0, sizeof(*srv));
+	srv->owner.fd = -1;
 	srv->drain_timeout_ms = 10000;
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
+	/* the lock first: nothing in the data directory is touched while another owner lives */
 	if (make_dirs(cfg->data_dir, true, err, errlen) ||
+	    owner_lock(&srv->owner, cfg->data_dir, err, errlen) ||
 	    make_dirs(cfg->control_socket, false, err, errlen) || open_journal(srv, cfg, err, errlen) ||
-	    setup_tls(srv, cfg, err, errlen))
+	    setup_tls(srv, cfg, err, errlen)) {
+		config_free(cfg);
 		return -1;
+	}
 	srv->ctable = challenge_table_new(CHALLENGE_TTL_S);
 	chal = srv->ctable ? challenge_table_build(srv->ctable) : NULL;
 	if (!chal) {
+		config_free(cfg);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -409,6 +415,7 @@ void server_destroy(struct server *srv)
 	if (srv->journal)
 		journal_close(srv->journal);
 	srv->journal = NULL;
+	owner_release(&srv->owner);
 }
 
 void server_counters_sum(const struct server *srv, uint64_t *ctr, uint64_t *routes,

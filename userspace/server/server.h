@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/snapshot.h"
 #include "journal/journal.h"
+#include "server/owner.h"
 #include "track/routes.h"
 
 #include <pthread.h>
@@ -46,6 +47,7 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 
 struct server {
 	char config_path[CONFIG_PATH_MAX]; /* empty: embedded defaults */
+	struct owner owner;                /* the data directory's lock, held while we run */
 	struct snapshot_slot state;        /* struct track_state */
 	struct snapshot_slot challenges;   /* struct challenge_store */
 	struct challenge_table *ctable;    /* owned by the control thread */

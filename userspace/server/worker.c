@@ -1182,8 +1182,9 @@ static void *worker_main(void *arg)
  * SO_REUSEPORT lets the workers share a port, but it would also let a second edgetrackd (same
  * user) share it and silently take half the connections. Before the first worker binds, a
  * plain bind of the address tells whether anything is listening there already.
+ * Returns 0 (free, or an error the real bind will report), 1 (in use) or -1.
  */
-static int probe_address(const struct config_listen *cl, char *err, size_t errlen)
+static int probe_once(const struct config_listen *cl, char *err, size_t errlen)
 {
 	int one = 1, rc = 0;
 	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1195,21 +1196,51 @@ static int probe_address(const struct config_listen *cl, char *err, size_t errle
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (cl->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) && errno == EADDRINUSE) {
-		snprintf(err, errlen, "listen %s: address already in use by another process "
-			 "(is another edgetrackd running?)", cl->text);
-		rc = -1;
-	}
+	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) && errno == EADDRINUSE)
+		rc = 1;
 	close(fd);
 	return rc;
 }
 
-static int open_listener(const struct config_listen *cl, bool first, char *err, size_t errlen)
+/*
+ * A previous owner of the data directory that is gone (its lock was free) may still hold
+ * the address for a moment: the kernel closes io_uring's listeners after the process is
+ * reaped. Only then is the address waited for, and for a bounded time; otherwise whoever
+ * holds it is alive and the start is refused at once.
+ */
+#define PROBE_WAIT_MS 2000
+#define PROBE_STEP_MS 10
+
+static int probe_address(const struct config_listen *cl, pid_t gone_owner, char *err,
+			 size_t errlen)
+{
+	const struct timespec step = { 0, PROBE_STEP_MS * 1000000L };
+
+	for (int waited = 0;; waited += PROBE_STEP_MS) {
+		int rc = probe_once(cl, err, errlen);
+
+		if (rc <= 0)
+			return rc;
+		if (!gone_owner || waited >= PROBE_WAIT_MS)
+			break;
+		if (waited == 0)
+			log_info("listen_wait", "address=%s previous_pid=%d reason=\"the previous "
+				 "owner is gone but its listener is not closed yet\"", cl->text,
+				 (int)gone_owner);
+		nanosleep(&step, NULL);
+	}
+	snprintf(err, errlen, "listen %s: address already in use by another process "
+		 "(is another edgetrackd running?)", cl->text);
+	return -1;
+}
+
+static int open_listener(const struct server *srv, const struct config_listen *cl, bool first,
+			 char *err, size_t errlen)
 {
 	int one = 1;
 	int fd;
 
-	if (first && probe_address(cl, err, errlen))
+	if (first && probe_address(cl, srv->owner.previous, err, errlen))
 		return -1;
 	fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -1307,7 +1338,7 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 		return -1;
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
 		struct listener *l = &w->listeners[i];
-		l->fd = open_listener(&cfg->listen[i], id == 0, err, errlen);
+		l->fd = open_listener(srv, &cfg->listen[i], id == 0, err, errlen);
 		if (l->fd < 0)
 			return -1;
 		l->tls = cfg->listen[i].tls;
