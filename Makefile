@@ -86,6 +86,9 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -g -fno-strict-aliasing -MMD -MP \
              -I$(srctree)/userspace -I$(srctree) -I$(O) -include $(autoconf) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lcurl -lcares
+# The operator's libraries (ACME client, DNS checks): edgetrackd, the appliance, links none.
+OPERATOR_LDLIBS := -lcurl -lcares
+DAEMON_LDLIBS = $(filter-out $(OPERATOR_LDLIBS),$(LDLIBS))
 
 ifeq ($(CONFIG_TLS_MBEDTLS),y)
 LDLIBS    += -lmbedtls -lmbedx509 -lmbedcrypto
@@ -182,7 +185,7 @@ $(libedgetrack): $(lib-objs)
 
 $(O)/%: $(O)/userspace/cmd/%.o $(libedgetrack)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(if $(filter edgetrackd,$*),$(DAEMON_LDLIBS),$(LDLIBS))
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(libedgetrack)
 	@echo "  LD      $@"
