@@ -5,8 +5,10 @@
  *   edgetrackctl token encode|decode|verify ...     mint and read tracking tokens
  *   edgetrackctl [--socket PATH] status|ping|reload talk to a running edgetrackd
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
+ *   edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE
  */
 #include "acme/acme_cli.h"
+#include "fleet/push.h"
 #include "journal/events_cli.h"
 #include "track/token_cli.h"
 #ifdef CONFIG_XDP
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 #endif
 		"       edgetrackctl [--socket PATH] status | ping | reload | cert reload [DOMAIN]\n"
 		"       edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list\n"
+		"       edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE\n"
 		"\n"
 		"The control socket defaults to $EDGETRACK_SOCKET, else %s.\n",
 		CONFIG_CONTROL_SOCKET);
@@ -117,6 +120,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "token"))
 		return token_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "bundle") && i + 1 < argc && !strcmp(argv[i + 1], "push"))
+		return bundle_push_main(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "events"))
 		return events_cli_main(argc - i, argv + i);
 #ifdef CONFIG_XDP

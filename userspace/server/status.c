@@ -7,6 +7,7 @@
 
 #include "acme/challenge.h"
 #include "core/version.h"
+#include "server/state.h"
 #include "track/track_state.h"
 #ifdef CONFIG_TLS
 #include "certs/cert_store.h"
@@ -65,6 +66,22 @@ static json_t *counters(struct server *srv, json_t *o)
 	return o;
 }
 
+/* The generation serving and the serials: applied (current's) and the highest ever taken. */
+static void state_of(const struct config *cfg, json_t *o)
+{
+	struct state_store st;
+	uint64_t serial = 0;
+	char gen[64];
+	bool has = false;
+
+	state_init(&st, cfg->data_dir);
+	has = !state_current(&st, gen, sizeof(gen), &serial);
+	json_object_set_new(o, "generation", has ? json_string(gen) : json_null());
+	json_object_set_new(o, "serial", json_integer((json_int_t)serial));
+	json_object_set_new(o, "highest_serial",
+			    json_integer((json_int_t)state_highest_serial(&st)));
+}
+
 json_t *server_status(struct server *srv)
 {
 	struct snapshot *s = snapshot_get(&srv->state);
@@ -76,6 +93,7 @@ json_t *server_status(struct server *srv)
 	counters(srv, o);
 	json_object_set_new(o, "version", json_string(EDGETRACK_VERSION));
 	json_object_set_new(o, "appliance_id", id[0] ? json_string(id) : json_null());
+	state_of(cfg, o);
 	json_object_set_new(o, "certs", certs_by_state(srv, cfg));
 	snapshot_put(s);
 	return o;
