@@ -38,6 +38,25 @@ ifeq ($(config-only),$(MAKECMDGOALS))
   endif
 endif
 
+# Goals that first install what is missing. Make reads .config, and would run kconfiglib to
+# write it, before any goal runs: on a fresh machine that happens before the packages are
+# there, and make remembers the failure. So these goals run scripts/install-deps.sh and then
+# make again for the real work, with SKIP_DEPS=1 (which a caller may also set to skip the
+# package check).
+deps-goals := run check bench soak image qemu-run qemu-images qemu-test
+ifeq ($(SKIP_DEPS),)
+  deps-first := $(if $(filter $(deps-goals),$(MAKECMDGOALS)),1)
+endif
+
+ifdef deps-first
+.PHONY: $(MAKECMDGOALS) deps-then-make
+$(MAKECMDGOALS): deps-then-make
+	@:
+deps-then-make:
+	$(Q)scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory SKIP_DEPS=1 $(MAKECMDGOALS)
+else # the rest of this file, read when the packages are there
+
 ifndef skip-config
 -include $(KCONFIG_CONFIG)
 endif
@@ -85,7 +104,7 @@ OPT       ?= -O2
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -g -fno-strict-aliasing -MMD -MP \
              -I$(srctree)/userspace -I$(srctree) -I$(O) -include $(autoconf) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
-LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lcurl -lcares
+LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lcurl -lcares -lsodium
 # The operator's libraries (ACME client, DNS checks): edgetrackd, the appliance, links none.
 OPERATOR_LDLIBS := -lcurl -lcares
 DAEMON_LDLIBS = $(filter-out $(OPERATOR_LDLIBS),$(LDLIBS))
@@ -128,13 +147,13 @@ deps:
 	$(Q)scripts/install-deps.sh
 
 # The demo keeps its state (journal, certs, control socket) in $(O)/edgetrack-data.
-run: deps all
+run: all
 	cd $(O) && ./edgetrackd
 
 # make check: ASan+UBSan builds (OpenSSL and mbedTLS backends), unit and integration tests,
 # 60 s per fuzz target, a warnings-as-errors clang build, and both boards' firmware images
 # booted and tested under QEMU. Scale and fallback tests run smaller here than in make soak.
-check: deps
+check:
 	$(Q)$(MAKE) --no-print-directory O=build/check SANITIZE=1 all tests
 	$(Q)$(MAKE) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config host_mbedtls_defconfig
 	$(Q)$(MAKE) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config SANITIZE=1 all tests
@@ -144,10 +163,10 @@ check: deps
 	$(Q)ET_CERT_SCALE=5000 SCALE_DOMAINS=3000 QEMU_TEST_TRIES=1 QEMU_TEST_HEALTH_TIMEOUT=20 \
 		QEMU_BOARDS="$(FW_BOARDS)" tests/run.sh build/check build/fuzz
 
-bench: deps all
+bench: all
 	$(Q)bench/run.sh $(O)
 
-soak: deps all
+soak: all
 	$(Q)SOAK=1 bench/run.sh $(O)
 
 clean:
@@ -255,16 +274,18 @@ fw-userspace-%:
 	$(Q)$(MAKE) --no-print-directory O=build/$* KCONFIG_CONFIG=build/$*/.config $*_defconfig
 	$(Q)$(MAKE) --no-print-directory O=build/$* KCONFIG_CONFIG=build/$*/.config $(call fw-cross,$*) all
 
-image: deps fw-userspace-$(FW_BOARD)
+image: fw-userspace-$(FW_BOARD)
 	$(Q)images/build.sh $(FW_BOARD)
 
 qemu-run: image
 	$(Q)QEMU_APPEND=et.debug_shell=1 scripts/qemu-launch.sh $(FW_BOARD) build/$(FW_BOARD)/images/disk.img
 
-qemu-images: deps
+qemu-images:
 	$(Q)for b in $(FW_BOARDS); do \
 		$(MAKE) --no-print-directory fw-userspace-$$b && images/build.sh $$b || exit 1; \
 	done
 
 qemu-test: all qemu-images
 	$(Q)tests/qemu/run.sh $(FW_BOARDS)
+
+endif # deps-first

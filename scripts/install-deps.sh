@@ -9,6 +9,7 @@ python3 python3-kconfiglib
 liburing-dev libssl-dev openssl libjansson-dev libcmocka-dev
 libbpf-dev libelf-dev zlib1g-dev bpftool
 libmbedtls-dev libcurl4-openssl-dev libc-ares-dev pebble
+libsodium-dev minisign
 curl wrk nginx-light nghttp2-client iproute2 procps util-linux xdp-tools
 "
 
@@ -20,21 +21,19 @@ qemu-system-x86 qemu-system-arm qemu-utils busybox-static genimage squashfs-tool
 e2fsprogs cpio bc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 libc6-dev:arm64 liburing-dev:arm64 libjansson-dev:arm64 libssl-dev:arm64 libbpf-dev:arm64
 libelf-dev:arm64 zlib1g-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64
-libc-ares-dev:arm64
+libc-ares-dev:arm64 libsodium-dev:arm64
 "
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	[ "$(id -u)" -ne 0 ] && ADD_SUDO=sudo || ADD_SUDO=""
 	$ADD_SUDO dpkg --add-architecture arm64
 fi
 
-missing=""
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case "$st" in
-	*"install ok installed"*) ;;
-	*) missing="$missing $p" ;;
-	esac
-done
+# One dpkg-query for all of them (make run/check/bench call this every time): native
+# packages may be listed with their architecture (libc6-dev:amd64), foreign ones always are.
+missing=$(dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' 2>/dev/null |
+	awk -v native=":$(dpkg --print-architecture)" -v want="$PKGS" '
+	$2 == "installed" { sub(native "$", "", $1); have[$1] = 1 }
+	END { k = split(want, w); for (i = 1; i <= k; i++) if (!(w[i] in have)) printf " %s", w[i] }')
 [ -z "$missing" ] && exit 0
 
 echo "installing:$missing"

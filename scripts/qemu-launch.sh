@@ -1,6 +1,6 @@
 #!/bin/sh
-# Boots a board's disk image under QEMU (TCG, or KVM when /dev/kvm is usable and the
-# board's architecture is the host's). User-mode networking forwards only loopback ports:
+# Boots a board's disk image under QEMU (TCG, or KVM where it is proven to work: see
+# scripts/lib/qemu-accel.sh). User-mode networking forwards only loopback ports:
 # 127.0.0.1:$QEMU_HTTP_PORT -> guest 80 and 127.0.0.1:$QEMU_HTTPS_PORT -> guest 443.
 #
 #   scripts/qemu-launch.sh BOARD DISK
@@ -12,24 +12,25 @@
 #   QEMU_XFER=FILE         second virtio disk (/dev/vdb in the guest) to hand files in
 #   QEMU_APPEND="..."      extra kernel command line
 #   QEMU_IMAGES=DIR        kernel/initramfs directory (build/BOARD/images)
+#   QEMU_QMP=PATH          QMP monitor at this unix socket (scripts/lib/qemuwatch.py asks it
+#                          whether the guest runs)
+#   QEMU_ACCEL=kvm|tcg|auto, QEMU_PROBE_TIMEOUT   see scripts/lib/qemu-accel.sh
 #   QEMU_SMP / QEMU_PIDFILE
 set -eu
 board=${1:?usage: scripts/qemu-launch.sh BOARD DISK}
 disk=${2:?usage: scripts/qemu-launch.sh BOARD DISK}
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/board/$board/board.conf"
+. "$src/scripts/lib/qemu-accel.sh"
 img=${QEMU_IMAGES:-$src/build/$board/images}
 http=${QEMU_HTTP_PORT:-8080}
 https=${QEMU_HTTPS_PORT:-8443}
 
 append="$(cat "$img/cmdline") et.disk=/dev/vda ${QEMU_APPEND:-}"
 [ -n "${QEMU_SHELL_SOCK:-}" ] && append="$append et.debug_shell=1"
-accel="-accel tcg,thread=multi"
-if [ -w /dev/kvm ] && [ "$(uname -m)" = "$BOARD_ARCH" ]; then
-	accel="-accel kvm"
-fi
+accel=$(qemu_accel "$src/build/qemu-accel")
 
-set -- $QEMU_MACHINE $accel -smp "${QEMU_SMP:-2}" \
+set -- $QEMU_MACHINE -accel "$accel" -smp "${QEMU_SMP:-2}" \
 	-kernel "$img/vmlinuz" -initrd "$img/initramfs.img" -append "$append" \
 	-drive "file=$disk,if=none,format=raw,id=sys,cache=unsafe" \
 	-device virtio-blk-pci,drive=sys,addr=0x4 \
@@ -53,4 +54,6 @@ else
 	echo "qemu-launch: $board on 127.0.0.1:$http (http) and :$https (https); Ctrl-A X quits" >&2
 fi
 [ -n "${QEMU_PIDFILE:-}" ] && set -- "$@" -pidfile "$QEMU_PIDFILE"
+[ -n "${QEMU_QMP:-}" ] && set -- "$@" -qmp "unix:$QEMU_QMP,server=on,wait=off"
+echo "qemu-launch: $QEMU_SYSTEM -accel $accel" >&2
 exec "$QEMU_SYSTEM" "$@"

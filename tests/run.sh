@@ -75,6 +75,9 @@ if [ -d "$alt" ]; then
 	done
 fi
 
+# The QEMU rig: accelerator choice and waits that fail fast (no firmware images needed).
+want qemu/rig && run_one qemu_rig bash tests/qemu/test_rig.sh
+
 # Firmware images under QEMU (make check builds them first), one board after the other.
 for b in ${QEMU_BOARDS:-}; do
 	[ -f "build/$b/images/disk.img" ] || continue

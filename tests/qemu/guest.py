@@ -5,7 +5,9 @@
 
 Prints the command's output and exits with its exit status (124 on timeout). The end of
 the output is found with a marker the guest shell has to compute, so the terminal's
-echo of the command line can never be mistaken for it.
+echo of the command line can never be mistaken for it. With QEMU_WATCH_* set (see
+scripts/lib/qemuwatch.py) every wait gives up as soon as the guest shows no progress,
+with exit status 125 and the reason.
 """
 import os
 import re
@@ -13,8 +15,30 @@ import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts/lib"))
+from qemuwatch import Watch  # noqa: E402
+
+
+class NoProgress(Exception):
+    pass
+
+
+def watched(watch, what):
+    """Raises NoProgress, with the report, when the guest shows no progress."""
+    reason = watch.problem()
+    if reason:
+        raise NoProgress(watch.report("guest.py: " + what, reason))
+
 
 def main():
+    try:
+        return run(Watch())
+    except NoProgress as e:
+        print(e, file=sys.stderr)
+        return 125
+
+
+def run(watch):
     args = sys.argv[1:]
     if len(args) < 3 or "--" not in args:
         print(__doc__, file=sys.stderr)
@@ -38,6 +62,7 @@ def main():
             if time.time() > deadline:
                 print("guest.py: cannot connect to %s" % sock_path, file=sys.stderr)
                 return 124
+            watched(watch, "connecting to %s" % sock_path)
             time.sleep(0.5)
     # The guest may still be booting, and lines sent before its command runner is up are
     # lost: ping until a computed answer comes back, then send the command.
@@ -48,6 +73,7 @@ def main():
         if time.time() > deadline:
             print("guest.py: guest shell did not answer within %.0fs" % timeout, file=sys.stderr)
             return 124
+        watched(watch, "waiting for the guest shell")
         s.sendall(("echo ETPONG$((%d+1))\n" % ping_tag).encode())
         end = time.time() + 1.0
         s.settimeout(0.2)
@@ -55,6 +81,8 @@ def main():
             try:
                 chunk = s.recv(65536)
                 if not chunk:
+                    watched(watch, "waiting for the guest shell")
+                    print("guest.py: %s closed" % sock_path, file=sys.stderr)
                     return 124
                 seen += chunk
             except socket.timeout:
@@ -69,13 +97,16 @@ def main():
     s.sendall(line.encode())
     buf = b""
     while time.time() < deadline:
-        s.settimeout(max(0.1, deadline - time.time()))
+        s.settimeout(max(0.1, min(1.0, deadline - time.time())))
         try:
             chunk = s.recv(65536)
         except socket.timeout:
-            break
+            watched(watch, "running: %s" % cmd)
+            continue
         if not chunk:
+            watched(watch, "running: %s" % cmd)
             break
+        watch.progress()
         buf += chunk
         text = buf.decode(errors="replace")
         m = want.search(text)

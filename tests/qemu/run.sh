@@ -9,6 +9,7 @@ for b in "$@"; do
 	tests/qemu/test_board.sh "$b" 2>&1 | tee "build/$b/qemu-test.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "build/$b/qemu-test.log" | tail -n1)
+	[ -n "$line" ] || line="0 passed, 1 failed" # it stopped before its count
 	pass=$((pass + ${line%% passed*}))
 	f=${line#*passed, }; fail=$((fail + ${f%% failed}))
 	echo "# $b: $(($(date +%s) - start)) s"

@@ -5,7 +5,10 @@
 # foreign-key, wrong-board and downgrade bundles are refused.
 #   tests/qemu/test_board.sh BOARD      (after `make image BOARD=BOARD`)
 # Environment: QEMU_TEST_TRIES (boots a broken slot gets, default 2),
-#              QEMU_TEST_HEALTH_TIMEOUT (seconds, default 30).
+#              QEMU_TEST_HEALTH_TIMEOUT (seconds, default 30),
+#              QEMU_WATCH_SILENCE (seconds the guest may show no progress before a wait
+#              fails, default 60 + the health timeout; see scripts/lib/qemuwatch.py),
+#              QEMU_ACCEL (see scripts/lib/qemu-accel.sh).
 set -u
 board=${1:?usage: tests/qemu/test_board.sh BOARD}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +32,7 @@ ok() { echo "ok - $board: $*"; pass=$((pass + 1)); }
 bad() { echo "not ok - $board: $*"; fail=$((fail + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 say() { echo "# $board: $*"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 
 rm -rf "$W" && mkdir -p "$W"
 cp --sparse=always "$IMG/disk.img" "$W/disk.img"
@@ -78,31 +82,29 @@ truncate -s %512 "$W/xfer.img"
 free_port() { pick_port "$W/.ports"; }
 HTTP=$(free_port) HTTPS=$(free_port)
 G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
+# Every wait on the guest gives up, with the reason and the tails of the console and of
+# QEMU's output, as soon as QEMU exits, stops running the guest or the guest goes silent.
+# shellcheck source=scripts/lib/qemu-guest.sh
+. scripts/lib/qemu-guest.sh
+watch() { scripts/lib/qemuwatch.py "$@"; }
+alive() { watch check || { bad "the guest stopped making progress before $*"; finish; }; }
+export QEMU_WATCH_SILENCE=${QEMU_WATCH_SILENCE:-$((60 + HEALTH_TIMEOUT))}
 
 t0=$(date +%s.%N)
-QEMU_CONSOLE=$W/console.log QEMU_SHELL_SOCK=$W/shell.sock QEMU_XFER=$W/xfer.img \
-QEMU_PIDFILE=$W/qemu.pid QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS \
-QEMU_APPEND="et.health_timeout=$HEALTH_TIMEOUT" \
-	scripts/qemu-launch.sh "$board" "$W/disk.img" > "$W/qemu.out" 2>&1 &
-qpid=$!
-
-healthy=0
-for _ in $(seq 1 600); do
-	if curl -s -m 2 -o /dev/null "http://127.0.0.1:$HTTP/healthz"; then healthy=1; break; fi
-	kill -0 "$qpid" 2> /dev/null || break
-	sleep 0.5
-done
-t1=$(date +%s.%N)
-if [ $healthy -ne 1 ]; then
-	bad "boot to healthy"; cat "$W/qemu.out" "$W/console.log" >&2
-	echo "$pass passed, $fail failed"; exit 1
+QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS \
+QEMU_APPEND="et.health_timeout=$HEALTH_TIMEOUT" qemu_start "$board" "$W/disk.img" "$W"
+qpid=$qemu_pid
+if ! qemu_wait_http "http://127.0.0.1:$HTTP/healthz" 900; then
+	bad "boot to healthy"; finish
 fi
+t1=$(date +%s.%N)
 ok "boot to healthy"
 boot_host=$(echo "$t1 - $t0" | bc)
 GT=120 G 'cat /run/edgetrack/healthy' > "$W/healthy" 2>&1
 say "boot-to-healthy: $(printf '%.1f' "$boot_host") s from QEMU start (host clock), $(cat "$W/healthy") s after kernel start (guest clock)"
 
 # ------------------------------------------------------------------ HTTP over the forwarded port
+alive "the HTTP tests"
 U=http://127.0.0.1:$HTTP
 dest="https://shop.example.com/sale?utm=qemu"
 click=$($CTL token encode --host $HOST --key-id 1 --key $DEMO_KEY --kind click --message 42 --recipient 7 --link 1 --url "$dest")
@@ -122,6 +124,7 @@ subj=$(openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$HOST" </dev/nu
 check "HTTPS serves the demo domain's cert ($subj)" grep -q "$HOST" <<<"$subj"
 
 # ------------------------------------------------------------------ XDP in the guest
+alive "the XDP tests"
 G 'grep "xdp" /run/edgetrack/edgetrackd.log | grep -v "^[0-9]*: \|^;" | tail -n 5' > "$W/xdp.log" 2>&1
 if grep -q 'xdp_attached iface=eth0 mode=native' "$W/xdp.log"; then
 	ok "XDP attached natively on eth0 (virtio-net)"
@@ -136,6 +139,7 @@ else
 fi
 
 # ------------------------------------------------------------------ updates
+alive "the update tests"
 G 'mkdir -p /data/in && blockdev --flushbufs /dev/vdb && tar -xf /dev/vdb -C /data/in && ls /data/in' > "$W/in.txt" 2>&1
 check "bundles handed in over the transfer disk" grep -q unsigned.bundle "$W/in.txt"
 
@@ -154,13 +158,16 @@ check "downgrade refused" refused downgrade 'downgrade'
 st=$(G 'et-update status')
 check "refusals left the boot state alone" bash -c "echo '$st' | grep -q 'active=a trying=none'"
 
-wait_slot() { # SLOT VERSION: wait for a boot of SLOT with VERSION to be healthy
-	local i
-	for i in $(seq 1 "${2:-400}"); do
+wait_slot() { # SLOT [SECONDS]: wait for a boot of SLOT to be healthy, print its status
+	local t0 s
+	t0=$(date +%s)
+	while [ $(($(date +%s) - t0)) -lt "${2:-600}" ]; do
 		sleep 1
-		s=$(GT=5 G 'cat /run/edgetrack/healthy >/dev/null && et-update status' 2>/dev/null) || continue
-		echo "$s" | grep -q "booted_slot=$1 " && { echo "$s"; return 0; }
+		s=$(GT=5 G 'cat /run/edgetrack/healthy >/dev/null && et-update status' 2>/dev/null) &&
+			echo "$s" | grep -q "booted_slot=$1 " && { echo "$s"; return 0; }
+		watch check --since "$t0" || return 1
 	done
+	echo "no healthy boot of slot $1 in ${2:-600} s" >&2
 	return 1
 }
 
@@ -188,7 +195,7 @@ check "broken bundle installed into slot a" bash -c "echo '$out' | grep -q 'into
 tb=$(date +%s.%N)
 G 'reboot' > /dev/null 2>&1
 # The broken slot gets TRIES boots of HEALTH_TIMEOUT each, then the boot stage falls back.
-if st=$(wait_slot b 900); then
+if st=$(wait_slot b 1200); then
 	say "broken update fell back in $(printf '%.1f' "$(echo "$(date +%s.%N) - $tb" | bc)") s"
 	echo "$st" | sed 's/^/#   /'
 	check "broken update fell back to slot b, version 9.1.0" bash -c "echo '$st' | grep -q 'version=9.1.0' && echo '$st' | grep -q 'active=b trying=none'"
@@ -202,6 +209,9 @@ fi
 
 echo "# $board sizes: $(for f in vmlinuz initramfs.img rootfs.squashfs; do printf '%s=%s ' "$f" "$(stat -c %s "$IMG/$f")"; done)disk.img=$(stat -c %s "$IMG/disk.img") (allocated $(du -k "$IMG/disk.img" | cut -f1) KiB)"
 G 'poweroff' > /dev/null 2>&1
-sleep 2
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+t=$(date +%s)
+while kill -0 "$qpid" 2> /dev/null; do
+	[ $(($(date +%s) - t)) -lt 60 ] || { say "QEMU still running 60 s after poweroff"; break; }
+	sleep 0.2
+done
+finish

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "acme/acme_config.h"
 #include "acme/dns_check.h"
+#include "core/json_member.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -75,17 +76,9 @@ static int known_keys(struct cfg_ctx *x, json_t *root)
 		"control_socket", "state_dir", "push_challenges", "renew_before_seconds",
 		"clock_offset_seconds", "failure_budget", "retry_base_seconds", "retry_max_seconds",
 		"http_timeout_seconds", "poll_timeout_seconds", "dns_timeout_ms", NULL };
-	const char *key;
-	json_t *v;
+	const char *key = json_unknown_member(root, known);
 
-	json_object_foreach(root, key, v) {
-		size_t i = 0;
-		while (known[i] && strcmp(known[i], key))
-			i++;
-		if (!known[i])
-			return bad(x, key, "unknown member");
-	}
-	return 0;
+	return key ? bad(x, key, "unknown member") : 0;
 }
 
 static int numbers(struct cfg_ctx *x, json_t *root, struct acme_config *c)

@@ -19,8 +19,7 @@
  *                      the per-bundle 32-byte data key to the appliance's X25519 key>"}],
  *      "items": [
  *        {"type": "config",    "sha256": "<hex of the item bytes as stored>"},
- *        {"type": "cert",      "domain": "click.customer.com", "sha256": "...",
- *                              "key_sha256": "..."},        (see below)
+ *        {"type": "cert",      "domain": "click.customer.com", "sha256": "..."},
  *        {"type": "key",       "domain": "click.customer.com", "sha256": "...",
  *                              "encrypted": true},
  *        {"type": "remove",    "domain": "old.customer.com"},          (no item bytes)
@@ -31,17 +30,28 @@
  * Items with bytes are stored in the file in manifest order; items without bytes have no
  * "item" section. An "encrypted" item is XChaCha20-Poly1305 (libsodium's IETF AEAD) under the
  * data key: 24-byte nonce || ciphertext, with the manifest's sha256 over exactly those stored
- * bytes and the item's index (4 bytes big-endian) as associated data. Private keys are always
- * encrypted; a bundle with key material needs a recipient entry for each appliance that is to
- * apply it.
+ * bytes and the item's index in the manifest's "items" (4 bytes big-endian) as associated
+ * data. Private keys are always encrypted; a bundle with key material needs a recipient entry
+ * for each appliance that is to apply it. "encrypted" may be set on config and cert items too
+ * (edgetrackctl encrypts the config whenever recipients are named: it holds token secrets),
+ * never on a keyring. A cert and a key pair up by domain; a domain is either updated or
+ * removed in one bundle, never both. Unknown members are refused: a new field is a new format.
+ * The signature section is empty (length 0) until the manifest is signed.
+ *
+ * Sizes are capped: the file 512 MiB, the manifest 64 MiB, 262144 items, a config 64 MiB,
+ * a cert chain 64 KiB, a key 16 KiB, a keyring 138 KiB.
  *
  * Trust: the image carries a root public key (minisign format). A keyring file lists operator
  * signing keys, each with an expiry, and is itself signed by the root key; a keyring with a
  * higher serial replaces the held one (a key it no longer lists, or lists as revoked, is
- * refused from then on). Keyrings travel inside bundles or through `edgetrackctl keys`.
+ * refused from then on). Keyrings travel inside bundles or through `edgetrackctl keys`; the
+ * verifier checks a bundle's signer against the newer of the held keyring and one the bundle
+ * carries (root-signed either way), so a bundle can bring the keyring that certifies its own
+ * new signing key. See keyring.h for the keyring file.
  *
  * An appliance's identity: an X25519 key pair made at first start in <data_dir>/identity/;
- * its id is the first 16 hex digits of SHA-256 of the public key unless the config names one.
+ * its id is the first 16 hex digits of SHA-256 of the public key unless the config names one
+ * (ids are 1..64 of [A-Za-z0-9._-], and never "fleet"). See identity.h.
  */
 #ifndef ET_BUNDLE_BUNDLE_H
 #define ET_BUNDLE_BUNDLE_H
@@ -68,7 +78,7 @@ struct bundle_item {
 	enum bundle_item_type type;
 	char domain[BUNDLE_DOMAIN_MAX + 1];   /* cert, key, remove */
 	char *token, *key_authorization;      /* challenge */
-	unsigned char *data;                  /* config, cert, key, keyring */
+	unsigned char *data;                  /* config, cert, key, keyring; NUL after len */
 	size_t len;
 };
 
@@ -101,6 +111,9 @@ struct bundle_trust {
  */
 struct bundle *bundle_verify(const char *path, const struct bundle_trust *trust,
 			     char *err, size_t errlen);
+/* The same for a bundle already in memory (a request body); file is not kept. */
+struct bundle *bundle_verify_mem(const void *file, size_t len, const struct bundle_trust *trust,
+				 char *err, size_t errlen);
 void bundle_free(struct bundle *b);
 
 #endif

@@ -5,9 +5,13 @@
  *   edgetrackctl token encode|decode|verify ...     mint and read tracking tokens
  *   edgetrackctl [--socket PATH] status|ping|reload talk to a running edgetrackd
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
+ *   edgetrackctl bundle create|sign|verify|inspect|attach-signature ...   signed bundles
  *   edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE
+ *   edgetrackctl keys gen|certify|keyring ...       signing keys and the keyring
+ *   edgetrackctl id [--data-dir DIR]                 appliance id and X25519 key
  */
 #include "acme/acme_cli.h"
+#include "bundle/bundle_cli.h"
 #include "fleet/push.h"
 #include "journal/events_cli.h"
 #include "track/token_cli.h"
@@ -29,6 +33,9 @@ static void usage(FILE *f)
 		"usage: edgetrackctl token encode|decode|verify [options]\n"
 		"       edgetrackctl events tail|export|verify [options]\n"
 		"       edgetrackctl acme [--config FILE] issue DOMAIN... | renew | status [--json] | check DOMAIN\n"
+		"       edgetrackctl bundle create|sign|verify|inspect|attach-signature [options]\n"
+		"       edgetrackctl keys gen|certify|keyring show|revoke|install [options]\n"
+		"       edgetrackctl id [--data-dir DIR]\n"
 #ifdef CONFIG_XDP
 		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
 #endif
@@ -124,6 +131,12 @@ int main(int argc, char **argv)
 		return bundle_push_main(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "events"))
 		return events_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "bundle"))
+		return bundle_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "keys"))
+		return keys_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "id"))
+		return id_cli_main(argc - i, argv + i);
 #ifdef CONFIG_XDP
 	if (!strcmp(argv[i], "xdp"))
 		return xdp_cli_main(argc - i, argv + i);

@@ -2,6 +2,7 @@
 #include "core/config.h"
 
 #include "core/hostname.h"
+#include "core/json_member.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -249,17 +250,12 @@ static json_t *get_array(struct perr *e, json_t *obj, const char *key, const cha
 static int check_keys(struct perr *e, json_t *obj, const char *path, const char *const *known)
 {
 	const char *key;
-	json_t *v;
 
 	if (!json_is_object(obj))
 		return fail(e, path, "must be an object");
-	json_object_foreach(obj, key, v) {
-		const char *const *k;
-		for (k = known; *k && strcmp(*k, key); k++)
-			;
-		if (!*k)
-			return fail(e, path, "unknown setting \"%s\"", key);
-	}
+	key = json_unknown_member(obj, known);
+	if (key)
+		return fail(e, path, "unknown setting \"%s\"", key);
 	return 0;
 }
 
