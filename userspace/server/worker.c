@@ -369,9 +369,7 @@ static void write_route_response(struct worker *w, struct conn *c, const struct 
 
 static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len);
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
-static bool process_input(struct worker *w, struct conn *c, size_t *consumed);
 static bool tls_established(struct conn *c);
-static bool tls_pull(struct worker *w, struct conn *c);
 
 /* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
 static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
@@ -613,7 +611,7 @@ void conn_next(struct worker *w, struct conn *c, bool request_started)
 
 /* Answers the complete requests buffered in c->in and keeps the rest; false when the
  * connection is gone. */
-static bool process_input(struct worker *w, struct conn *c, size_t *consumed)
+bool process_input(struct worker *w, struct conn *c, size_t *consumed)
 {
 	size_t n = process(w, c, c->in->data, c->in_len);
 
@@ -635,7 +633,7 @@ static bool tls_established(struct conn *c)
 
 /* Moves decrypted bytes into c->in; false when the connection is gone. A failed handshake
  * or a peer's close_notify ends the connection after the pending records (alert) are sent. */
-static bool tls_pull(struct worker *w, struct conn *c)
+bool tls_pull(struct worker *w, struct conn *c)
 {
 	for (;;) {
 		long n;
@@ -692,7 +690,7 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 }
 #else
 static bool tls_established(struct conn *c) { (void)c; return true; }
-static bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
+bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
 static void consume_tls(struct worker *w, struct conn *c, const char *data, size_t len)
 {
 	(void)data; (void)len;
