@@ -362,8 +362,8 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 			 "reason=\"listen addresses change only with a restart\"");
 	snapshot_publish(&srv->state, st);
 	wake_all(srv);
-	log_info("config_reloaded", "source=%s domains=%u keys=%u",
-		 srv->config_path[0] ? srv->config_path : "<embedded>", cfg->n_domains, cfg->n_keys);
+	log_info("config_reloaded", "source=%s domains=%u keys=%u", cfg->source, cfg->n_domains,
+		 cfg->n_keys);
 	return 0;
 }
 
