@@ -595,8 +595,9 @@ static int parse_management(struct perr *e, struct config *c, json_t *root)
 	    get_u32(e, o, "health_window_ms", "management.health_window_ms", 100, 600000,
 		    &m->health_window_ms))
 		return -1;
-	if (!valid_appliance_id(m->appliance_id))
-		return fail(e, "management.appliance_id", "letters, digits, '-', '_' and '.' only");
+	if (!valid_appliance_id(m->appliance_id) || !strcmp(m->appliance_id, "fleet"))
+		return fail(e, "management.appliance_id",
+			    "letters, digits, '-', '_' and '.' only, and not \"fleet\"");
 	for (unsigned i = 0; i < c->n_listen; i++)
 		if (same_address(&c->listen[i], &m->listen))
 			return fail(e, "management.listen", "%s is a tracking listener too",

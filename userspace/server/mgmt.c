@@ -9,6 +9,7 @@
 
 #include "acme/challenge.h"
 #include "bundle/bundle.h"
+#include "bundle/identity.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "server/server.h"
@@ -38,6 +39,7 @@ struct mgmt {
 	struct state_store state;
 	struct config_management conf;
 	char keyring[CONFIG_PATH_MAX + 16], identity[CONFIG_PATH_MAX + 16];
+	char appliance_id[65];          /* configured, else the identity key's */
 	int efd;                        /* eventfd: jobs wait */
 	pthread_mutex_t lock;           /* queue, closed */
 	struct mgmt_job *queue, **tail;
@@ -297,6 +299,24 @@ int mgmt_fd(const struct mgmt *m)
 	return m->efd;
 }
 
+/* The X25519 key pair bundles seal private keys to, made at first start; the id. */
+static int identity(struct mgmt *m, const char *configured, char *err, size_t errlen)
+{
+	struct identity id;
+	char why[256];
+
+	if (identity_open(m->identity, &id, why, sizeof(why)))
+		return err_set(err, errlen, "identity %s: %s", m->identity, why);
+	snprintf(m->appliance_id, sizeof(m->appliance_id), "%s", configured[0] ? configured : id.id);
+	identity_wipe(&id);
+	return 0;
+}
+
+const char *mgmt_appliance_id(const struct mgmt *m)
+{
+	return m->appliance_id;
+}
+
 /* <data_dir>/incoming, emptied of uploads a previous run left behind. */
 static int incoming_dir(struct mgmt *m, const char *data_dir, char *err, size_t errlen)
 {
@@ -339,13 +359,14 @@ int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, 
 	state_init(&m->state, cfg->data_dir);
 	if (m->efd < 0 || !m->answers)
 		return err_set(err, errlen, "management: %s", strerror(errno ? errno : ENOMEM));
-	if (incoming_dir(m, cfg->data_dir, err, errlen) || state_prepare(&m->state, err, errlen))
+	if (incoming_dir(m, cfg->data_dir, err, errlen) || state_prepare(&m->state, err, errlen) ||
+	    identity(m, cfg->management.appliance_id, err, errlen))
 		return -1;
 	m->tls = mgmt_tls_new(&cfg->management, err, errlen);
 	if (!m->tls)
 		return -1;
-	log_info("management_ready", "listen=%s client_ca=%s", cfg->management.listen.text,
-		 cfg->management.client_ca);
+	log_info("management_ready", "listen=%s client_ca=%s appliance_id=%s",
+		 cfg->management.listen.text, cfg->management.client_ca, m->appliance_id);
 	return 0;
 }
 
