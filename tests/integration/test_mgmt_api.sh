@@ -156,24 +156,34 @@ check "uploads leave no file behind" eq "$(ls data/incoming | wc -l)" 0
 # ---------------------------------------------------------------- bundles
 
 served_fp() { tls_fingerprint "$1"; }
-# bundle SERIAL OUT [create args...]: a signed bundle for this appliance
+# bundle SERIAL OUT [create args...]: a bundle for this appliance signed by $SIGNER
+SIGNER=op
 bundle() {
 	local serial=$1 out=$2; shift 2
-	"$ETCTL" bundle create --serial "$serial" --signer op.pub --scope "$ID" --recipient "$RCPT" \
-		--out "$out" "$@" >/dev/null && "$ETCTL" bundle sign --key op.key "$out" >/dev/null
+	"$ETCTL" bundle create --serial "$serial" --signer $SIGNER.pub --scope "$ID" --recipient "$RCPT" \
+		--out "$out" "$@" >/dev/null && "$ETCTL" bundle sign --key $SIGNER.key "$out" >/dev/null
 }
 push() { "$ETCTL" bundle push --to "$MURL" --cert operator.crt --key operator.key --ca opca/ca.crt "$@" 2>/dev/null; }
 # new_pair DOMAIN DIR: a fresh cert + key for DOMAIN in DIR
 new_pair() { tls_leaf "$T/ca" "$2" "$1"; }
 state_sum() { (cd data/state && ls -lR --time-style=full-iso . && readlink current) | md5sum; }
 
+# a new cert, a challenge answer and a newer keyring (certifying a second signing key)
 new_pair $C1 b2 || exit 1
-bundle 2 b2.bundle --cert "$C1=b2/$C1.crt,b2/$C1.key" || exit 1
+"$ETCTL" keys gen --unencrypted --pub op2.pub --sec op2.key >/dev/null &&
+	cp keyring keyring2 && "$ETCTL" keys certify --root-key root.key --keyring keyring2 \
+		--pub op2.pub --not-after 1d >/dev/null || exit 1
+TOKEN2=bundleChallengeToken012345
+KA2=$TOKEN2.QPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba
+bundle 2 b2.bundle --cert "$C1=b2/$C1.crt,b2/$C1.key" --challenge "$TOKEN2=$KA2" --keyring keyring2 || exit 1
 FP2=$(file_fingerprint b2/$C1.crt)
 FPPAY=$(served_fp $C2)
 check "a new cert for $C1 is applied" eq "$(push b2.bundle)" "$MURL applied serial=2"
 check "and served on the next handshake" eq "$(served_fp $C1)" "$FP2"
 check "the other domain keeps its cert" eq "$(served_fp $C2)" "$FPPAY"
+check "the bundle's challenge is answered" eq "$(curl -s -H "Host: $C2" "http://127.0.0.1:$PORT/.well-known/acme-challenge/$TOKEN2")" "$KA2"
+check "the bundle's newer keyring is held" contains "$("$ETCTL" keys keyring show --root root.pub data/keyring)" "serial 2"
+SIGNER=op2 # from here on bundles are signed by the key that keyring brought
 check "status shows the applied serial" contains "$(api "$MURL/v1/status")" '"generation":"gen-2","serial":2'
 
 # one good pair and one cert that is not its key's: refused whole, nothing changes
