@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"       edgetrackd --check-config FILE\n"
 		"\n"
 		"With no --config, serves the embedded demo defaults on 127.0.0.1:8080.\n"
+		"Once a bundle has been applied, <data_dir>/state/current is the config and\n"
+		"certificate source; --config then supplies data_dir, control_socket and management.\n"
 		"Signals: SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
 		"serving); SIGTERM finishes in-flight requests and exits.\n");
 }
