@@ -143,10 +143,8 @@ static void set_answer(struct mgmt_job *j, int status, json_t *body)
 	j->status = status;
 	j->answer = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(body);
-	if (!j->answer) {
-		j->status = 500;
-		j->answer = strdup("{\"result\":\"error\",\"reason\":\"out of memory\"}");
-	}
+	if (!j->answer)
+		j->status = 500; /* the worker answers with a fixed body */
 }
 
 static json_t *result(const char *what, const char *reason)

@@ -134,7 +134,8 @@ void mgmt_reap(struct worker *w)
 			if (conn_quiet(c))
 				conn_free(w, c);
 		} else {
-			answer(w, c, j->status, j->answer, NULL, j->keep_alive);
+			answer(w, c, j->status, j->answer ? j->answer : "{\"result\":\"error\"}",
+			       NULL, j->keep_alive);
 			c->sent_continue = false;
 			resume(w, c);
 		}
