@@ -141,6 +141,7 @@ s.sendall(body[1500000:])
 print(s.recv(4096).decode())
 PY
 HELD=$!
+ET_PIDS+=("$HELD") # cleanup ends it if the test stops early
 for _ in $(seq 200); do [ -e held ] || ! kill -0 $HELD 2>/dev/null && break; sleep 0.05; done
 check "an upload is held open halfway" test -e held
 ok=0
@@ -214,6 +215,7 @@ if command -v wrk >/dev/null; then
 	W1=$!
 	wrk -t1 -c16 -d6s "https://127.0.0.1:$TLSPORT/healthz" >wrk_tls.out 2>&1 &
 	W2=$!
+	ET_PIDS+=("$W1" "$W2")
 	sleep 1
 	applied=0
 	for i in 1 2 3; do
