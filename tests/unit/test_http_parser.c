@@ -596,6 +596,14 @@ static void test_host(void **state)
 
 static void test_content_length(void **state)
 {
+	static const struct { const char *len; uint32_t max; long long want; } big[] = {
+		{ "1073741824", 1u << 30, 1073741824 },
+		{ "1073741825", 1u << 30, -413 },
+		{ "4294967295", UINT32_MAX, 4294967295 },
+		{ "4294967296", UINT32_MAX, -413 },
+		{ "99999999999999999999", UINT32_MAX, -413 },
+		{ "4097", HTTP_MAX_BODY, -413 },
+	};
 	static const char *const bad[] = {
 		"", "abc", "-1", "+5", "1 2", "5,5", "5, 5", "0x10", "1.0", "1e3", "\x80",
 	};
@@ -627,6 +635,19 @@ static void test_content_length(void **state)
 	check_verdicts(v, ARRAY_SIZE(v));
 	parse_ok("POST / HTTP/1.1\r\n" H "Content-Length: 4096\r\n\r\n", &req);
 	assert_int_equal(req.content_length, HTTP_MAX_BODY);
+	/* a caller's own limit (the management API's uploads), up to the largest uint32 */
+	for (size_t i = 0; i < ARRAY_SIZE(big); i++) {
+		char *s = fmt("PUT / HTTP/1.1\r\n" H "Content-Length: %s\r\n\r\n", big[i].len);
+		int r = http_parse_request_max(s, strlen(s), &req, big[i].max);
+
+		if (big[i].want < 0) {
+			assert_int_equal(r, big[i].want);
+		} else {
+			assert_true(r > 0);
+			assert_int_equal(req.content_length, big[i].want);
+		}
+		free(s);
+	}
 }
 
 static void test_transfer_encoding(void **state)

@@ -6,12 +6,14 @@
  *   edgetrackctl [--socket PATH] status|ping|reload talk to a running edgetrackd
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
  *   edgetrackctl bundle create|sign|verify|inspect|attach-signature ...   signed bundles
+ *   edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE
  *   edgetrackctl keys gen|certify|keyring ...       signing keys and the keyring
  *   edgetrackctl id [--data-dir DIR]                 appliance id and X25519 key
  */
 #include "acme/acme_cli.h"
 #include "bundle/bundle_cli.h"
 #include "dns/domain_cli.h"
+#include "fleet/push.h"
 #include "journal/events_cli.h"
 #include "track/token_cli.h"
 #ifdef CONFIG_XDP
@@ -42,6 +44,7 @@ static void usage(FILE *f)
 #endif
 		"       edgetrackctl [--socket PATH] status | ping | reload | cert reload [DOMAIN]\n"
 		"       edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list\n"
+		"       edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE\n"
 		"\n"
 		"The control socket defaults to $EDGETRACK_SOCKET, else %s.\n",
 		CONFIG_CONTROL_SOCKET);
@@ -127,6 +130,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "token"))
 		return token_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "bundle") && i + 1 < argc && !strcmp(argv[i + 1], "push"))
+		return bundle_push_main(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "domain"))
 		return domain_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "spf"))

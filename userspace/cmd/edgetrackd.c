@@ -9,8 +9,10 @@
 #include "core/config.h"
 #include "core/hostname.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "server/control.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "track/token.h"
 #include "track/track_state.h"
 
@@ -21,8 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EDGETRACK_VERSION "0.1.0"
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"       edgetrackd --check-config FILE\n"
 		"\n"
 		"With no --config, serves the embedded demo defaults on 127.0.0.1:8080.\n"
+		"Once a bundle has been applied, <data_dir>/state/current is the config and\n"
+		"certificate source; --config then supplies data_dir, control_socket and management.\n"
 		"Signals: SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
 		"serving); SIGTERM finishes in-flight requests and exits.\n");
 }
@@ -144,24 +146,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 #endif
-	cfg = config_path ? config_load_file(config_path, err, sizeof(err))
-			  : config_load_embedded(err, sizeof(err));
+	/* --check-config checks the file; a server serves what bundles left, if any (state.h) */
+	cfg = check_only ? config_load_file(config_path, err, sizeof(err))
+			 : state_load_config(config_path, err, sizeof(err));
 	if (!cfg) {
 		log_error("config_refused", "reason=\"%s\"", err);
 		return 1;
 	}
 	if (check_only) {
-		/* building the runtime state also checks what only the whole can show (duplicates) */
 		unsigned nd = cfg->n_domains, nk = cfg->n_keys, nl = cfg->n_listen;
-		struct snapshot *st = track_state_build(cfg, err, sizeof(err));
+		bool mgmt = cfg->management.enabled;
 
-		if (!st) {
-			config_free(cfg);
+		if (server_check_config(cfg, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		snapshot_put(st);
-		printf("%s: ok (%u domains, %u keys, %u listeners)\n", config_path, nd, nk, nl);
+		printf("%s: ok (%u domains, %u keys, %u listeners%s)\n", config_path, nd, nk, nl,
+		       mgmt ? ", management API" : "");
 		return 0;
 	}
 	if (workers > 0)

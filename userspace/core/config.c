@@ -542,11 +542,77 @@ static int parse_privacy(struct perr *e, struct config *c, json_t *root)
 	return 0;
 }
 
+/* A string setting that must be present. */
+static int need_str(struct perr *e, json_t *obj, const char *key, const char *path, char *out,
+		    size_t cap)
+{
+	if (!json_object_get(obj, key))
+		return fail(e, path, "is required");
+	return get_str(e, obj, key, path, out, cap);
+}
+
+static bool valid_appliance_id(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+static bool same_address(const struct config_listen *a, const struct config_listen *b)
+{
+	return a->addr_len == b->addr_len && !memcmp(&a->addr, &b->addr, a->addr_len);
+}
+
+static int parse_management(struct perr *e, struct config *c, json_t *root)
+{
+	static const char *const known[] = { "listen", "cert", "key", "client_ca",
+					     "max_bundle_bytes", "health_window_ms", "root_key",
+					     "appliance_id", NULL };
+	struct config_management *m = &c->management;
+	json_t *o = json_object_get(root, "management");
+	const char *addr;
+
+	if (!o)
+		return 0;
+	if (check_keys(e, o, "management", known))
+		return -1;
+	m->enabled = true;
+	m->max_bundle_bytes = 64u << 20;
+	m->health_window_ms = 5000;
+	snprintf(m->root_key, sizeof(m->root_key), "%s", CONFIG_BUNDLE_ROOT_KEY);
+	addr = json_string_value(json_object_get(o, "listen"));
+	if (!addr || parse_listen_addr(addr, &m->listen))
+		return fail(e, "management.listen", "expected \"ADDRESS:PORT\" or \"[IPV6]:PORT\"");
+	m->listen.tls = true;
+	if (need_str(e, o, "cert", "management.cert", m->cert, sizeof(m->cert)) ||
+	    need_str(e, o, "key", "management.key", m->key, sizeof(m->key)) ||
+	    need_str(e, o, "client_ca", "management.client_ca", m->client_ca,
+		     sizeof(m->client_ca)) ||
+	    get_str(e, o, "root_key", "management.root_key", m->root_key, sizeof(m->root_key)) ||
+	    get_str(e, o, "appliance_id", "management.appliance_id", m->appliance_id,
+		    sizeof(m->appliance_id)) ||
+	    get_u32(e, o, "max_bundle_bytes", "management.max_bundle_bytes", 1024, 1u << 30,
+		    &m->max_bundle_bytes) ||
+	    get_u32(e, o, "health_window_ms", "management.health_window_ms", 100, 600000,
+		    &m->health_window_ms))
+		return -1;
+	if (!valid_appliance_id(m->appliance_id) || !strcmp(m->appliance_id, "fleet"))
+		return fail(e, "management.appliance_id",
+			    "letters, digits, '-', '_' and '.' only, and not \"fleet\"");
+	for (unsigned i = 0; i < c->n_listen; i++)
+		if (same_address(&c->listen[i], &m->listen))
+			return fail(e, "management.listen", "%s is a tracking listener too",
+				    m->listen.text);
+	return 0;
+}
+
 static int parse_root(struct perr *e, struct config *c, json_t *root)
 {
 	static const char *const known[] = { "workers", "listen", "data_dir", "control_socket",
 					     "keys", "acme", "domains", "limits",
-					     "machine", "privacy", "tls", "xdp", "journal", NULL };
+					     "machine", "privacy", "tls", "xdp", "journal",
+					     "management", NULL };
 	uint32_t workers = CONFIG_WORKERS;
 
 	if (check_keys(e, root, "(top level)", known) ||
@@ -564,7 +630,7 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 		return -1;
 	if (parse_listen(e, c, root) || parse_keys(e, c, root) || parse_acme(e, c, root) ||
 	    parse_domains(e, c, root) || parse_limits(e, c, root) || parse_machine(e, c, root) ||
-	    parse_privacy(e, c, root))
+	    parse_privacy(e, c, root) || parse_management(e, c, root))
 		return -1;
 	c->tls = json_object_get(root, "tls");
 	c->xdp = json_object_get(root, "xdp");
@@ -632,6 +698,17 @@ struct config *config_load_embedded(char *err, size_t errlen)
 
 	return finish(json_loads(embedded_json, JSON_REJECT_DUPLICATES, &jerr), &jerr,
 		      "<embedded>", true, err, errlen);
+}
+
+void config_cert_dir(const struct config *c, char *out, size_t cap)
+{
+	const char *dir = json_string_value(json_object_get(c->tls, "cert_dir"));
+
+	/* certificates live with the rest of the box's state unless the config says otherwise */
+	if (dir)
+		snprintf(out, cap, "%s", dir);
+	else
+		snprintf(out, cap, "%.200s/certs", c->data_dir);
 }
 
 void config_free(struct config *c)

@@ -70,6 +70,22 @@ struct config_machine {
 	uint32_t fast_click_ms;                        /* click this soon after an open */
 };
 
+/*
+ * The management API: a listener of its own, HTTPS with mutual TLS against the operator's CA,
+ * that takes signed bundles, status queries and challenge tokens.
+ */
+struct config_management {
+	bool enabled;                   /* the "management" object is present */
+	struct config_listen listen;
+	char cert[CONFIG_PATH_MAX];     /* the listener's own PEM chain and key */
+	char key[CONFIG_PATH_MAX];
+	char client_ca[CONFIG_PATH_MAX];/* operator CA: clients need a certificate it issued */
+	uint32_t max_bundle_bytes;      /* larger uploads get 413 */
+	uint32_t health_window_ms;      /* an applied bundle must prove healthy within it */
+	char root_key[CONFIG_PATH_MAX]; /* minisign public key that certifies signing keys */
+	char appliance_id[65];          /* empty: derived from the appliance's identity key */
+};
+
 struct config {
 	char source[CONFIG_PATH_MAX]; /* file path, or "<embedded>" */
 	bool embedded;
@@ -88,6 +104,7 @@ struct config {
 	struct config_limits limits;
 	struct config_machine machine;
 	uint8_t ipv4_prefix, ipv6_prefix; /* client address truncation in events */
+	struct config_management management;
 	json_t *tls, *xdp, *journal;      /* borrowed from root; NULL when absent */
 	json_t *root;
 };
@@ -99,6 +116,9 @@ struct config *config_load_embedded(char *err, size_t errlen);
 /* Same as the above from a string, named `source` in errors (tests). */
 struct config *config_load_string(const char *json, const char *source, char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* The certificate directory: "tls.cert_dir", else <data_dir>/certs. */
+void config_cert_dir(const struct config *c, char *out, size_t cap);
 
 bool config_cidr_contains(const struct config_cidr *c, int family, const uint8_t *addr);
 /* "192.0.2.0/24", "2001:db8::/32", a bare address means /32 or /128. */

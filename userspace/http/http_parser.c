@@ -156,6 +156,7 @@ struct parser {
 	size_t len;
 	size_t pos;              /* next byte to look at */
 	struct http_request *req;
+	uint32_t max_body;
 	bool seen_host;
 	bool seen_user_agent;
 	bool seen_content_type;
@@ -562,7 +563,7 @@ static int on_connection(struct parser *ps, struct http_str v)
 static int on_content_length(struct parser *ps, struct http_str v)
 {
 	struct http_request *req = ps->req;
-	uint32_t n = 0;
+	uint64_t n = 0;
 
 	/* Repeated or comma-joined lengths are refused even when equal: no guessing on framing. */
 	if (req->has_content_length || v.len == 0)
@@ -572,12 +573,12 @@ static int on_content_length(struct parser *ps, struct http_str v)
 
 		if (!is_digit(c))
 			return E_BAD;
-		if (n <= HTTP_MAX_BODY) /* stays above the limit once there, never overflows */
+		if (n <= ps->max_body) /* stays above the limit once there, never overflows */
 			n = n * 10 + (uint32_t)(c - '0');
 	}
-	if (n > HTTP_MAX_BODY)
+	if (n > ps->max_body)
 		return E_BODY;
-	req->content_length = n;
+	req->content_length = (uint32_t)n;
 	req->has_content_length = true;
 	return GO;
 }
@@ -779,7 +780,14 @@ static void request_init(struct http_request *req, const char *buf)
 
 int http_parse_request(const char *buf, size_t len, struct http_request *req)
 {
-	struct parser ps = { .s = (const unsigned char *)buf, .len = len, .req = req };
+	return http_parse_request_max(buf, len, req, HTTP_MAX_BODY);
+}
+
+int http_parse_request_max(const char *buf, size_t len, struct http_request *req,
+			   uint32_t max_body)
+{
+	struct parser ps = { .s = (const unsigned char *)buf, .len = len, .req = req,
+			     .max_body = max_body };
 	int rc;
 
 	request_init(req, buf);
@@ -817,6 +825,7 @@ const char *http_reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
 	case 408: return "Request Timeout";
 	case 410: return "Gone";
 	case 411: return "Length Required";
@@ -825,6 +834,7 @@ const char *http_reason(int status)
 	case 415: return "Unsupported Media Type";
 	case 417: return "Expectation Failed";
 	case 421: return "Misdirected Request";
+	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";

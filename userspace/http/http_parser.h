@@ -31,7 +31,8 @@
  *  - Host: at most one (400 otherwise), required in HTTP/1.1; its value must be
  *    uri-host [":" port] (reg-name, IPv4, or "[IPv6]"; port empty or up to 5 digits,
  *    <= 65535); an empty value is allowed.
- *  - Content-Length: 1*DIGIT, at most one field line; > HTTP_MAX_BODY is 413.
+ *  - Content-Length: 1*DIGIT, at most one field line; > HTTP_MAX_BODY (or the caller's
+ *    limit) is 413.
  *  - Transfer-Encoding is always refused (bodies must have a Content-Length), as soon as its
  *    line completes: 400 after a Content-Length or in HTTP/1.0; else 501 when it lists any
  *    coding but chunked, 411 for chunked alone, 400 for chunked twice or an empty list.
@@ -95,6 +96,9 @@ struct http_request {
  * On 0 or < 0 the contents of *req are unspecified.
  */
 int http_parse_request(const char *buf, size_t len, struct http_request *req);
+/* The same with another body limit than HTTP_MAX_BODY (the management API's uploads). */
+int http_parse_request_max(const char *buf, size_t len, struct http_request *req,
+			   uint32_t max_body);
 
 /* Reason phrase for a status code ("Found", "Not Found", ...); "Unknown" otherwise. */
 const char *http_reason(int status);

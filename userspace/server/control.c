@@ -4,12 +4,13 @@
 #include "acme/challenge.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "track/track_state.h"
+#include "server/mgmt.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -82,27 +83,15 @@ static void reply(int fd, const char *fmt, ...)
 
 static void cmd_status(struct server *srv, int fd)
 {
-	uint64_t ctr[CTR__COUNT], routes[ROUTE__COUNT], open;
-	struct snapshot *s = snapshot_get(&srv->state);
-	const struct config *cfg = track_state_of(s)->cfg;
-	char line[4096];
-	int n;
+	json_t *st = server_status(srv);
+	char *line = st ? json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-	server_counters_sum(srv, ctr, routes, &open);
-	n = snprintf(line, sizeof(line),
-		     "{\"workers\":%u,\"domains\":%u,\"config\":\"%s\",\"open_connections\":%llu,"
-		     "\"challenges\":%zu",
-		     srv->n_workers, cfg->n_domains, cfg->source, (unsigned long long)open,
-		     challenge_table_count(srv->ctable));
-	snapshot_put(s);
-	for (unsigned i = 0; i < CTR__COUNT; i++)
-		n += snprintf(line + n, sizeof(line) - n, ",\"%s\":%llu", server_counter_name(i),
-			      (unsigned long long)ctr[i]);
-	n += snprintf(line + n, sizeof(line) - n, ",\"routes\":{");
-	for (unsigned i = 0; i < ROUTE__COUNT; i++)
-		n += snprintf(line + n, sizeof(line) - n, "%s\"%s\":%llu", i ? "," : "",
-			      route_outcome_name(i), (unsigned long long)routes[i]);
-	reply(fd, "%s}}\nok\n", line);
+	if (line)
+		reply(fd, "%s\nok\n", line);
+	else
+		reply(fd, "error: out of memory\n");
+	free(line);
+	json_decref(st);
 }
 
 struct list_ctx {
@@ -225,14 +214,16 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 {
 	int sfd = signalfd(-1, set, SFD_CLOEXEC);
 	int lfd = open_socket(socket_path);
-	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+	/* a negative fd is skipped by poll: no control socket, no management API */
+	struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
+				 { .fd = srv->mgmt ? mgmt_fd(srv->mgmt) : -1, .events = POLLIN } };
 
 	if (sfd < 0) {
 		log_error("signalfd_failed", "error=\"%s\"", strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		if (poll(pfd, lfd >= 0 ? 2 : 1, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -241,8 +232,12 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 			break;
 		if (lfd >= 0 && (pfd[1].revents & POLLIN))
 			serve_client(srv, lfd);
+		if (pfd[2].revents & POLLIN)
+			mgmt_run_jobs(srv);
 	}
 	server_drain(srv);
+	/* workers wait for their management jobs before they can finish */
+	mgmt_close(srv);
 	server_join(srv);
 	if (lfd >= 0) {
 		close(lfd);

@@ -4,6 +4,8 @@
 #include "acme/challenge.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "server/mgmt.h"
+#include "server/state.h"
 #include "track/track_state.h"
 #ifdef CONFIG_XDP
 #include "xdp/xdp.h"
@@ -163,10 +165,7 @@ static int setup_tls(struct server *srv, const struct config *cfg, char *err, si
 	tls_settings_default(&ts);
 	if (cfg->tls && tls_settings_parse(cfg->tls, &ts, why, sizeof(why)))
 		return err_set(err, errlen, "%s: %s", cfg->source, why);
-	/* certificates live with the rest of the box's state unless the config says otherwise */
-	if (!cfg->tls || !json_object_get(cfg->tls, "cert_dir"))
-		snprintf(ts.cert_dir, sizeof(ts.cert_dir), "%.200s/certs", cfg->data_dir);
-	snprintf(srv->cert_dir, sizeof(srv->cert_dir), "%s", ts.cert_dir);
+	config_cert_dir(cfg, srv->cert_dir, sizeof(srv->cert_dir));
 	if (make_dirs(srv->cert_dir, true, err, errlen))
 		return -1;
 	if (cfg->embedded && tls_demo_cert(CONFIG_DEMO_DOMAIN, srv->cert_dir, why, sizeof(why)))
@@ -183,11 +182,12 @@ static int setup_tls(struct server *srv, const struct config *cfg, char *err, si
 	return 0;
 }
 
-/* SIGHUP: new certificates and ticket keys; the rest of "tls" needs a restart. */
+/* SIGHUP: new certificates (from a new directory when the config names one: an applied
+ * bundle's generation) and ticket keys; the rest of "tls" needs a restart. */
 static int reload_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
 	struct tls_settings ts;
-	char why[256];
+	char why[256], dir[sizeof(srv->cert_dir)];
 
 	if (!srv->tls)
 		return 0;
@@ -197,7 +197,11 @@ static int reload_tls(struct server *srv, const struct config *cfg, char *err, s
 	if (ts.n_ticket_keys &&
 	    tls_server_set_ticket_keys(srv->tls, ts.ticket_keys, ts.n_ticket_keys, why, sizeof(why)))
 		return err_set(err, errlen, "tls.ticket_keys: %s", why);
-	return server_reload_certs(srv, NULL, err, errlen);
+	config_cert_dir(cfg, dir, sizeof(dir));
+	if (cert_store_load_dir(srv->certs, dir, NULL, cert_rejected, NULL, err, errlen))
+		return -1;
+	snprintf(srv->cert_dir, sizeof(srv->cert_dir), "%s", dir);
+	return 0;
 }
 #else
 static int setup_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
@@ -281,6 +285,10 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (mgmt_init(srv, cfg, n, err, errlen))
+		return -1;
+	memcpy(srv->bound, cfg->listen, sizeof(srv->bound));
+	srv->n_bound = cfg->n_listen;
 	for (unsigned i = 0; i < n; i++) {
 		srv->n_workers++;
 		if (worker_create(srv, i, cfg, err, errlen))
@@ -318,6 +326,11 @@ static void wake_all(struct server *srv)
 		worker_wake(worker_at(srv, i));
 }
 
+void server_wake_worker(struct server *srv, unsigned i)
+{
+	worker_wake(worker_at(srv, i));
+}
+
 static bool same_listeners(const struct config *a, const struct config *b)
 {
 	if (a->n_listen != b->n_listen)
@@ -334,8 +347,8 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 	struct snapshot *old, *st;
 	bool listeners_same;
 
-	cfg = srv->config_path[0] ? config_load_file(srv->config_path, err, errlen)
-				  : config_load_embedded(err, errlen);
+	/* an applied bundle's generation, when there is one, else the --config file */
+	cfg = state_load_config(srv->config_path[0] ? srv->config_path : NULL, err, errlen);
 	if (!cfg)
 		return -1;
 	old = snapshot_get(&srv->state);
@@ -355,8 +368,8 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 			 "reason=\"listen addresses change only with a restart\"");
 	snapshot_publish(&srv->state, st);
 	wake_all(srv);
-	log_info("config_reloaded", "source=%s domains=%u keys=%u",
-		 srv->config_path[0] ? srv->config_path : "<embedded>", cfg->n_domains, cfg->n_keys);
+	log_info("config_reloaded", "source=%s domains=%u keys=%u", cfg->source, cfg->n_domains,
+		 cfg->n_keys);
 	return 0;
 }
 
@@ -407,6 +420,8 @@ void server_destroy(struct server *srv)
 		worker_destroy(worker_at(srv, i));
 	free(srv->workers);
 	srv->workers = NULL;
+	mgmt_free(srv->mgmt);
+	srv->mgmt = NULL;
 	if (srv->state.cur)
 		snapshot_slot_destroy(&srv->state);
 	if (srv->challenges.cur)

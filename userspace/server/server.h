@@ -14,6 +14,7 @@
 #include "server/owner.h"
 #include "track/routes.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@ struct challenge_table;
 struct xdp_runtime;
 struct tls_server;
 struct cert_store;
+struct mgmt;
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
 enum server_counter {
@@ -59,6 +61,10 @@ struct server {
 	struct tls_server *tls;            /* NULL when no listener speaks TLS */
 	struct cert_store *certs;
 	char cert_dir[256];
+	/* the addresses the workers listen on: a reload does not change them */
+	struct config_listen bound[CONFIG_MAX_LISTEN];
+	unsigned n_bound;
+	struct mgmt *mgmt;                 /* the management API, NULL when not configured */
 	atomic_bool draining;
 	uint32_t drain_timeout_ms;
 	uint64_t started_ns;
@@ -78,6 +84,12 @@ int server_reload(struct server *srv, char *err, size_t errlen);
 int server_reload_certs(struct server *srv, const char *domain, char *err, size_t errlen);
 /* Publish the challenge table's current contents to the workers. */
 int server_publish_challenges(struct server *srv);
+/* Everything --check-config checks, on a loaded config: the config as a whole, the "tls",
+ * "xdp" and "journal" objects, the management listener's files. Frees cfg. */
+int server_check_config(struct config *cfg, char *err, size_t errlen);
+/* What `status` reports (status.c); the control thread's, it reads the challenge table. */
+json_t *server_status(struct server *srv);
+void server_wake_worker(struct server *srv, unsigned i);
 /* SIGTERM: stop accepting, finish in-flight requests, close keep-alive connections. */
 void server_drain(struct server *srv);
 void server_join(struct server *srv);

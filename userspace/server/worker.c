@@ -11,14 +11,13 @@
  * copied into a pooled per-connection buffer, so idle keep-alive connections cost a small
  * struct and no buffers.
  */
-#include "server/server.h"
+#include "server/worker_int.h"
 
 #include "acme/challenge.h"
 #include "core/log.h"
 #include "http/http_parser.h"
-#include "http/http_response.h"
 #include "journal/journal.h"
-#include "server/conn_list.h"
+#include "server/mgmt.h"
 #include "track/token.h"
 #include "track/track_state.h"
 #ifdef CONFIG_TLS
@@ -45,7 +44,6 @@
 #define BUF_COUNT      256           /* provided receive buffers per worker */
 #define BUF_SIZE       4096
 #define IN_CAP         (HTTP_MAX_HEAD + HTTP_MAX_BODY + BUF_SIZE)
-#define OUT_CAP        16384
 #define OUT_RESERVE    (ROUTE_SCRATCH + 1024) /* room one response can need */
 #define POOL_KEEP      64
 #define REAP_BATCH     64
@@ -58,84 +56,6 @@
 #define TICK_MS        100
 #define LINGER_MS      2000
 #define LINGER_BYTES   (64 * 1024)
-
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_TIMER, OP_WAKE, OP_IGNORE };
-#define OP_MASK 7ull
-
-enum conn_state { CS_ACTIVE, CS_LINGER, CS_CLOSING };
-
-struct pool_buf {
-	struct pool_buf *next;
-	char data[];
-};
-
-struct listener {
-	int fd;
-	bool tls;
-	bool armed;
-	const char *text;
-} __attribute__((aligned(8)));
-
-struct conn {
-	struct conn_node tnode;        /* in exactly one timer list while open */
-	uint64_t deadline_ms;
-	struct worker *w;
-	int fd;
-	uint8_t state;
-	bool recv_armed, send_armed;
-	bool close_after_send;
-	bool timed_out;                /* header timeout: recv cancelled, 408 follows */
-	bool journal_wait;             /* the held response waits for its event to be durable */
-	bool sent_continue;            /* 100 Continue sent for the request being read */
-	bool held_click;               /* ... and it is a click (may redirect unrecorded) */
-	uint32_t held_off;             /* where the held response starts in out */
-	uint8_t family;                /* peer address, fetched on first event */
-	uint8_t addr[16];
-	uint32_t nreq;
-	struct pool_buf *in;
-	uint32_t in_len;
-	struct pool_buf *out;
-	uint32_t out_len, out_off;
-	uint32_t lingered;
-	struct tls_conn *tls;          /* NULL on plain HTTP */
-	bool tls_shut;                 /* close_notify queued */
-} __attribute__((aligned(8)));
-
-struct worker {
-	struct server *srv;
-	unsigned id;
-	pthread_t thread;
-	bool started;
-	struct io_uring ring;
-	bool ring_ok;
-	struct listener listeners[CONFIG_MAX_LISTEN];
-	unsigned n_listeners;
-	struct io_uring_buf_ring *br;
-	char *bufs;
-	int wake_fd;
-	uint64_t wake_val;
-	struct __kernel_timespec tick;
-	/* timer lists, each ordered by deadline because each has one fixed timeout */
-	struct conn_list header_list, idle_list, send_list, linger_list;
-	struct conn *free_conns;
-	unsigned n_conns;
-	struct pool_buf *pool;
-	unsigned pool_n;
-	struct snapshot_ref state_ref, chal_ref;
-	const struct track_state *st;
-	struct token_verifier *verifier; /* for st->keys, remade when st changes */
-	const struct challenge_store *chal;
-	uint64_t now_ms;
-	char date[HTTP_DATE_LEN + 1];
-	time_t date_sec;
-	int journal_id;                /* this worker's id at the journal */
-	uint64_t full_logged_ms, full_since_log;
-	bool draining;
-	uint64_t drain_deadline_ms;
-	uint64_t refused_logged_ms, refused_since_log;
-	struct open_memory opens;
-	struct server_counters ctr;
-};
 
 size_t worker_size(void) { return sizeof(struct worker); }
 
@@ -164,7 +84,7 @@ static inline void ctr(struct worker *w, enum server_counter c)
 
 /* ---------------------------------------------------------------- submission helpers */
 
-static struct io_uring_sqe *get_sqe(struct worker *w)
+struct io_uring_sqe *get_sqe(struct worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
@@ -173,11 +93,6 @@ static struct io_uring_sqe *get_sqe(struct worker *w)
 	/* SQ full: hand what we have to the kernel and try again. */
 	io_uring_submit(&w->ring);
 	return io_uring_get_sqe(&w->ring);
-}
-
-static inline void set_data(struct io_uring_sqe *sqe, void *p, enum op op)
-{
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)p | op);
 }
 
 /* ---------------------------------------------------------------- buffers */
@@ -234,7 +149,7 @@ static const struct config_limits *limits(struct worker *w)
 	return &w->st->cfg->limits;
 }
 
-static void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uint32_t ms)
+void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uint32_t ms)
 {
 	conn_list_remove(&c->tnode);
 	c->deadline_ms = w->now_ms + ms;
@@ -243,11 +158,13 @@ static void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uin
 
 /* ---------------------------------------------------------------- connection lifecycle */
 
-static void conn_free(struct worker *w, struct conn *c)
+void conn_free(struct worker *w, struct conn *c)
 {
 	if (c->tls)
 		tls_conn_free(c->tls);
 	c->tls = NULL;
+	if (c->m)
+		mgmt_conn_end(c);
 	close(c->fd);
 	pool_put(w, c->in);
 	pool_put(w, c->out);
@@ -260,7 +177,7 @@ static void conn_free(struct worker *w, struct conn *c)
 	ctr(w, CTR_CLOSED);
 }
 
-static void conn_close(struct worker *w, struct conn *c)
+void conn_close(struct worker *w, struct conn *c)
 {
 	struct io_uring_sqe *sqe;
 
@@ -269,8 +186,9 @@ static void conn_close(struct worker *w, struct conn *c)
 	c->state = CS_CLOSING;
 	conn_list_remove(&c->tnode);
 	if (!c->recv_armed && !c->send_armed) {
-		/* a held response's event is still being written: freed when it completes */
-		if (!c->journal_wait)
+		/* a held response's event (or a file write, a management job) is still on its way:
+		 * freed when it completes */
+		if (conn_quiet(c))
 			conn_free(w, c);
 		return;
 	}
@@ -395,14 +313,7 @@ static void peer_address(struct conn *c)
 
 /* ---------------------------------------------------------------- requests */
 
-static struct http_out out_of(struct conn *c)
-{
-	struct http_out o = { c->out->data, c->out_len, OUT_CAP, false };
-
-	return o;
-}
-
-static bool ensure_out(struct worker *w, struct conn *c)
+bool ensure_out(struct worker *w, struct conn *c)
 {
 	if (c->out)
 		return true;
@@ -458,11 +369,7 @@ static void write_route_response(struct worker *w, struct conn *c, const struct 
 
 static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len);
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
-static void conn_next(struct worker *w, struct conn *c, bool request_started);
-static void resume(struct worker *w, struct conn *c);
-static bool process_input(struct worker *w, struct conn *c, size_t *consumed);
 static bool tls_established(struct conn *c);
-static bool tls_pull(struct worker *w, struct conn *c);
 
 /* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
 static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
@@ -538,7 +445,7 @@ static void event_done(struct worker *w, struct conn *c, int status)
 
 	c->journal_wait = false;
 	if (c->state == CS_CLOSING) {
-		if (!c->recv_armed && !c->send_armed)
+		if (conn_quiet(c))
 			conn_free(w, c);
 		return;
 	}
@@ -614,6 +521,8 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
 	struct http_request req;
 	size_t off = 0;
 
+	if (c->mgmt)
+		return mgmt_process(w, c, buf, len);
 	while (off < len && !c->close_after_send && !c->journal_wait) {
 		int r;
 
@@ -667,9 +576,9 @@ static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t
 }
 
 /* What to do once nothing is in flight for c: send, read more, or finish. */
-static void conn_next(struct worker *w, struct conn *c, bool request_started)
+void conn_next(struct worker *w, struct conn *c, bool request_started)
 {
-	if (c->state == CS_CLOSING)
+	if (c->state == CS_CLOSING || (c->mgmt && mgmt_next(w, c)))
 		return;
 	if (c->journal_wait) {
 		/* a disk that stalls this long fails the connection, not the worker */
@@ -702,7 +611,7 @@ static void conn_next(struct worker *w, struct conn *c, bool request_started)
 
 /* Answers the complete requests buffered in c->in and keeps the rest; false when the
  * connection is gone. */
-static bool process_input(struct worker *w, struct conn *c, size_t *consumed)
+bool process_input(struct worker *w, struct conn *c, size_t *consumed)
 {
 	size_t n = process(w, c, c->in->data, c->in_len);
 
@@ -724,7 +633,7 @@ static bool tls_established(struct conn *c)
 
 /* Moves decrypted bytes into c->in; false when the connection is gone. A failed handshake
  * or a peer's close_notify ends the connection after the pending records (alert) are sent. */
-static bool tls_pull(struct worker *w, struct conn *c)
+bool tls_pull(struct worker *w, struct conn *c)
 {
 	for (;;) {
 		long n;
@@ -748,8 +657,10 @@ static bool tls_pull(struct worker *w, struct conn *c)
 			return true;
 		if (n == TLS_EFATAL) {
 			ctr(w, CTR_TLS_FAILURES);
-			log_debug("tls_failed", "worker=%u reason=\"%s\"", w->id,
-				  tls_conn_error(c->tls));
+			/* a client the management API refused is worth a line at any level */
+			log_line(c->mgmt ? LOG_WARN : LOG_DEBUG, c->mgmt ? "management_refused" :
+				 "tls_failed", "worker=%u reason=\"%s\"", w->id,
+				 tls_conn_error(c->tls));
 		}
 		pool_put(w, c->in);
 		c->in = NULL;
@@ -779,7 +690,7 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 }
 #else
 static bool tls_established(struct conn *c) { (void)c; return true; }
-static bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
+bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
 static void consume_tls(struct worker *w, struct conn *c, const char *data, size_t len)
 {
 	(void)data; (void)len;
@@ -788,7 +699,7 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 #endif
 
 /* Nothing in flight any more: answer requests already buffered (pipelining), then go on. */
-static void resume(struct worker *w, struct conn *c)
+void resume(struct worker *w, struct conn *c)
 {
 	size_t n;
 
@@ -840,7 +751,7 @@ static void on_recv(struct worker *w, struct conn *c, int res, unsigned flags)
 	if (c->state == CS_CLOSING) {
 		if (flags & IORING_CQE_F_BUFFER)
 			recycle_buf(w, bid);
-		if (!c->send_armed && !c->journal_wait)
+		if (conn_quiet(c))
 			conn_free(w, c);
 		return;
 	}
@@ -882,7 +793,7 @@ static void on_send(struct worker *w, struct conn *c, int res)
 {
 	c->send_armed = false;
 	if (c->state == CS_CLOSING) {
-		if (!c->recv_armed && !c->journal_wait)
+		if (conn_quiet(c))
 			conn_free(w, c);
 		return;
 	}
@@ -963,11 +874,12 @@ static void on_accept(struct worker *w, struct listener *l, int res, unsigned fl
 		return;
 	}
 #ifdef CONFIG_TLS
-	if (l->tls && !(c->tls = tls_conn_new(w->srv->tls))) {
+	if (l->tls && !(c->tls = tls_conn_new(l->tls_srv))) {
 		conn_free(w, c);
 		return;
 	}
 #endif
+	c->mgmt = l->mgmt;
 	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ctr(w, CTR_ACCEPTED);
 	timer_set(w, c, &w->header_list, limits(w)->header_timeout_ms);
@@ -1104,6 +1016,7 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 	case OP_SEND: on_send(w, p, cqe->res); break;
 	case OP_TIMER: on_tick(w); break;
 	case OP_WAKE: arm_wake(w); break;
+	case OP_WRITE: mgmt_on_write(w, p, cqe->res); break;
 	case OP_IGNORE: break;
 	}
 }
@@ -1168,6 +1081,7 @@ static void *worker_main(void *arg)
 		io_uring_cq_advance(&w->ring, n);
 		want = batch_want(n);
 		reap_journal(w);
+		mgmt_reap(w);
 		journal_flush(w->srv->journal, w->journal_id);
 		if (w->draining && !w->n_conns)
 			break;
@@ -1307,6 +1221,28 @@ static int setup_ring(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* Opens one listener of this worker; tls_srv takes its TLS sessions (NULL: plain HTTP). */
+static int add_listener(struct worker *w, const struct config_listen *cl,
+			struct tls_server *tls_srv, bool mgmt, char *err, size_t errlen)
+{
+	struct listener *l = &w->listeners[w->n_listeners];
+
+	snprintf(l->text, sizeof(l->text), "%s", cl->text);
+	l->tls = cl->tls;
+	if (l->tls && !tls_srv) {
+		snprintf(err, errlen, "listen %s: TLS listener but HTTPS is not set up%s", l->text,
+			 IS_TLS_BUILD ? "" : " (this build has no CONFIG_TLS)");
+		return -1;
+	}
+	l->fd = open_listener(w->srv, cl, w->id == 0, err, errlen);
+	if (l->fd < 0)
+		return -1;
+	l->tls_srv = tls_srv;
+	l->mgmt = mgmt;
+	w->n_listeners++;
+	return 0;
+}
+
 int worker_create(struct server *srv, unsigned id, const struct config *cfg, char *err,
 		  size_t errlen)
 {
@@ -1321,7 +1257,7 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 	conn_list_init(&w->idle_list);
 	conn_list_init(&w->send_list);
 	conn_list_init(&w->linger_list);
-	for (unsigned i = 0; i < CONFIG_MAX_LISTEN; i++)
+	for (unsigned i = 0; i < sizeof(w->listeners) / sizeof(w->listeners[0]); i++)
 		w->listeners[i].fd = -1;
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->wake_fd < 0) {
@@ -1336,20 +1272,12 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 	}
 	if (setup_ring(w, err, errlen))
 		return -1;
-	for (unsigned i = 0; i < cfg->n_listen; i++) {
-		struct listener *l = &w->listeners[i];
-		l->fd = open_listener(srv, &cfg->listen[i], id == 0, err, errlen);
-		if (l->fd < 0)
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		if (add_listener(w, &cfg->listen[i], srv->tls, false, err, errlen))
 			return -1;
-		l->tls = cfg->listen[i].tls;
-		if (l->tls && !srv->tls) {
-			snprintf(err, errlen, "listen %s: TLS listener but HTTPS is not set up%s",
-				 l->text, IS_TLS_BUILD ? "" : " (this build has no CONFIG_TLS)");
-			return -1;
-		}
-		l->text = cfg->listen[i].text;
-		w->n_listeners++;
-	}
+	if (srv->mgmt && add_listener(w, &cfg->management.listen, mgmt_tls(srv->mgmt), true, err,
+				      errlen))
+		return -1;
 	return 0;
 }
 

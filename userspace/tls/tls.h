@@ -54,6 +54,13 @@ struct tls_settings {
 	size_t n_ticket_keys;                 /* 0: one random key for this process */
 	uint32_t ticket_rotation_s;           /* period of each derived ticket key */
 	uint32_t cert_cache;                  /* parsed cert+key objects kept (LRU) */
+	/* One identity of the server's own instead of a cert store (the management listener):
+	 * PEM chain (leaf first) and key files, served whatever the SNI. Empty: the cert store. */
+	char cert_file[256], key_file[256];
+	/* Mutual TLS when set: clients must present a certificate issued by a CA of this PEM
+	 * file; a client without one, or with one from another CA, fails the handshake. Such a
+	 * server issues no session tickets, so every connection shows its certificate. */
+	char client_ca[256];
 };
 
 /* Defaults: /etc/edgetrack/certs, no default cert, TLS 1.2, 12 h rotation, 1024 parsed certs. */
@@ -78,7 +85,7 @@ const struct cert_parser *tls_cert_parser(void);
 struct tls_server;
 struct tls_conn;
 
-/* certs stays owned by the caller and must outlive the server. */
+/* certs stays owned by the caller and must outlive the server; NULL with s->cert_file. */
 struct tls_server *tls_server_new(const struct tls_settings *s, struct cert_store *certs,
 				  char *err, size_t errlen);
 void tls_server_free(struct tls_server *srv);

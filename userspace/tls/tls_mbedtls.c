@@ -66,6 +66,10 @@ struct tls_server {
 	mbedtls_ctr_drbg_context drbg; /* thread-safe: MBEDTLS_THREADING_C is on in Debian */
 	pthread_mutex_t conf_lock;
 	struct mconf *conf;
+	/* settings' cert_file/key_file and client_ca, when set */
+	mbedtls_x509_crt own_chain, client_ca;
+	mbedtls_pk_context own_key;
+	bool has_own, has_client_ca;
 };
 
 struct tls_conn {
@@ -281,10 +285,17 @@ static struct mconf *mconf_new(struct tls_server *srv, struct cert_obj *def)
 	mbedtls_ssl_conf_curves(conf, curves);
 	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &srv->drbg);
 	mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-	mbedtls_ssl_conf_sni(conf, sni_cb, srv);
-	/* the ticket callbacks' context is set per connection (tls_conn_new) */
-	mbedtls_ssl_conf_session_tickets_cb(conf, ticket_write, ticket_parse, NULL);
+	if (srv->certs)
+		mbedtls_ssl_conf_sni(conf, sni_cb, srv);
+	if (srv->has_client_ca) {
+		/* a resumed session would skip the certificate: no tickets */
+		mbedtls_ssl_conf_ca_chain(conf, &srv->client_ca, NULL);
+		mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	}
+	/* else the ticket callbacks are set per connection (tls_conn_new), with their context */
 	if (mbedtls_ssl_conf_alpn_protocols(conf, alpn_list))
+		goto fail;
+	if (srv->has_own && mbedtls_ssl_conf_own_cert(conf, &srv->own_chain, &srv->own_key))
 		goto fail;
 	if (def) {
 		mc = cert_obj_parsed(def);
@@ -330,6 +341,43 @@ static struct mconf *conf_get(struct tls_server *srv)
 
 /* ------------------------------------------------------------------ server */
 
+static int mbed_fail(char *err, size_t errlen, const char *what, const char *path, int rc)
+{
+	char why[100];
+
+	mbedtls_strerror(rc, why, sizeof(why));
+	snprintf(err, errlen, "%s %s: %s", what, path, why);
+	return -1;
+}
+
+/* The server's own identity and the client CA, from the settings' files. */
+static int load_files(struct tls_server *srv, const struct tls_settings *s, char *err,
+		      size_t errlen)
+{
+	int rc;
+
+	if (s->cert_file[0]) {
+		srv->has_own = true;
+		rc = mbedtls_x509_crt_parse_file(&srv->own_chain, s->cert_file);
+		if (rc)
+			return mbed_fail(err, errlen, "certificate", s->cert_file, rc);
+		rc = mbedtls_pk_parse_keyfile(&srv->own_key, s->key_file, NULL);
+		if (rc)
+			return mbed_fail(err, errlen, "key", s->key_file, rc);
+		rc = mbedtls_pk_check_pair(&srv->own_chain.pk, &srv->own_key);
+		if (rc)
+			return mbed_fail(err, errlen, "key does not match the certificate",
+					 s->key_file, rc);
+	}
+	if (s->client_ca[0]) {
+		srv->has_client_ca = true;
+		rc = mbedtls_x509_crt_parse_file(&srv->client_ca, s->client_ca);
+		if (rc)
+			return mbed_fail(err, errlen, "client CA", s->client_ca, rc);
+	}
+	return 0;
+}
+
 struct tls_server *tls_server_new(const struct tls_settings *s, struct cert_store *certs,
 				  char *err, size_t errlen)
 {
@@ -351,6 +399,11 @@ struct tls_server *tls_server_new(const struct tls_settings *s, struct cert_stor
 	pthread_mutex_init(&srv->conf_lock, NULL);
 	mbedtls_entropy_init(&srv->entropy);
 	mbedtls_ctr_drbg_init(&srv->drbg);
+	mbedtls_x509_crt_init(&srv->own_chain);
+	mbedtls_x509_crt_init(&srv->client_ca);
+	mbedtls_pk_init(&srv->own_key);
+	if (load_files(srv, s, err, errlen))
+		goto fail;
 	srv->tickets = tls_ticket_ring_new(s->ticket_keys, s->n_ticket_keys, s->ticket_rotation_s,
 					   err, errlen);
 	if (!srv->tickets)
@@ -379,6 +432,9 @@ void tls_server_free(struct tls_server *srv)
 	tls_ticket_ring_free(srv->tickets);
 	mbedtls_ctr_drbg_free(&srv->drbg);
 	mbedtls_entropy_free(&srv->entropy);
+	mbedtls_x509_crt_free(&srv->own_chain);
+	mbedtls_x509_crt_free(&srv->client_ca);
+	mbedtls_pk_free(&srv->own_key);
 	pthread_mutex_destroy(&srv->conf_lock);
 	free(srv);
 }
@@ -422,7 +478,8 @@ struct tls_conn *tls_conn_new(struct tls_server *srv)
 		return NULL;
 	}
 	c->tconf = c->conf->conf;
-	mbedtls_ssl_conf_session_tickets_cb(&c->tconf, ticket_write, ticket_parse, c);
+	if (!srv->has_client_ca)
+		mbedtls_ssl_conf_session_tickets_cb(&c->tconf, ticket_write, ticket_parse, c);
 	if (mbedtls_ssl_setup(&c->ssl, &c->tconf)) {
 		tls_conn_free(c);
 		return NULL;

@@ -291,8 +291,10 @@ static int ctx_setup(struct tls_server *srv, const struct tls_settings *s, char 
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_timeout(ctx, (long)tls_ticket_ring_lifetime(srv->tickets));
 	SSL_CTX_set_client_hello_cb(ctx, hello_cb, NULL);
-	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
-	SSL_CTX_set_tlsext_servername_arg(ctx, srv);
+	if (srv->certs) {
+		SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+		SSL_CTX_set_tlsext_servername_arg(ctx, srv);
+	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, srv);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
 	if (!SSL_CTX_set_min_proto_version(ctx, minv) ||
@@ -304,6 +306,45 @@ static int ctx_setup(struct tls_server *srv, const struct tls_settings *s, char 
 		ERR_clear_error();
 		return -1;
 	}
+	return 0;
+}
+
+/* Formats err as "what: OpenSSL's reason" and clears OpenSSL's error queue. */
+static int ossl_fail(char *err, size_t errlen, const char *what, const char *path)
+{
+	unsigned long code = ERR_peek_last_error();
+	const char *why = code ? ERR_reason_error_string(code) : NULL;
+
+	snprintf(err, errlen, "%s %s: %s", what, path, why ? why : "cannot be loaded");
+	ERR_clear_error();
+	return -1;
+}
+
+static int own_identity(SSL_CTX *ctx, const struct tls_settings *s, char *err, size_t errlen)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, s->cert_file) != 1)
+		return ossl_fail(err, errlen, "certificate", s->cert_file);
+	if (SSL_CTX_use_PrivateKey_file(ctx, s->key_file, SSL_FILETYPE_PEM) != 1)
+		return ossl_fail(err, errlen, "key", s->key_file);
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		return ossl_fail(err, errlen, "key does not match the certificate", s->key_file);
+	return 0;
+}
+
+static int client_verify(SSL_CTX *ctx, const struct tls_settings *s, char *err, size_t errlen)
+{
+	STACK_OF(X509_NAME) *names;
+
+	if (SSL_CTX_load_verify_locations(ctx, s->client_ca, NULL) != 1)
+		return ossl_fail(err, errlen, "client CA", s->client_ca);
+	names = SSL_load_client_CA_file(s->client_ca);
+	if (!names)
+		return ossl_fail(err, errlen, "client CA", s->client_ca);
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* a resumed session would skip the certificate: no tickets of either version */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	return 0;
 }
 
@@ -328,7 +369,9 @@ struct tls_server *tls_server_new(const struct tls_settings *s, struct cert_stor
 		snprintf(err, errlen, "cannot create the TLS context");
 		goto fail;
 	}
-	if (ctx_setup(srv, s, err, errlen))
+	if (ctx_setup(srv, s, err, errlen) ||
+	    (s->cert_file[0] && own_identity(srv->ctx, s, err, errlen)) ||
+	    (s->client_ca[0] && client_verify(srv->ctx, s, err, errlen)))
 		goto fail;
 	return srv;
 fail:
