@@ -112,6 +112,9 @@ endif
 ifeq ($(CONFIG_XDP),y)
 LDLIBS    += -lbpf -lelf -lz
 endif
+ifeq ($(CONFIG_FLEET),y)
+LDLIBS    += -lnats
+endif
 
 ifeq ($(SANITIZE),1)
 OPT       := -O1
