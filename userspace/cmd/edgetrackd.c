@@ -10,6 +10,7 @@
 #include "core/hostname.h"
 #include "core/log.h"
 #include "server/control.h"
+#include "server/fleet_link.h"
 #include "server/server.h"
 #include "track/token.h"
 #include "track/track_state.h"
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EDGETRACK_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -155,8 +155,11 @@ int main(int argc, char **argv)
 		unsigned nd = cfg->n_domains, nk = cfg->n_keys, nl = cfg->n_listen;
 		struct snapshot *st = track_state_build(cfg, err, sizeof(err));
 
-		if (!st) {
-			config_free(cfg);
+		if (!st || fleet_link_check(cfg, err, sizeof(err))) {
+			if (st)
+				snapshot_put(st); /* frees cfg with it */
+			else
+				config_free(cfg);
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}

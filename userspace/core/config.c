@@ -544,7 +544,8 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 {
 	static const char *const known[] = { "workers", "listen", "data_dir", "control_socket",
 					     "keys", "acme", "domains", "limits",
-					     "machine", "privacy", "tls", "xdp", "journal", NULL };
+					     "machine", "privacy", "tls", "xdp", "journal", "nats",
+					     NULL };
 	uint32_t workers = CONFIG_WORKERS;
 
 	if (check_keys(e, root, "(top level)", known) ||
@@ -567,6 +568,7 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 	c->tls = json_object_get(root, "tls");
 	c->xdp = json_object_get(root, "xdp");
 	c->journal = json_object_get(root, "journal");
+	c->nats = json_object_get(root, "nats");
 	return 0;
 }
 

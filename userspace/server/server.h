@@ -23,6 +23,9 @@ struct challenge_table;
 struct xdp_runtime;
 struct tls_server;
 struct cert_store;
+struct shipper;
+
+#define EDGETRACK_VERSION "0.1.0"
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
 enum server_counter {
@@ -56,6 +59,7 @@ struct server {
 	struct xdp_runtime *xdp;           /* NULL without CONFIG_XDP */
 	struct tls_server *tls;            /* NULL when no listener speaks TLS */
 	struct cert_store *certs;
+	struct shipper *shipper;           /* fleet: NULL without a "nats" config */
 	char cert_dir[256];
 	atomic_bool draining;
 	uint32_t drain_timeout_ms;
