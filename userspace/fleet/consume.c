@@ -240,7 +240,7 @@ static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
 	v = hwm_check(&c->hwm, p.appliance, p.seq, p.prev, p.delivered >= c->o.gap_wait);
 	if (v == HWM_EARLY) {
 		c->n.early++;
-		natsMsg_NakWithDelay(m, c->o.nak_delay_ms * 1000000, NULL);
+		natsMsg_NakWithDelay(m, c->o.nak_delay_ms, NULL);
 	} else if (v == HWM_DUPLICATE) {
 		c->n.duplicates++;
 		acks[(*n_acks)++] = m;
