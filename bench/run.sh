@@ -4,7 +4,8 @@
 #   bench/run.sh [BUILD_DIR]
 # HTTP and journal figures against nginx (bench/http.sh), then HTTPS handshakes and
 # keep-alive requests against nginx on both TLS backends (bench/tls.sh), then the XDP filter
-# against xdp-tools' xdp-filter (bench/xdp.sh). SOAK=1 makes runs longer.
+# against xdp-tools' xdp-filter (bench/xdp.sh), then the fleet's event shipping to
+# nats-server (bench/fleet.sh). SOAK=1 makes runs longer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -13,3 +14,4 @@ case $build in /*) ;; *) build=$(cd "$here/.." && pwd)/$build ;; esac
 "$here/http.sh" "$build"
 "$here/tls.sh" "$build"
 "$here/xdp.sh" "$build"
+"$here/fleet.sh" "$build"
