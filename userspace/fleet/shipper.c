@@ -42,6 +42,7 @@ struct shipper {
 	uint64_t *ev_ns;          /* per window slot: event time of the seq sent there */
 	struct lag_hist lag;
 	bool rewind, stop, connected;
+	bool want_acks;           /* the thread waits for room in the window: wake it on acks */
 	char last_error[200];
 	struct shipper_stats st;
 
@@ -119,6 +120,8 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *
 		}
 		ship_window_ack(&s->win, seq);
 		s->st.acked++;
+		if (!s->want_acks)
+			goto out; /* no wake-up per ack: the thread polls the journal anyway */
 	} else if (seq) {
 		ship_window_failed(&s->win, seq);
 		s->rewind = true;
@@ -126,7 +129,9 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *
 		set_error(s, "publish", pae && pae->ErrText ? pae->ErrText
 					       : natsStatus_GetText(pae ? pae->Err : NATS_ERR));
 	}
+	s->want_acks = false;
 	pthread_cond_signal(&s->cv);
+out:
 	pthread_mutex_unlock(&s->mu);
 	natsMsg_Destroy(m);
 }
@@ -364,7 +369,8 @@ static enum step ship_one(struct shipper *s)
 	return STEP_SENT;
 }
 
-/* Publishes a round of events; true when it did anything. */
+/* Publishes a round of events; true when it did anything. Waiting for acks (a full window,
+   a gap to pass), it asks the ack handler for a wake-up. */
 static bool ship_round(struct shipper *s)
 {
 	bool busy = false;
@@ -372,6 +378,11 @@ static bool ship_round(struct shipper *s)
 	for (int i = 0; i < SHIP_ROUND; i++) {
 		enum step st = ship_one(s);
 
+		if (st == STEP_WAIT) {
+			pthread_mutex_lock(&s->mu);
+			s->want_acks = true;
+			pthread_mutex_unlock(&s->mu);
+		}
 		if (st == STEP_WAIT || st == STEP_IDLE)
 			break;
 		busy = true;
