@@ -23,18 +23,6 @@ command -v nats-server >/dev/null || { echo "FAIL - nats-server missing (scripts
 
 die() { echo "FAIL - $*"; finish; exit 1; }
 
-# until CMD succeeds or SECONDS pass; prints WHAT and fails with the last state
-wait_until() { # SECONDS WHAT CMD...
-	local limit=$1 what=$2 t0=$SECONDS
-	shift 2
-	while [ $((SECONDS - t0)) -lt "$limit" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	echo "    timed out after ${limit}s waiting for: $what" >&2
-	return 1
-}
-
 mkdir -p "$T/nats"
 nats_cluster "$T/nats" 3 "$T/.ports" || die "NATS cluster did not come up"
 for i in 1 2 3; do ET_PIDS+=("${NATS_PID[$i]}"); done

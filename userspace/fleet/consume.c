@@ -51,6 +51,7 @@ struct consumer {
 	struct counts n;
 	char *buf;            /* the batch's lines */
 	size_t len, cap;
+	uint64_t batch_lines;
 };
 
 static const char usage_text[] =
@@ -255,7 +256,7 @@ static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
 		if (append_line(c, p.o) || hwm_set(&c->hwm, p.appliance, p.seq)) {
 			natsMsg_Nak(m, NULL);
 		} else {
-			c->n.consumed++;
+			c->batch_lines++;
 			acks[(*n_acks)++] = m;
 		}
 	}
@@ -266,14 +267,15 @@ static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
    resends, which the marks drop. */
 static int commit(struct consumer *c, natsMsg **acks, int n_acks)
 {
-	char err[256];
+	char err[256] = "output";
 
 	if (c->len && (emit(c) || hwm_store(&c->hwm, err, sizeof(err)))) {
-		log_error("consume_commit_failed", "reason=\"%s\"", c->len ? "output or state" : err);
+		log_warn("consume_commit_failed", "reason=\"%s\" action=redeliver", err);
 		for (int i = 0; i < n_acks; i++)
 			natsMsg_Nak(acks[i], NULL);
 		return -1;
 	}
+	c->n.consumed += c->batch_lines;
 	for (int i = 0; i < n_acks; i++)
 		natsMsg_Ack(acks[i], NULL);
 	return 0;
@@ -285,6 +287,7 @@ static int process(struct consumer *c, natsMsgList *list)
 	int n_acks = 0, rc;
 
 	c->len = 0;
+	c->batch_lines = 0;
 	for (int i = 0; i < list->Count && i < FETCH_BATCH; i++)
 		take(c, list->Msgs[i], acks, &n_acks);
 	c->n.batches++;

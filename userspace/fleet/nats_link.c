@@ -17,6 +17,12 @@ int nats_link_err(char *err, size_t errlen, const char *what, natsStatus s)
 		       last && *last ? ": " : "", last ? last : "");
 }
 
+static void connected_noop(natsConnection *nc, void *arg)
+{
+	(void)nc;
+	(void)arg;
+}
+
 static natsStatus set_opts(natsOptions *opts, const struct nats_link_opts *o)
 {
 	natsStatus s = natsOptions_SetServers(opts, (const char **)o->servers, o->n_servers);
@@ -35,12 +41,18 @@ static natsStatus set_opts(natsOptions *opts, const struct nats_link_opts *o)
 		s = natsOptions_SetMaxPingsOut(opts, 2);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(opts, 2000);
+	/* with a connected callback the first connect goes on in the background; without one
+	   natsConnection_Connect would block until a server answers */
 	if (s == NATS_OK && o->wait_for_server)
-		s = natsOptions_SetRetryOnFailedConnect(opts, true, NULL, NULL);
+		s = natsOptions_SetRetryOnFailedConnect(opts, true, o->reconnected ? o->reconnected
+										  : connected_noop,
+							o->closure);
 	if (s == NATS_OK && o->disconnected)
 		s = natsOptions_SetDisconnectedCB(opts, o->disconnected, o->closure);
 	if (s == NATS_OK && o->reconnected)
 		s = natsOptions_SetReconnectedCB(opts, o->reconnected, o->closure);
+	if (s == NATS_OK && o->closed)
+		s = natsOptions_SetClosedCB(opts, o->closed, o->closure);
 	return s;
 }
 

@@ -15,8 +15,9 @@ struct nats_link_opts {
 	const char *const *servers;
 	int n_servers;
 	const char *name;          /* shown by the server (connz) */
-	bool wait_for_server;      /* start even when no server answers yet (the appliance) */
-	natsConnectionHandler disconnected, reconnected; /* may be NULL */
+	bool wait_for_server;      /* start even when no server answers yet: the connection is
+				      made in the background (and reconnected() called then) */
+	natsConnectionHandler disconnected, reconnected, closed; /* may be NULL */
 	void *closure;
 };
 

@@ -41,7 +41,7 @@ struct shipper {
 	struct ship_window win;
 	uint64_t *ev_ns;          /* per window slot: event time of the seq sent there */
 	struct lag_hist lag;
-	bool rewind, stop, connected;
+	bool rewind, stop, connected, closed;
 	bool want_acks;           /* the thread waits for room in the window: wake it on acks */
 	char last_error[200];
 	struct shipper_stats st;
@@ -168,6 +168,18 @@ static void on_reconnected(natsConnection *nc, void *arg)
 	log_info("fleet_reconnected", "appliance=%s", s->id);
 }
 
+/* The library's last callback: after it none of the others runs, so the shipper may go. */
+static void on_closed(natsConnection *nc, void *arg)
+{
+	struct shipper *s = arg;
+
+	(void)nc;
+	pthread_mutex_lock(&s->mu);
+	s->closed = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* ---------------------------------------------------------------- connection */
 
 static int connect_nats(struct shipper *s)
@@ -176,7 +188,7 @@ static int connect_nats(struct shipper *s)
 	struct nats_link_opts o = {
 		.servers = urls, .n_servers = (int)s->cfg.set.n_servers, .name = s->id,
 		.wait_for_server = true, .disconnected = on_disconnected,
-		.reconnected = on_reconnected, .closure = s,
+		.reconnected = on_reconnected, .closed = on_closed, .closure = s,
 	};
 	jsOptions jo;
 	char err[256];
@@ -586,6 +598,29 @@ struct shipper *shipper_start(const struct shipper_config *c, char *err, size_t 
 	return s;
 }
 
+/* Drains the connection (acks still on their way are handled) and waits for the closed
+   callback: the library's threads call into s until then. */
+static void close_nats(struct shipper *s)
+{
+	struct timespec ts;
+
+	if (natsConnection_DrainTimeout(s->nc, FINAL_WAIT_MS) != NATS_OK)
+		natsConnection_Close(s->nc);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += FINAL_WAIT_MS / 1000 + 2;
+	pthread_mutex_lock(&s->mu);
+	while (!s->closed)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts)) {
+			/* never seen; better to leak the connection than to free under it */
+			pthread_mutex_unlock(&s->mu);
+			log_error("fleet_close_timeout", "appliance=%s", s->id);
+			return;
+		}
+	pthread_mutex_unlock(&s->mu);
+	natsConnection_Destroy(s->nc);
+	s->nc = NULL;
+}
+
 void shipper_stop(struct shipper *s)
 {
 	jsPubOptions po;
@@ -604,14 +639,16 @@ void shipper_stop(struct shipper *s)
 		jsPubOptions_Init(&po);
 		po.MaxWait = FINAL_WAIT_MS;
 		js_PublishAsyncComplete(s->js, &po);
-		store_cursor(s, true);
-		jsCtx_Destroy(s->js);
 	}
 	if (s->kv)
 		kvStore_Destroy(s->kv);
-	if (s->nc) {
-		natsConnection_Close(s->nc);
-		natsConnection_Destroy(s->nc);
+	if (s->nc)
+		close_nats(s);
+	if (s->nc)
+		return; /* the library still holds s */
+	if (s->js) {
+		store_cursor(s, true);
+		jsCtx_Destroy(s->js);
 	}
 	if (s->rd)
 		journal_reader_close(s->rd);
