@@ -26,7 +26,7 @@ die() { echo "FAIL - $*"; finish; exit 1; }
 mkdir -p "$T/nats"
 nats_cluster "$T/nats" 3 "$T/.ports" || die "NATS cluster did not come up"
 for i in 1 2 3; do ET_PIDS+=("${NATS_PID[$i]}"); done
-echo "    nats cluster: $NATS_URLS"
+echo "    [${SECONDS}s] nats cluster: $NATS_URLS"
 
 # ---------------------------------------------------------------- appliances
 declare -A PORT PID
@@ -98,24 +98,24 @@ check "events flow: appliance -> stream -> consumer" true
 
 sleep "$PHASE_S"
 nats_kill 2 KILL
-echo "    killed nats node n2 at consumed=$(consumed)"
+echo "    [${SECONDS}s] killed nats node n2 at consumed=$(consumed)"
 sleep "$PHASE_S"
 nats_start "$T/nats" 2
 ET_PIDS+=("${NATS_PID[2]}")
 nats_wait_js "$T/nats" 2 30 || die "n2 did not rejoin"
-echo "    restarted n2"
+echo "    [${SECONDS}s] restarted n2"
 
 sleep "$PHASE_S"
 kill -KILL "${PID[app-a]}"
 wait "${PID[app-a]}" 2>/dev/null
-echo "    killed app-a (kill -9) at journaled=$(journaled app-a) shipped=$(shipped app-a)"
+echo "    [${SECONDS}s] killed app-a (kill -9) at journaled=$(journaled app-a) shipped=$(shipped app-a)"
 start_appliance app-a || die "app-a did not restart"
 
 sleep "$PHASE_S"
 c0=$(consumed)
 kill -KILL "$CONSUMER"
 wait "$CONSUMER" 2>/dev/null
-echo "    killed the consumer (kill -9) at consumed=$c0"
+echo "    [${SECONDS}s] killed the consumer (kill -9) at consumed=$c0"
 sleep 1
 start_consumer
 sleep "$PHASE_S"
@@ -125,7 +125,7 @@ check "the restarted consumer goes on" wait_until 30 "consumer progress" more_co
 
 # ---------------------------------------------------------------- the link cut
 for i in 1 2 3; do nats_kill "$i" TERM; done
-echo "    stopped every nats node"
+echo "    [${SECONDS}s] stopped every nats node"
 ja=$(journaled app-a) jb=$(journaled app-b)
 acked_before=$(grep -c '^A ' "$T/load-a.out" "$T/load-b.out" | awk -F: '{ s += $2 } END { print s }')
 load "$OUTAGE_S"
@@ -142,7 +142,7 @@ for i in 1 2 3; do
 	ET_PIDS+=("${NATS_PID[$i]}")
 done
 nats_wait_js "$T/nats" 1 2 3 30 || die "the cluster did not come back"
-echo "    restarted every nats node"
+echo "    [${SECONDS}s] restarted every nats node"
 
 # ---------------------------------------------------------------- drain and compare
 all_consumed() {

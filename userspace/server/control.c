@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "server/control.h"
+#include "server/fleet_link.h"
 
 #include "acme/challenge.h"
 #include "core/log.h"
@@ -86,6 +87,7 @@ static void cmd_status(struct server *srv, int fd)
 	for (unsigned i = 0; i < CTR__COUNT; i++)
 		n += snprintf(line + n, sizeof(line) - n, ",\"%s\":%llu", server_counter_name(i),
 			      (unsigned long long)ctr[i]);
+	n += fleet_link_status(srv, line + n, sizeof(line) - (size_t)n);
 	n += snprintf(line + n, sizeof(line) - n, ",\"routes\":{");
 	for (unsigned i = 0; i < ROUTE__COUNT; i++)
 		n += snprintf(line + n, sizeof(line) - n, "%s\"%s\":%llu", i ? "," : "",

@@ -105,6 +105,23 @@ int fleet_link_start(struct server *srv, const struct config *cfg, char *err, si
 	return srv->shipper ? 0 : -1;
 }
 
+int fleet_link_status(struct server *srv, char *buf, size_t cap)
+{
+	struct shipper_stats st;
+	int n;
+
+	if (!srv->shipper || !cap)
+		return 0;
+	shipper_stats_get(srv->shipper, &st);
+	n = snprintf(buf, cap, ",\"fleet\":{\"shipped_seq\":%llu,\"published\":%llu,\"acked\":%llu,"
+		     "\"failed\":%llu,\"rewinds\":%llu,\"gap_events\":%llu,\"connected\":%s}",
+		     (unsigned long long)st.cursor, (unsigned long long)st.published,
+		     (unsigned long long)st.acked, (unsigned long long)st.failed,
+		     (unsigned long long)st.rewinds, (unsigned long long)st.gap_events,
+		     st.connected ? "true" : "false");
+	return n < 0 || (size_t)n >= cap ? 0 : n;
+}
+
 void fleet_link_stop(struct server *srv)
 {
 	shipper_stop(srv->shipper);
@@ -132,6 +149,14 @@ int fleet_link_start(struct server *srv, const struct config *cfg, char *err, si
 {
 	(void)srv;
 	return fleet_link_check(cfg, err, errlen);
+}
+
+int fleet_link_status(struct server *srv, char *buf, size_t cap)
+{
+	(void)srv;
+	(void)buf;
+	(void)cap;
+	return 0;
 }
 
 void fleet_link_stop(struct server *srv)

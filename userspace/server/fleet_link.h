@@ -24,6 +24,10 @@ int fleet_link_hold(const struct config *cfg, struct journal_settings *js, char 
 /* After the journal writer started: starts the shipper when the config has "nats". */
 int fleet_link_start(struct server *srv, const struct config *cfg, char *err, size_t errlen);
 
+/* For `edgetrackctl status`: ',"fleet":{...}' (the shipper's counters) into buf, or nothing
+   without a shipper. Returns the length written. */
+int fleet_link_status(struct server *srv, char *buf, size_t cap);
+
 /* Stops the shipper (if any). */
 void fleet_link_stop(struct server *srv);
 
