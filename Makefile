@@ -166,8 +166,11 @@ check:
 bench: all
 	$(Q)bench/run.sh $(O)
 
-soak: all
+# make soak: the benchmarks with long runs, then the fleet's exactly-once test with more load,
+# longer phases and a longer NATS outage than make check gives it.
+soak: all $(O)/tests/journal/loadgen
 	$(Q)SOAK=1 bench/run.sh $(O)
+	$(Q)FLEET_SOAK=1 FUZZ_SECONDS=0 TESTS=integration/test_fleet_events tests/run.sh $(O)
 
 clean:
 	rm -rf build
