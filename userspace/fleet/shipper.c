@@ -350,8 +350,10 @@ static enum step ship_one(struct shipper *s)
 	if (!s->have_held) {
 		int rc;
 
-		/* the reader looks for the end of the records through the writer's zero-filled
-		   reserve each time it reaches it: ask only for what the writer has appended */
+		/* only events the writer has committed (made durable, unless sync=none): an event
+		   shipped and then lost with the page cache would have its seq used again. This
+		   also spares the reader its search for the end of the records through the
+		   writer's zero-filled reserve every time it reaches it. */
 		if (nothing_new(s))
 			return STEP_IDLE;
 		rc = s->rd ? journal_reader_next(s->rd, rec) : 0;
