@@ -172,21 +172,22 @@ for name, path in (("app-a", sys.argv[2]), ("app-b", sys.argv[3])):
     for line in open(path):
         e = json.loads(line)
         journal[name][e["seq"]] = e
-consumed, dup, order, bad = {}, 0, 0, 0
+consumed, last, dup, order, bad, cn = {}, {}, 0, 0, 0, 0
 for line in open(sys.argv[1]):
     e = json.loads(line)
     app, seq = e.pop("appliance"), e["seq"]
-    seen = consumed.setdefault(app, [])
-    if seq in set(seen[-1000:]) or (seen and seq in seen):
+    seen = consumed.setdefault(app, set())
+    cn += 1
+    if seq in seen:
         dup += 1
-    elif seen and seq < seen[-1]:
+    elif seq < last.get(app, 0):
         order += 1
-    seen.append(seq)
+    seen.add(seq)
+    last[app] = seq
     if journal.get(app, {}).get(seq) != e:
         bad += 1
 jn = sum(len(v) for v in journal.values())
-cn = sum(len(v) for v in consumed.values())
-missing = sum(len(set(journal[a]) - set(consumed.get(a, []))) for a in journal)
+missing = sum(len(set(journal[a]) - consumed.get(a, set())) for a in journal)
 print("journaled=%d consumed=%d missing=%d duplicated=%d out_of_order=%d differing=%d"
       % (jn, cn, missing, dup, order, bad))
 for a in sorted(journal):

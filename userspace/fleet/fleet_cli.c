@@ -164,12 +164,17 @@ static void print_table(json_t *list)
 		json_array_foreach(fl, k, f)
 			snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%s%s",
 				 k ? "," : "", json_string_value(f));
-		printf("%-18s %-8s %7s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %-11s %-8s %s\n",
+		uint64_t at = member(st, "last_error_at"), now = (uint64_t)time(NULL);
+		char ago[32] = "";
+
+		if (le && at)
+			snprintf(ago, sizeof(ago), " (%" PRIu64 " s ago)", now > at ? now - at : 0);
+		printf("%-18s %-8s %7s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %-11s %-8s %s%s\n",
 		       json_string_value(json_object_get(st, "id")),
 		       json_string_value(json_object_get(st, "version")),
 		       serial,
 		       member(st, "shipped_seq"), member(st, "lag_events"), member(st, "lag_ms"),
-		       cert, flags[0] ? flags : "ok", le ? le : "-");
+		       cert, flags[0] ? flags : "ok", le ? le : "-", ago);
 	}
 }
 

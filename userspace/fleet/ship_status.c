@@ -75,6 +75,8 @@ json_t *ship_status_json(const struct ship_status_in *in)
 	json_object_set_new(o, "last_error",
 			    in->last_error && *in->last_error ? json_string(in->last_error)
 							      : json_null());
+	json_object_set_new(o, "last_error_at",
+			    in->last_error_at ? json_u64(in->last_error_at) : json_null());
 	return o;
 }
 

@@ -7,7 +7,8 @@
  *    "bundle_serial": 42 | null, "journal_seq": <last journaled seq>,
  *    "shipped_seq": <cursor>, "lag_events": n, "lag_ms": <age of the oldest unshipped event>,
  *    "ship_lag_p99_ms": n, "connected": true, "events_lost_disk_full": n,
- *    "certs": {"issued": n, "pending": n, "unknown": n}, "last_error": "..." | null}
+ *    "certs": {"issued": n, "pending": n, "unknown": n}, "last_error": "..." | null,
+ *    "last_error_at": <unix s> | null}
  */
 #ifndef ET_FLEET_SHIP_STATUS_H
 #define ET_FLEET_SHIP_STATUS_H
@@ -31,6 +32,7 @@ uint64_t lag_hist_quantile(const struct lag_hist *h, double q);
 
 struct ship_status_in {
 	const char *id, *version, *last_error;
+	uint64_t last_error_at;
 	uint64_t now_s, interval_s;
 	bool have_serial;
 	uint64_t bundle_serial;

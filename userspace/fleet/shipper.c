@@ -44,6 +44,7 @@ struct shipper {
 	bool rewind, stop, connected, closed;
 	bool want_acks;           /* the thread waits for room in the window: wake it on acks */
 	char last_error[200];
+	uint64_t last_error_at;   /* unix seconds */
 	struct shipper_stats st;
 
 	/* the shipper thread's own */
@@ -72,6 +73,7 @@ static void set_error(struct shipper *s, const char *what, const char *why)
 {
 	size_t n = strlen(what);
 
+	s->last_error_at = (uint64_t)time(NULL);
 	if (n >= sizeof(s->last_error))
 		n = sizeof(s->last_error) - 1;
 	memcpy(s->last_error, what, n);
@@ -492,6 +494,7 @@ static void put_status(struct shipper *s)
 	status_fill_own(s, &in);
 	pthread_mutex_lock(&s->mu);
 	snprintf(last, sizeof(last), "%s", s->last_error);
+	in.last_error_at = s->last_error_at;
 	pthread_mutex_unlock(&s->mu);
 	in.last_error = last;
 	o = ship_status_json(&in);
