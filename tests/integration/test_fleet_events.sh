@@ -106,15 +106,13 @@ nats_wait_js "$T/nats" 2 30 || die "n2 did not rejoin"
 echo "    [${SECONDS}s] restarted n2"
 
 sleep "$PHASE_S"
-kill -KILL "${PID[app-a]}"
-wait "${PID[app-a]}" 2>/dev/null
+{ kill -KILL "${PID[app-a]}"; wait "${PID[app-a]}"; } 2>/dev/null
 echo "    [${SECONDS}s] killed app-a (kill -9) at journaled=$(journaled app-a) shipped=$(shipped app-a)"
 start_appliance app-a || die "app-a did not restart"
 
 sleep "$PHASE_S"
 c0=$(consumed)
-kill -KILL "$CONSUMER"
-wait "$CONSUMER" 2>/dev/null
+{ kill -KILL "$CONSUMER"; wait "$CONSUMER"; } 2>/dev/null
 echo "    [${SECONDS}s] killed the consumer (kill -9) at consumed=$c0"
 sleep 1
 start_consumer
