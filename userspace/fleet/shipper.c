@@ -359,7 +359,12 @@ static enum step ship_one(struct shipper *s)
 		if (nothing_new(s))
 			return STEP_IDLE;
 		rc = s->rd ? journal_reader_next(s->rd, rec) : 0;
-
+		if (rc < 0) {
+			/* opened again from the cursor on the next round */
+			log_warn("fleet_reader_error", "dir=%s err=%s", s->journal_dir, strerror(-rc));
+			journal_reader_close(s->rd);
+			s->rd = NULL;
+		}
 		if (rc <= 0)
 			return STEP_IDLE;
 		s->have_held = true;
@@ -550,9 +555,16 @@ static void *run(void *arg)
 			wait_a_little(s, RETRY_MS);
 			continue;
 		}
+		if (!s->rd) {
+			pthread_mutex_lock(&s->mu);
+			s->rewind = true;
+			pthread_mutex_unlock(&s->mu);
+		}
 		take_rewind(s);
-		if (!s->rd)
-			reopen_reader(s, s->win.acked + 1, s->win.floor);
+		if (!s->rd) { /* the journal directory cannot be read: logged, tried again */
+			wait_a_little(s, RETRY_MS);
+			continue;
+		}
 		bool busy = ship_round(s);
 		store_cursor(s, false);
 		status_if_due(s);
