@@ -3,8 +3,8 @@
 # a real nats-server with JetStream, one node, stream replicas 1) next to the same edgetrackd
 # without one. One line per figure on stdout:
 #   BENCH events_shipped_per_s <events acknowledged by the stream per s> <events journaled per s> <ratio>
-#       over the same steady window of a click run: ratio >= 1.0 means shipping keeps up with
-#       the journal's own commit rate (a little under 1.0 is sampling noise of the cursor)
+#       over the same steady window of a click run: ratio 1.0 means shipping keeps up with the
+#       journal's own commit rate
 #   BENCH ship_lag_p99_ms <event time to stream acknowledgement, p99> <click answer p99> <ratio>
 #   BENCH fleet_click_rps <shipping on> <shipping off> <ratio>
 #   BENCH fleet_click_cpu_us_per_req <shipping on> <shipping off> <ratio>   (edgetrackd's own CPU)
@@ -62,23 +62,29 @@ OFF_PID=$ETD_PID
 CLICK=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
 	--message 4242 --recipient 77 --link 3 --url "$DEST")
 
-journaled() { "$ETCTL" --socket "$T/ship/control.sock" status | sed -n 's/.*"events":\([0-9]*\).*/\1/p'; }
-shipped() { sed -n 's/^last_seq=//p' "$T/ship/fleet/cursor" 2>/dev/null || echo 0; }
+# progress: "<events made durable> <shipped seq>" from one status call (one instant)
+progress() {
+	"$ETCTL" --socket "$T/ship/control.sock" status |
+		sed -n 's/.*"events":\([0-9]*\).*"shipped_seq":\([0-9]*\).*/\1 \2/p'
+}
+journaled() { progress | cut -d' ' -f1; }
+shipped() { progress | cut -d' ' -f2; }
 
 # ship_run: a click run on the shipping edgetrackd; between 1 s after its start and 1 s
-# before its end, the journal's and the shipper's progress are sampled (the cursor file is
-# stored at most every 100 ms: sampled the same way at both ends, that staleness cancels).
+# before its end, the journal's and the shipper's progress are sampled together (the
+# shipper's in-memory cursor, which trails the journal by the ship lag at both ends).
 # Records "ship <journaled/s> <shipped/s>" and "on <run_wrk fields>".
 ship_run() {
-	local url="http://127.0.0.1:$ON_PORT/c/$CLICK" j0 s0 j1 s1 t0 t1
+	local url="http://127.0.0.1:$ON_PORT/c/$CLICK" p0 p1 t0 t1
 	(run_wrk "$CONNS" "$url" $((SECS + 2)) "$ON_PID" >"$T/on.wrk") &
 	sleep 1
-	j0=$(journaled) s0=$(shipped) t0=$(date +%s.%N)
+	p0=$(progress) t0=$(date +%s.%N)
 	sleep "$SECS"
-	j1=$(journaled) s1=$(shipped) t1=$(date +%s.%N)
+	p1=$(progress) t1=$(date +%s.%N)
 	wait $!
-	record ship "$(awk -v a=$((j1 - j0)) -v b=$((s1 - s0)) -v t="$(echo "$t1 - $t0" | bc)" \
-		'BEGIN { printf "%.0f %.0f", a / t, b / t }')"
+	record ship "$(awk -v p0="$p0" -v p1="$p1" -v t0="$t0" -v t1="$t1" 'BEGIN {
+		split(p0, a, " "); split(p1, b, " "); t = t1 - t0
+		printf "%.0f %.0f", (b[1] - a[1]) / t, (b[2] - a[2]) / t }')"
 	record on "$(cat "$T/on.wrk")"
 }
 
