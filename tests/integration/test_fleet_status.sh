@@ -57,7 +57,7 @@ check "a consumer started before the stream waits for it" \
 rm -rf "$T/data"
 PORT=$(free_port)
 write_config "$T/fleet.json" "$PORT" ", \"nats\": {\"servers\": $(nats_json_urls), \"replicas\": 1,
-  \"appliance_id\": \"edge-1\", \"status_interval_s\": 1},
+  \"appliance_id\": \"edge-1\", \"status_interval_s\": 1, \"max_pending\": 16},
   \"journal\": {\"segment_bytes\": 4096, \"retain_bytes\": 1, \"segment_age_s\": 0}"
 "$ETD" --check-config "$T/fleet.json" >/dev/null
 check "--check-config accepts the nats object" eq "$?" 0
@@ -95,8 +95,14 @@ check "NATS gone: expired segments holding unshipped events stay ($(segments) se
 # damage the first record of an unshipped, closed segment: the journal reader skips it, the
 # shipper counts the gap and ships the next event naming the one before the gap as prev,
 # and the consumers take it without waiting for the event that is gone
-DAMAGED=$(find "$T/data/journal" -name '*.seg' | sort | sed -n 3p)
-DAMAGED_SEQ=$((10#$(basename "$DAMAGED" .seg)))
+# (max_pending 16: while NATS is gone the shipper reads no further than 16 events past the
+# 30 shipped, so the first record of a closed segment from seq 60 on is not read yet)
+DAMAGED= DAMAGED_SEQ=
+for f in $(find "$T/data/journal" -name '*.seg' | sort | head -n -1); do
+	DAMAGED_SEQ=$((10#$(basename "$f" .seg)))
+	[ "$DAMAGED_SEQ" -ge 60 ] && { DAMAGED=$f; break; }
+done
+[ -n "$DAMAGED" ] || { echo "FAIL - no closed segment from seq 60 on"; finish; exit 1; }
 python3 -c "
 f = open('$DAMAGED', 'r+b'); f.seek(32 + 40); b = f.read(1); f.seek(32 + 40)
 f.write(bytes([b[0] ^ 0xff])); f.close()"
