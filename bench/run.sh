@@ -5,8 +5,8 @@
 # HTTP and journal figures against nginx (bench/http.sh), then HTTPS handshakes and
 # keep-alive requests against nginx on both TLS backends (bench/tls.sh), then the XDP filter
 # against xdp-tools' xdp-filter (bench/xdp.sh), then the domain doctor's concurrent DNS
-# checks against the same checks made one query at a time (bench/dns.sh). SOAK=1 makes runs
-# longer.
+# checks against the same checks made one query at a time (bench/dns.sh), then the fleet's
+# event shipping to nats-server (bench/fleet.sh). SOAK=1 makes runs longer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -16,3 +16,4 @@ case $build in /*) ;; *) build=$(cd "$here/.." && pwd)/$build ;; esac
 "$here/tls.sh" "$build"
 "$here/xdp.sh" "$build"
 "$here/dns.sh" "$build"
+"$here/fleet.sh" "$build"
