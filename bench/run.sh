@@ -6,7 +6,8 @@
 # keep-alive requests against nginx on both TLS backends (bench/tls.sh), then the XDP filter
 # against xdp-tools' xdp-filter (bench/xdp.sh), then the domain doctor's concurrent DNS
 # checks against the same checks made one query at a time (bench/dns.sh), then the fleet's
-# event shipping to nats-server (bench/fleet.sh). SOAK=1 makes runs longer.
+# event shipping to nats-server (bench/fleet.sh), then a 10,000-cert bundle applied under
+# click load (bench/bundle.sh). SOAK=1 makes runs longer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -17,3 +18,4 @@ case $build in /*) ;; *) build=$(cd "$here/.." && pwd)/$build ;; esac
 "$here/xdp.sh" "$build"
 "$here/dns.sh" "$build"
 "$here/fleet.sh" "$build"
+"$here/bundle.sh" "$build"
