@@ -2,6 +2,7 @@
 #include "fleet/consume.h"
 
 #include "acme/atomic_file.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/hwm.h"
@@ -61,10 +62,7 @@ static const char usage_text[] =
 
 static int usage(const char *why)
 {
-	if (why)
-		fprintf(stderr, "events consume: %s\n", why);
-	fputs(usage_text, stderr);
-	return 2;
+	return err_usage("events consume", why, usage_text);
 }
 
 static int parse_opts(int argc, char **argv, struct consume_opts *o)
