@@ -85,7 +85,7 @@ static int value_flag(struct opts *o, const char *f, const char *v)
 		else if (f[2] == 'c')
 			o->cfg.concurrency = (int)n;
 		else
-			o->cfg.interval = n;
+			o->cfg.interval = (int)n;
 		return 1;
 	}
 	return 0;

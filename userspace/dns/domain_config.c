@@ -8,7 +8,7 @@
 
 struct member {
 	const char *key;
-	size_t off, cap; /* a string member; cap 0: an integer member (int, or long for interval) */
+	size_t off, cap; /* a string member; cap 0: an int member from lo to hi */
 	long lo, hi;
 };
 
@@ -75,10 +75,7 @@ static int member(const struct member *m, json_t *v, struct domain_config *c, co
 			 m->lo, m->hi);
 		return -1;
 	}
-	if (m->off == offsetof(struct domain_config, interval))
-		c->interval = (long)json_integer_value(v);
-	else
-		*(int *)(void *)base = (int)json_integer_value(v);
+	*(int *)(void *)base = (int)json_integer_value(v);
 	return 0;
 }
 

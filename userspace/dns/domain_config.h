@@ -48,7 +48,7 @@ struct domain_config {
 	char resolver[DOMAIN_CFG_STR];
 	int dns_timeout_ms, deadline_ms, concurrency;
 	char state_dir[1024];
-	long interval;
+	int interval;            /* seconds */
 };
 
 /* The defaults, then path when it is not NULL. 0, or -1 with "path: member: why" in err. */
