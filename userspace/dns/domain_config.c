@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "dns/domain_config.h"
+#include "core/err.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -62,19 +63,15 @@ static int member(const struct member *m, json_t *v, struct domain_config *c, co
 	char *base = (char *)c + m->off;
 
 	if (m->cap) {
-		if (!json_is_string(v) || json_string_length(v) >= m->cap) {
-			snprintf(err, errlen, "%s: %s: must be a string shorter than %zu", path,
-				 m->key, m->cap);
-			return -1;
-		}
+		if (!json_is_string(v) || json_string_length(v) >= m->cap)
+			return err_set(err, errlen, "%s: %s: must be a string shorter than %zu", path,
+				       m->key, m->cap);
 		snprintf(base, m->cap, "%s", json_string_value(v));
 		return 0;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < m->lo || json_integer_value(v) > m->hi) {
-		snprintf(err, errlen, "%s: %s: must be an integer from %ld to %ld", path, m->key,
-			 m->lo, m->hi);
-		return -1;
-	}
+	if (!json_is_integer(v) || json_integer_value(v) < m->lo || json_integer_value(v) > m->hi)
+		return err_set(err, errlen, "%s: %s: must be an integer from %ld to %ld", path, m->key,
+			       m->lo, m->hi);
 	*(int *)(void *)base = (int)json_integer_value(v);
 	return 0;
 }
@@ -85,25 +82,20 @@ static int load(json_t *root, struct domain_config *c, const char *path, char *e
 	const char *key;
 	json_t *v;
 
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "%s: must be a JSON object", path);
-		return -1;
-	}
+	if (!json_is_object(root))
+		return err_set(err, errlen, "%s: must be a JSON object", path);
 	json_object_foreach(root, key, v) {
 		const struct member *m = members;
 		if (!strcmp(key, "secret")) {
-			if (!json_is_string(v) || domain_config_secret(c, json_string_value(v))) {
-				snprintf(err, errlen, "%s: secret: must be 64 to 128 hex digits", path);
-				return -1;
-			}
+			if (!json_is_string(v) || domain_config_secret(c, json_string_value(v)))
+				return err_set(err, errlen, "%s: secret: must be 64 to 128 hex digits",
+					       path);
 			continue;
 		}
 		while (m->key && strcmp(m->key, key))
 			m++;
-		if (!m->key) {
-			snprintf(err, errlen, "%s: %s: unknown member", path, key);
-			return -1;
-		}
+		if (!m->key)
+			return err_set(err, errlen, "%s: %s: unknown member", path, key);
 		if (member(m, v, c, path, err, errlen))
 			return -1;
 	}
@@ -120,10 +112,8 @@ int domain_config_load(const char *path, struct domain_config *c, char *err, siz
 	if (!path)
 		return 0;
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
-		return -1;
-	}
+	if (!root)
+		return err_set(err, errlen, "%s:%d: %s", path, je.line, je.text);
 	rc = load(root, c, path, err, errlen);
 	json_decref(root);
 	return rc;
