@@ -155,8 +155,8 @@ run: all
 	cd $(O) && ./edgetrackd
 
 # make check: ASan+UBSan builds (OpenSSL and mbedTLS backends), unit and integration tests,
-# 60 s per fuzz target, a warnings-as-errors clang build, and both boards' firmware images
-# booted and tested under QEMU. Scale and fallback tests run smaller here than in make soak.
+# 20 s per fuzz target, a warnings-as-errors clang build, and both boards' firmware images
+# booted and tested under QEMU. Scale, fallback and fuzz runs are smaller here than in make soak.
 check:
 	$(Q)$(MAKE) --no-print-directory O=build/check SANITIZE=1 all tests
 	$(Q)$(MAKE) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config host_mbedtls_defconfig
@@ -165,16 +165,18 @@ check:
 	$(Q)$(MAKE) --no-print-directory O=build/fuzz FUZZ=1 fuzzers
 	$(Q)$(MAKE) --no-print-directory qemu-images
 	$(Q)ET_CERT_SCALE=5000 SCALE_DOMAINS=3000 QEMU_TEST_TRIES=1 QEMU_TEST_HEALTH_TIMEOUT=20 \
-		QEMU_BOARDS="$(FW_BOARDS)" tests/run.sh build/check build/fuzz
+		FUZZ_SECONDS=$${FUZZ_SECONDS:-20} QEMU_BOARDS="$(FW_BOARDS)" tests/run.sh build/check build/fuzz
 
 bench: all
 	$(Q)bench/run.sh $(O)
 
 # make soak: the benchmarks with long runs, then the fleet's exactly-once test with more load,
-# longer phases and a longer NATS outage than make check gives it.
+# longer phases and a longer NATS outage than make check gives it, then 10 min per fuzz target.
 soak: all $(O)/tests/journal/loadgen
 	$(Q)SOAK=1 bench/run.sh $(O)
 	$(Q)FLEET_SOAK=1 FUZZ_SECONDS=0 TESTS=integration/test_fleet_events tests/run.sh $(O)
+	$(Q)$(MAKE) --no-print-directory O=build/fuzz FUZZ=1 fuzzers
+	$(Q)FUZZ_SECONDS=600 TESTS=fuzz/ tests/run.sh $(O) build/fuzz
 
 clean:
 	rm -rf build

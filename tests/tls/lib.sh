@@ -105,9 +105,12 @@ tls_fingerprint() {
 
 # tls_sclient_req HOST REQUEST [s_client args]: prints the handshake summary and the response.
 tls_sclient_req() {
-	local host=$1 req=$2; shift 2
+	local host=$1 req=$2 wait=(-ign_eof); shift 2
+	# With a request, read the answer to the end; with none, -ign_eof would hold the
+	# connection open until the timeout kills the client.
+	[ -n "$req" ] || wait=()
 	printf '%b' "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$TLSPORT" \
-		-servername "$host" -CAfile "$T/ca/ca.crt" -verify_return_error -ign_eof "$@" 2>&1 |
+		-servername "$host" -CAfile "$T/ca/ca.crt" -verify_return_error "${wait[@]}" "$@" 2>&1 |
 		tr -d '\0'
 }
 
