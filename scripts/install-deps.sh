@@ -13,6 +13,12 @@ libsodium-dev minisign
 curl wrk nginx-light nghttp2-client iproute2 procps util-linux xdp-tools
 "
 
+# The metrics and status page tests: Prometheus scrapes edgetrackd (promtool checks the
+# exposition), headless Chromium loads the status page.
+PKGS="$PKGS
+prometheus chromium
+"
+
 # Firmware images (make image / qemu-run / qemu-test): QEMU, image tools, and the arm64
 # cross toolchain with the multiarch -dev packages of every library edgetrackd links.
 # The boards' kernels are not installed: images/build.sh downloads and unpacks them.
