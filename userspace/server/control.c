@@ -3,6 +3,7 @@
 
 #include "acme/challenge.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "server/mgmt.h"
 
 #include <errno.h>
@@ -203,15 +204,16 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 	int sfd = signalfd(-1, set, SFD_CLOEXEC);
 	int lfd = open_socket(socket_path);
 	/* a negative fd is skipped by poll: no control socket, no management API */
-	struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
-				 { .fd = srv->mgmt ? mgmt_fd(srv->mgmt) : -1, .events = POLLIN } };
+	struct pollfd pfd[4] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
+				 { .fd = srv->mgmt ? mgmt_fd(srv->mgmt) : -1, .events = POLLIN },
+				 { .fd = metrics_fd(srv->metrics), .events = POLLIN } };
 
 	if (sfd < 0) {
 		log_error("signalfd_failed", "error=\"%s\"", strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -222,6 +224,8 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 			serve_client(srv, lfd);
 		if (pfd[2].revents & POLLIN)
 			mgmt_run_jobs(srv);
+		if (pfd[3].revents & POLLIN)
+			metrics_tick(srv);
 	}
 	server_drain(srv);
 	/* workers wait for their management jobs before they can finish */
