@@ -43,13 +43,17 @@ struct certview_query {
 
 const char *dom_state_name(enum dom_state s);
 
-struct certview *certview_build(struct server *srv);
+/* prev (may be NULL): the view this one replaces; its name order is taken over when the
+ * config is the same. */
+struct certview *certview_build(struct server *srv, const struct certview *prev);
 void certview_free(struct certview *v);
 /* Config, certificates or notes changed since v was built, or it is a minute old. */
 bool certview_stale(const struct certview *v, struct server *srv);
 
 size_t certview_total(const struct certview *v);
 size_t certview_count(const struct certview *v, enum dom_state s);
+/* How long building the view took, in milliseconds. */
+double certview_build_ms(const struct certview *v);
 /* The earliest not-after among serving certificates (unix seconds), 0 when none. */
 int64_t certview_earliest_expiry(const struct certview *v);
 /* Fills out with up to q->max rows of the matches; returns how many match in all. */

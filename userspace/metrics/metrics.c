@@ -195,8 +195,11 @@ struct certview *metrics_certview(struct server *srv)
 	struct metrics *m = srv->metrics;
 
 	if (!m->view || certview_stale(m->view, srv)) {
+		struct certview *v = certview_build(srv, m->view);
+
+		/* NULL (out of memory) too: the old view's notes may be gone */
 		certview_free(m->view);
-		m->view = certview_build(srv);
+		m->view = v;
 	}
 	return m->view;
 }

@@ -380,10 +380,12 @@ void page_render(struct server *srv, struct mgmt_job *j)
 	xdp_section(&b, srv);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* the server's own time for this page, for operators and the bench */
-	mbuf_printf(&b, "<footer>Rendered in <span id=\"render-ms\">%.2f</span> ms at %s.</footer>"
-		    "\n</body></html>\n",
+	mbuf_printf(&b, "<footer>Rendered in <span id=\"render-ms\">%.2f</span> ms at %s "
+		    "(the certificate view of %zu domains took <span id=\"view-ms\">%.1f</span> ms "
+		    "when it was last built).</footer>\n</body></html>\n",
 		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
-		    fmt_utc(c.now, id, sizeof(id)));
+		    fmt_utc(c.now, id, sizeof(id)), certview_total(c.view),
+		    certview_build_ms(c.view));
 	snapshot_put(s);
 	body = mbuf_take(&b, &len);
 	metrics_job_answer(j, body, len, "text/html; charset=utf-8");
