@@ -71,6 +71,12 @@ for i in $(seq 6000); do
 	sleep 0.1
 done
 PAGE=http://127.0.0.1:$MPORT/
+# some opens while the page is looked at, so its rate chart has a line: 20 a second, 80 s
+OPEN=$(mint open d1.ok.example.net)
+curl -s -o /dev/null --rate 20/s -H "Host: d1.ok.example.net" \
+	"http://127.0.0.1:$PORT/o/$OPEN?[1-1600]" &
+LOAD_PID=$!
+ET_PIDS+=("$LOAD_PID")
 
 # dom URL: the DOM after Chromium loaded the page (no script runs on it: there is none)
 dom() {
@@ -93,7 +99,7 @@ curl -sf -o first.html "$PAGE" || { echo "no page"; exit 1; }
 first_ms=$((($(date +%s%N) - t0) / 1000000))
 d=$(dom "$PAGE")
 echo "STATUS first_page_total_ms $first_ms server_ms $(field "$(cat first.html)" render-ms) \
-second_server_ms $(field "$d" render-ms) domains $N asan $asan"
+second_server_ms $(field "$d" render-ms) view_build_ms $(field "$d" view-ms) domains $N asan $asan"
 check "Chromium loaded the page" contains "$d" 'id="domains"'
 check "identity" eq "$(field "$d" identity)" edge-fra-1
 check "domain count" eq "$(field "$d" domains)" "$N"
@@ -131,6 +137,13 @@ check "domains without a certificate are pending" contains "$d" "no certificate 
 d=$(dom "$PAGE?sort=expiry")
 check "sorting by expiry puts certificates first" contains "$(names "$d" | head -n 1)" ".ok.example.net"
 
+# a sample every 10 s: the chart has a line once two are taken (25 s after start at most)
+chart_re='<polyline class="req" points="[0-9.]+,[0-9.]+ '
+for i in $(seq 250); do
+	grep -qE "$chart_re" <(curl -sf "$PAGE?q=none") && break
+	sleep 0.1
+done
+check "the rate chart drew the opens" matches "$(dom "$PAGE")" "$chart_re"
 shot=$LOGDIR/status_page.png
 rm -f "$shot"
 timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
@@ -138,6 +151,7 @@ timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-fi
 	--user-data-dir="$(mktemp -d "$T/chromium.XXXXXX")" --hide-scrollbars \
 	--window-size=1280,1400 --screenshot="$shot" "$PAGE?q=d1&sort=state" 2>>chromium.log
 check "a screenshot in $shot" test -s "$shot"
+kill "$LOAD_PID" 2>/dev/null
 
 # the management listener: the same page and the metrics, for an operator's certificate only
 mg() { curl -s --cacert opca/ca.crt --resolve "mgmt:$MGPORT:127.0.0.1" "$@"; }
