@@ -4,7 +4,9 @@
 #   bench/run.sh [BUILD_DIR]
 # HTTP and journal figures against nginx (bench/http.sh), then HTTPS handshakes and
 # keep-alive requests against nginx on both TLS backends (bench/tls.sh), then the XDP filter
-# against xdp-tools' xdp-filter (bench/xdp.sh). SOAK=1 makes runs longer.
+# against xdp-tools' xdp-filter (bench/xdp.sh), then what scraping the metrics costs the
+# tracking path and how fast the status page renders (bench/metrics.sh). SOAK=1 makes runs
+# longer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -13,3 +15,4 @@ case $build in /*) ;; *) build=$(cd "$here/.." && pwd)/$build ;; esac
 "$here/http.sh" "$build"
 "$here/tls.sh" "$build"
 "$here/xdp.sh" "$build"
+"$here/metrics.sh" "$build"
