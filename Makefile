@@ -104,10 +104,11 @@ OPT       ?= -O2
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -g -fno-strict-aliasing -MMD -MP \
              -I$(srctree)/userspace -I$(srctree) -I$(O) -include $(autoconf) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
-LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lcurl -lcares -lsodium
-# The operator's libraries (ACME client, DNS checks): edgetrackd, the appliance, links none.
-OPERATOR_LDLIBS := -lcurl -lcares
-DAEMON_LDLIBS = $(filter-out $(OPERATOR_LDLIBS),$(LDLIBS))
+LDLIBS    := -luring -ljansson -lssl -lcrypto -lpthread -lsodium
+# Operator-only libraries (ACME client, DNS checks, the domain doctor): edgetrackctl, the
+# tests and the bench helpers link them; edgetrackd does not, so the appliance daemon never
+# loads them.
+OPERATOR_LDLIBS := -lcurl -lcares -lpsl
 
 ifeq ($(CONFIG_TLS_MBEDTLS),y)
 LDLIBS    += -lmbedtls -lmbedx509 -lmbedcrypto
@@ -204,15 +205,17 @@ $(libedgetrack): $(lib-objs)
 
 $(O)/%: $(O)/userspace/cmd/%.o $(libedgetrack)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(if $(filter edgetrackd,$*),$(DAEMON_LDLIBS),$(LDLIBS))
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS) $(BIN_LDLIBS)
+
+$(O)/edgetrackctl: BIN_LDLIBS := $(OPERATOR_LDLIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(libedgetrack)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS) $(OPERATOR_LDLIBS) -lcmocka
 
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(libedgetrack)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS) $(OPERATOR_LDLIBS)
 
 # Helper programs of the XDP integration test and bench (one <name>.c each).
 xdp-helpers := $(if $(filter y,$(CONFIG_XDP)),$(addprefix $(O)/,tests/xdp/synflood bench/xdp_bench))

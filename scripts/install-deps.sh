@@ -13,6 +13,13 @@ libsodium-dev minisign
 curl wrk nginx-light nghttp2-client iproute2 procps util-linux xdp-tools
 "
 
+# The domain doctor (edgetrackctl domain): libpsl with Debian's public suffix list for
+# organizational domains; Knot serving test zones and Unbound resolving in front of it for
+# the integration test and bench/dns.sh.
+PKGS="$PKGS
+libpsl-dev publicsuffix knot knot-dnsutils unbound
+"
+
 # The metrics and status page tests: Prometheus scrapes edgetrackd (promtool checks the
 # exposition), headless Chromium loads the status page.
 PKGS="$PKGS
@@ -27,7 +34,7 @@ qemu-system-x86 qemu-system-arm qemu-utils busybox-static genimage squashfs-tool
 e2fsprogs cpio bc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 libc6-dev:arm64 liburing-dev:arm64 libjansson-dev:arm64 libssl-dev:arm64 libbpf-dev:arm64
 libelf-dev:arm64 zlib1g-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64
-libc-ares-dev:arm64 libsodium-dev:arm64
+libc-ares-dev:arm64 libsodium-dev:arm64 libpsl-dev:arm64
 "
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	[ "$(id -u)" -ne 0 ] && ADD_SUDO=sudo || ADD_SUDO=""

@@ -68,7 +68,7 @@ if [ -d "$alt" ]; then
 		n="unit/$(basename "$t")[mbedtls]"; want "$n" || continue
 		run_one "${n//\//_}" "$t"
 	done
-	for t in tests/integration/test_tls_*.sh; do
+	for t in tests/integration/test_tls_*.sh tests/integration/test_mgmt_api.sh; do
 		[ -f "$t" ] || continue
 		n="integration/$(basename "$t" .sh)[mbedtls]"; want "$n" || continue
 		ET_BUILD=$alt run_one "${n//\//_}" bash "$t"

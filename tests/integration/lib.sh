@@ -79,12 +79,22 @@ write_config() {
 JSON
 }
 
-# start_etd CONFIG PORT: starts edgetrackd, waits until it answers
-start_etd() {
-	local cfg=$1 port=$2
-	"$ETD" --config "$cfg" >>"$T/etd.out" 2>>"$T/etd.log" &
+# spawn_etd CONFIG: starts edgetrackd in the background ($ET_PID), logging to $T/etd.log
+spawn_etd() {
+	"$ETD" --config "$1" >>"$T/etd.out" 2>>"$T/etd.log" &
 	ET_PID=$!
 	ET_PIDS+=("$ET_PID")
+}
+
+# start_etd CONFIG PORT: starts edgetrackd, waits until it answers
+start_etd() {
+	spawn_etd "$1"
+	wait_up "$2"
+}
+
+# wait_up PORT: waits until the edgetrackd $ET_PID answers on PORT; fails at once if it exits
+wait_up() {
+	local port=$1
 	for _ in $(seq 100); do
 		curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
 		kill -0 "$ET_PID" 2>/dev/null || { cat "$T/etd.log" >&2; return 1; }

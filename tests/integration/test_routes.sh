@@ -87,6 +87,9 @@ SCLICK=$(mint click $S https://x.example/)
 out=$(curl -si -H "Host: $S" "http://127.0.0.1:$PORT/c/$SCLICK")
 check "https_redirect answers 308 to https" contains "$out" "Location: https://$S/c/$SCLICK"
 check "no HSTS over plain HTTP" eq "$(grep -ci strict-transport <<<"$out")" 0
+out=$(raw "$PORT" "GET http://$S/c/$SCLICK?q=1 HTTP/1.1\r\nHost: $S\r\nConnection: close\r\n\r\n")
+check "absolute-form request: Location from the path and query only" \
+	eq "$(grep -i '^location:' <<<"$out" | tr -d '\r')" "Location: https://$S/c/$SCLICK?q=1"
 check "ACME challenge never redirected" eq "$(status_of -H "Host: $S" "http://127.0.0.1:$PORT/.well-known/acme-challenge/abcdefghijklmnopqrstuvwxyz012345")" 200
 
 # ACME HTTP-01: stateless answer for configured domains, explicit store through the control socket

@@ -39,9 +39,7 @@ tls_write_config "$T/et.json" "$PORT" "$TLSPORT" \
 
 # start_etd's few seconds are not enough to load 100,000 pairs under ASan: wait up to 10 min.
 t0=$(now_ms)
-"$ETD" --config "$T/et.json" >>"$T/etd.out" 2>>"$T/etd.log" &
-ET_PID=$!
-ET_PIDS+=("$ET_PID")
+spawn_etd "$T/et.json"
 for _ in $(seq 6000); do
 	curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
 	kill -0 "$ET_PID" 2>/dev/null || { cat "$T/etd.log"; exit 1; }

@@ -83,6 +83,28 @@ else
 	out=$(resume any)
 	check "default-version session resumed over TLS 1.2 (mbedTLS)" contains "$out" "Reused, TLSv1.2"
 fi
+
+# ---- RFC 6066 §3: a session resumes only under the server name it was made for
+cross() { # label NAME, then extra s_client args: offers $T/sess.<label> under SNI NAME
+	local label=$1 name=$2; shift 2
+	tls_sclient_req "$name" "${REQ/click.example.com/$name}" -sess_in "$T/sess.$label" "$@"
+}
+out=$(cross 12 shop.example.org -tls1_2)
+check "TLS 1.2: a click.example.com session is not resumed under shop.example.org" contains "$out" "New, TLSv1.2"
+check "... which gets a full handshake and serves" contains "$out" "HTTP/1.1 200 OK"
+check "TLS 1.2: nor under a name the same wildcard covers" \
+	contains "$(cross 12 a.track.example.net -tls1_2)" "New, TLSv1.2"
+check "TLS 1.2: the session still resumes under click.example.com" \
+	contains "$(cross 12 click.example.com -tls1_2)" "Reused, TLSv1.2"
+check "TLS 1.2: ... whatever the case of the name" \
+	contains "$(cross 12 Click.Example.COM -tls1_2)" "Reused, TLSv1.2"
+if [ "$BACKEND" = openssl ]; then
+	out=$(cross 13 shop.example.org -tls1_3)
+	check "TLS 1.3: a click.example.com session is not resumed under shop.example.org" contains "$out" "New, TLSv1.3"
+	check "... which gets a full handshake and serves" contains "$out" "HTTP/1.1 200 OK"
+	check "TLS 1.3: the session still resumes under click.example.com" \
+		contains "$(cross 13 click.example.com -tls1_3)" "Reused, TLSv1.3"
+fi
 check "a ticket for one domain still yields that domain's cert when resumed" \
 	eq "$(openssl x509 -noout -subject <<<"$(tls_sclient_req click.example.com "" -sess_in "$T/sess.12" -showcerts </dev/null)" 2>/dev/null)" "subject=CN = click.example.com"
 

@@ -39,7 +39,7 @@ static const struct pcase cases[] = {
 	{ "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\",\"detail\":\"policy forbids\"}",
 	  400, PROB_FATAL, "rejectedIdentifier", { "will not issue", "policy forbids" } },
 	{ "{\"type\":\"urn:ietf:params:acme:error:invalidProfile\",\"detail\":\"unknown profile\"}",
-	  400, PROB_FATAL, "invalidProfile", { "profile", NULL } },
+	  400, PROB_CLIENT, "invalidProfile", { "profile", NULL } },
 	{ "{\"type\":\"urn:ietf:params:acme:error:alreadyReplaced\"}", 409, PROB_FATAL,
 	  "alreadyReplaced", { "replaces", NULL } },
 	/* RFC 8555 §6.7.1 example: subproblems name the identifier */

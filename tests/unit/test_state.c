@@ -355,9 +355,6 @@ static void test_refusals(void **state)
 	/* a challenge the store would not take */
 	cases[n].b = tb_new(5), cases[n].why = "challenge: ";
 	tb_challenge(cases[n++].b, "short", "short.x");
-	/* keyring items wait for their reader */
-	cases[n].b = tb_new(5), cases[n].why = "keyring";
-	tb_add(cases[n++].b, BUNDLE_ITEM_KEYRING, NULL, "keyring");
 	for (size_t i = 0; i < sizeof(cfg_bad) / sizeof(cfg_bad[0]); i++) {
 		cases[n].b = tb_new(5), cases[n].why = cfg_why[i];
 		tb_add(cases[n++].b, BUNDLE_ITEM_CONFIG, NULL, cfg_bad[i]);

@@ -17,6 +17,7 @@
 
 #include "certs/cert_store.h"
 #include "tls/tls.h"
+#include "tls/tls_internal.h"
 #include "test_tls_certs.h"
 #include "test_tls_client.h"
 
@@ -297,9 +298,10 @@ static SSL_SESSION *first_session(struct tls_server *srv, int max, SSL_CTX *ctx)
 	return sess;
 }
 
-static bool resumes(struct tls_server *srv, SSL_SESSION *sess, int max, SSL_CTX *ctx)
+static bool resumes_as(struct tls_server *srv, const char *sni, SSL_SESSION *sess, int max,
+		       SSL_CTX *ctx)
 {
-	struct copts o = { .sni = "a.example.com", .max = max, .session = sess, .ctx = ctx };
+	struct copts o = { .sni = sni, .max = max, .session = sess, .ctx = ctx };
 	struct client c = client_new(&o);
 	struct tls_conn *s = tls_conn_new(srv);
 	bool r;
@@ -311,6 +313,11 @@ static bool resumes(struct tls_server *srv, SSL_SESSION *sess, int max, SSL_CTX 
 	tls_conn_free(s);
 	client_free(&c);
 	return r;
+}
+
+static bool resumes(struct tls_server *srv, SSL_SESSION *sess, int max, SSL_CTX *ctx)
+{
+	return resumes_as(srv, "a.example.com", sess, max, ctx);
 }
 
 static struct tls_ticket_key tkey(const char *name, unsigned char fill)
@@ -367,6 +374,99 @@ static void test_resumption_tls13(void **state)
 	if (mbed())
 		skip();
 	resumption_at(*state, TLS1_3_VERSION);
+}
+
+/*
+ * RFC 6066 §3: a session made under a.example.com is not resumed under any other name, not
+ * even one with the same key or under a wildcard, and still resumes under its own name.
+ */
+static void resumption_by_name(struct fixture *f, int max)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL_SESSION *sess = first_session(f->srv, max, cctx);
+
+	assert_false(resumes_as(f->srv, "c.example.net", sess, max, cctx)); /* same EC key */
+	assert_false(resumes_as(f->srv, "b.example.com", sess, max, cctx));
+	assert_false(resumes_as(f->srv, "x.w.example.com", sess, max, cctx));
+	assert_true(resumes_as(f->srv, "a.example.com", sess, max, cctx));
+	assert_true(resumes_as(f->srv, "A.Example.COM", sess, max, cctx));
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(cctx);
+}
+
+static void test_resumption_by_name_tls12(void **state)
+{
+	resumption_by_name(*state, TLS1_2_VERSION);
+}
+
+static void test_resumption_by_name_tls13(void **state)
+{
+	if (mbed())
+		skip();
+	resumption_by_name(*state, TLS1_3_VERSION);
+}
+
+/* The first bytes an OpenSSL client sends for sni (NULL: no SNI). */
+static size_t client_hello(const char *sni, unsigned char *buf, size_t cap)
+{
+	struct copts o = { .sni = sni, .max = TLS1_2_VERSION };
+	struct client c = client_new(&o);
+	int n;
+
+	SSL_do_handshake(c.ssl);
+	n = BIO_read(c.wbio, buf, (int)cap);
+	assert_true(n > 0);
+	client_free(&c);
+	return (size_t)n;
+}
+
+/* Moves the server_name extension of a one-record ClientHello to the end of the list, as
+ * clients that shuffle their extensions may send it (after session_ticket). */
+static void sni_last(unsigned char *h, size_t len)
+{
+	size_t off = 9 + 34, ext_end;
+	unsigned char tmp[512];
+
+	off += 1 + h[off];                          /* session id */
+	off += 2 + ((size_t)h[off] << 8 | h[off + 1]); /* cipher suites */
+	off += 1 + h[off];                          /* compression */
+	ext_end = off + 2 + ((size_t)h[off] << 8 | h[off + 1]);
+	assert_int_equal(ext_end, len);
+	for (off += 2; off < ext_end;) {
+		size_t n = 4 + ((size_t)h[off + 2] << 8 | h[off + 3]);
+
+		if (h[off] == 0 && h[off + 1] == 0) {
+			assert_true(n <= sizeof(tmp));
+			memcpy(tmp, h + off, n);
+			memmove(h + off, h + off + n, ext_end - off - n);
+			memcpy(h + ext_end - n, tmp, n);
+			return;
+		}
+		off += n;
+	}
+	fail_msg("no server_name extension");
+}
+
+static void test_sni_from_hello(void **state)
+{
+	unsigned char h[4096];
+	char name[TLS_SNI_MAX + 1];
+	size_t n;
+
+	(void)state;
+	n = client_hello("Click.Example.TEST", h, sizeof(h));
+	for (size_t cut = 0; cut < n; cut++) /* nothing before the whole record */
+		assert_int_equal(tls_sni_from_hello(h, cut, name), 1);
+	assert_int_equal(tls_sni_from_hello(h, n, name), 0);
+	assert_string_equal(name, "click.example.test");
+	sni_last(h, n);
+	assert_int_equal(tls_sni_from_hello(h, n, name), 0);
+	assert_string_equal(name, "click.example.test");
+	n = client_hello(NULL, h, sizeof(h));
+	assert_int_equal(tls_sni_from_hello(h, n, name), 0);
+	assert_string_equal(name, "");
+	assert_int_equal(tls_sni_from_hello((const unsigned char *)"GET / HTTP/1.1\r\n", 16, name), 0);
+	assert_string_equal(name, "");
 }
 
 /* A bad replacement cert is rejected and the old one keeps serving handshakes. */
@@ -561,6 +661,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alpn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumption_tls12, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumption_tls13, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resumption_by_name_tls12, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resumption_by_name_tls13, setup, teardown),
+		cmocka_unit_test(test_sni_from_hello),
 		cmocka_unit_test_setup_teardown(test_bad_cert_keeps_serving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_mid_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_notify, setup, teardown),

@@ -94,6 +94,23 @@ static bool wanted(const char *domain, int argc, char **argv)
 	return false;
 }
 
+/* One line above the table while CA-side failures hold orders back. */
+static void print_ca_backoff(const char *state_dir)
+{
+	struct ca_backoff ca;
+	char err[512], t[32];
+
+	if (ca_backoff_load(state_dir, &ca, err, sizeof(err))) {
+		fprintf(stderr, "edgetrackctl: %s\n", err);
+		return;
+	}
+	if (!ca.failures)
+		return;
+	fmt_time(ca.retry_after, t, sizeof(t));
+	printf("CA: %u CA-side failures in a row, orders resume from %s (last: %s)\n", ca.failures, t,
+	       ca.reason);
+}
+
 static int cmd_status(const struct acme_config *cfg, bool json, int argc, char **argv)
 {
 	struct cert_status *list;
@@ -105,9 +122,11 @@ static int cmd_status(const struct acme_config *cfg, bool json, int argc, char *
 		json_decref(arr);
 		return 2;
 	}
-	if (!json)
+	if (!json) {
+		print_ca_backoff(cfg->state_dir);
 		printf("%-40s %-8s %-20s %-20s %s\n", "DOMAIN", "STATE", "NOT_AFTER", "NEXT_RENEWAL",
 		       "REASON");
+	}
 	for (int i = 0; i < n; i++) {
 		char na[32], nr[32];
 		if (!wanted(list[i].domain, argc, argv))

@@ -182,7 +182,7 @@ static int get_nonce(struct acme_client *c, struct acme_error *e)
 	int rc = http_do(c, c->new_nonce, NULL, true, NULL, &r, e);
 
 	if (!rc && !r.nonce[0]) {
-		set_err(e, ACME_E_LOCAL, "CA gave no Replay-Nonce (HTTP %ld from %s)", r.status,
+		set_err(e, ACME_E_PROTOCOL, "CA gave no Replay-Nonce (HTTP %ld from %s)", r.status,
 			c->new_nonce);
 		rc = -1;
 	}
@@ -195,6 +195,7 @@ static void problem_error(const struct http_resp *r, struct acme_error *e,
 {
 	acme_problem_parse(r->body, r->len, (int)r->status, p);
 	e->retry_after = r->retry_after;
+	e->prob = p->cls;
 	set_err(e, p->cls == PROB_RATELIMIT ? ACME_E_RATELIMIT : ACME_E_PROBLEM, "%s", p->reason);
 	if (p->cls == PROB_RATELIMIT && !e->retry_after)
 		e->retry_after = time(NULL) + 3600; /* no Retry-After: assume an hour */
@@ -212,48 +213,71 @@ static void sleep_until(time_t when, time_t deadline)
 	nanosleep(&ts, NULL);
 }
 
+/* One signed POST with the nonce at hand (or a fresh one): -1 on a transport or local
+ * error (e set), 0 on success, 1 when the CA answered with a problem (r holds it). */
+static int post_once(struct acme_client *c, const char *url, const char *payload,
+		     const char *accept, struct http_resp *r, struct acme_error *e)
+{
+	char err[256], *jws;
+	int rc;
+
+	if (!c->nonce[0] && get_nonce(c, e))
+		return -1;
+	jws = jws_sign(c->key, c->kid[0] ? c->kid : NULL, c->nonce, url, payload ? payload : "",
+		       err, sizeof(err));
+	c->nonce[0] = '\0'; /* a nonce is good for one request */
+	if (!jws) {
+		set_err(e, ACME_E_LOCAL, "%s", err);
+		return -1;
+	}
+	rc = http_do(c, url, jws, false, accept, r, e);
+	free(jws);
+	return rc ? -1 : r->status >= 400;
+}
+
+/* badNonce is the CA asking for a resend with the fresh nonce its answer carried (RFC 8555
+ * §6.5), not a failure: resend until the deadline, pausing briefly now and then so a CA that
+ * rejects every nonce is not flooded. false (reason in e) when time is up. */
+static bool resend_after_bad_nonce(const char *url, int rejected, time_t deadline,
+				   struct acme_error *e)
+{
+	size_t n = strlen(e->reason);
+
+	if (time(NULL) >= deadline) {
+		snprintf(e->reason + n, sizeof(e->reason) - n, " (%d nonces rejected in a row)",
+			 rejected);
+		return false;
+	}
+	log_info("acme_bad_nonce", "url=%s retry=%d", url, rejected);
+	if (rejected % 25 == 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	return true;
+}
+
 /*
- * Signed POST (payload NULL: POST-as-GET). Retries badNonce with the nonce of the error
- * response, and 5xx a few times; anything else is the caller's to handle.
+ * Signed POST (payload NULL: POST-as-GET). Resends on badNonce until poll_timeout, retries
+ * 5xx a few times; anything else is the caller's to handle.
  */
 static int acme_post(struct acme_client *c, const char *url, const char *payload,
 		     const char *accept, struct http_resp *r, struct acme_error *e)
 {
+	time_t deadline = time(NULL) + c->o.poll_timeout;
 	struct acme_problem p;
-	char err[256];
-	int nonce_retries = 0;
+	int rejected = 0, retries = 0, rc;
 
-	/* badNonce is the CA asking for a resend, not a failure: it has its own, larger
-	 * allowance so a CA that rejects many nonces still gets every request through */
-	for (int attempt = 0;; attempt++) {
-		char *jws;
-		int rc;
-		if (!c->nonce[0] && get_nonce(c, e))
-			return -1;
-		jws = jws_sign(c->key, c->kid[0] ? c->kid : NULL, c->nonce, url,
-			       payload ? payload : "", err, sizeof(err));
-		c->nonce[0] = '\0'; /* a nonce is good for one request */
-		if (!jws) {
-			set_err(e, ACME_E_LOCAL, "%s", err);
-			return -1;
-		}
-		rc = http_do(c, url, jws, false, accept, r, e);
-		free(jws);
-		if (rc)
-			return -1;
-		if (r->status < 400)
-			return 0;
+	while ((rc = post_once(c, url, payload, accept, r, e)) > 0) {
 		problem_error(r, e, &p);
-		if (p.cls == PROB_BADNONCE && ++nonce_retries <= 4 * c->o.max_retries) {
-			log_info("acme_bad_nonce", "url=%s retry=%d", url, nonce_retries);
-			attempt--;
+		if (p.cls == PROB_BADNONCE) {
+			if (!resend_after_bad_nonce(url, ++rejected, deadline, e))
+				return -1;
 			continue;
 		}
-		if (p.cls != PROB_RETRY || attempt >= c->o.max_retries)
+		if (p.cls != PROB_RETRY || retries++ >= c->o.max_retries)
 			return -1;
 		log_warn("acme_retry", "url=%s status=%ld reason=\"%s\"", url, r->status, p.reason);
 		sleep_until(r->retry_after ? r->retry_after : time(NULL) + 1, time(NULL) + 10);
 	}
+	return rc;
 }
 
 static json_t *resp_json(const struct http_resp *r, const char *what, struct acme_error *e)
@@ -262,7 +286,7 @@ static json_t *resp_json(const struct http_resp *r, const char *what, struct acm
 
 	if (!json_is_object(j)) {
 		json_decref(j);
-		set_err(e, ACME_E_LOCAL, "CA sent no JSON %s (HTTP %ld)", what, r->status);
+		set_err(e, ACME_E_PROTOCOL, "CA sent no JSON %s (HTTP %ld)", what, r->status);
 		return NULL;
 	}
 	return j;
@@ -315,7 +339,7 @@ static int fetch_directory(struct acme_client *c, struct acme_error *e)
 	read_profiles(c, dir);
 	json_decref(dir);
 	if (!c->new_nonce[0] || !c->new_account[0] || !c->new_order[0]) {
-		set_err(e, ACME_E_LOCAL, "%s is not an ACME directory", c->o.directory_url);
+		set_err(e, ACME_E_PROTOCOL, "%s is not an ACME directory", c->o.directory_url);
 		return -1;
 	}
 	return 0;
@@ -418,7 +442,7 @@ int acme_client_account(struct acme_client *c, struct acme_error *e)
 	rc = acme_post(c, c->new_account, payload, NULL, &r, e);
 	free(payload);
 	if (!rc && !r.location[0]) {
-		set_err(e, ACME_E_LOCAL, "CA gave no account URL (HTTP %ld)", r.status);
+		set_err(e, ACME_E_PROTOCOL, "CA gave no account URL (HTTP %ld)", r.status);
 		rc = -1;
 	}
 	if (!rc) {
@@ -529,7 +553,7 @@ static int answer_challenge(struct acme_client *c, const struct acme_order_req *
 	int rc = -1;
 
 	if (!token || !url) {
-		set_err(e, ACME_E_LOCAL, "CA's http-01 challenge lacks token or url");
+		set_err(e, ACME_E_PROTOCOL, "CA's http-01 challenge lacks token or url");
 		return -1;
 	}
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", token, c->thumbprint);
@@ -597,7 +621,7 @@ static int download(struct acme_client *c, const char *cert_url, struct acme_cer
 	if (acme_post(c, cert_url, NULL, "application/pem-certificate-chain", &r, e))
 		return resp_reset(&r), -1;
 	if (!r.body || !strstr(r.body, "-----BEGIN CERTIFICATE-----")) {
-		set_err(e, ACME_E_LOCAL, "CA sent no PEM chain from %s", cert_url);
+		set_err(e, ACME_E_PROTOCOL, "CA sent no PEM chain from %s", cert_url);
 		return resp_reset(&r), -1;
 	}
 	out->chain_pem = r.body;
@@ -702,7 +726,7 @@ static json_t *new_order(struct acme_client *c, const struct acme_order_req *req
 		order = resp_json(&r, "order", e);
 		snprintf(out->order_url, sizeof(out->order_url), "%s", r.location);
 		if (order && !r.location[0]) {
-			set_err(e, ACME_E_LOCAL, "CA gave no order URL");
+			set_err(e, ACME_E_PROTOCOL, "CA gave no order URL");
 			json_decref(order);
 			order = NULL;
 		}

@@ -2,8 +2,8 @@
 /*
  * ACME v2 client (RFC 8555) over libcurl: directory, nonces, account (ES256, optional external
  * account binding), orders with HTTP-01 authorizations, polling that honours Retry-After,
- * finalize with a CSR for a fresh P-256 key, chain download. badNonce is retried with the
- * fresh nonce the error carries; rate limits come back as ACME_E_RATELIMIT with the CA's
+ * finalize with a CSR for a fresh P-256 key, chain download. badNonce is resent with the
+ * fresh nonce the error carries, as often as the CA asks within poll_timeout; rate limits come back as ACME_E_RATELIMIT with the CA's
  * Retry-After; every problem document becomes a reason (acme_problem.h). Profiles and ARI
  * (RFC 9773 renewalInfo, "replaces") are used when the directory offers them.
  *
@@ -14,6 +14,7 @@
 #ifndef ET_ACME_CLIENT_H
 #define ET_ACME_CLIENT_H
 
+#include "acme/acme_problem.h"
 #include "acme/ari.h"
 #include "acme/jws.h"
 
@@ -30,7 +31,7 @@ struct acme_client_opts {
 	const char *profile;      /* requested profile, NULL: the CA's default */
 	int http_timeout;         /* seconds per HTTP request (default 30) */
 	int poll_timeout;         /* seconds per wait on an authorization or order (default 120) */
-	int max_retries;          /* badNonce and 5xx retries per request (default 5) */
+	int max_retries;          /* 5xx retries per request (default 5) */
 };
 
 enum acme_err_kind {
@@ -40,11 +41,13 @@ enum acme_err_kind {
 	ACME_E_NETWORK,   /* the CA could not be reached */
 	ACME_E_TIMEOUT,   /* an order or authorization did not settle in time */
 	ACME_E_INVALID,   /* validation failed (authorization or order invalid) */
-	ACME_E_LOCAL,     /* our side: key, CSR, memory, bad CA response */
+	ACME_E_LOCAL,     /* our side: key, CSR, memory, the appliance, the cert dir */
+	ACME_E_PROTOCOL,  /* the CA answered something unusable (no JSON, no nonce, no URL) */
 };
 
 struct acme_error {
 	enum acme_err_kind kind;
+	enum acme_prob_class prob; /* with ACME_E_PROBLEM and ACME_E_RATELIMIT */
 	char reason[1024];
 	time_t retry_after;  /* absolute; 0 when the CA gave none */
 	bool order_created;  /* an order exists at the CA (counts against CA limits) */

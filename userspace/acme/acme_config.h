@@ -21,7 +21,9 @@
  *   "renew_before_seconds": 0,  >0: renew when this little validity is left, instead of
  *                               one third of the lifetime (ARI still wins when offered)
  *   "clock_offset_seconds": 0,  added to the clock when deciding what is due (tests, drills)
- *   "failure_budget": 5,        consecutive CA-side failures before automatic retries stop
+ *   "failure_budget": 5,        consecutive failures of the domain's own (validation, CAA, a
+ *                               rejected name) before automatic retries stop; CA, network and
+ *                               account failures back off CA-wide instead and spend no budget
  *   "retry_base_seconds": 300, "retry_max_seconds": 86400,   backoff between failures
  *   "http_timeout_seconds": 30, "poll_timeout_seconds": 120, "dns_timeout_ms": 2000
  * }

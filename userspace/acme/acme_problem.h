@@ -9,7 +9,8 @@
 #include <stddef.h>
 
 enum acme_prob_class {
-	PROB_FATAL,      /* fix something (DNS, CAA, request) before trying again */
+	PROB_FATAL,      /* fix something about the name (DNS, CAA, policy) before trying again */
+	PROB_CLIENT,     /* the CA refuses how we ask (key, algorithm, profile): every name alike */
 	PROB_RETRY,      /* the CA had a transient trouble: retry later */
 	PROB_BADNONCE,   /* resend with the fresh nonce of this response */
 	PROB_RATELIMIT,  /* back off until Retry-After and report */

@@ -2,6 +2,8 @@
 #include "acme/acme_run.h"
 #include "acme/atomic_file.h"
 #include "acme/csr.h"
+#include "acme/failure.h"
+#include "acme/install.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -35,14 +37,6 @@ time_t acme_run_now(const struct acme_run *r)
 	return time(NULL) + r->cfg->clock_offset;
 }
 
-static int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen)
-{
-	if (!mkdir(dir, mode) || errno == EEXIST)
-		return 0;
-	snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-	return -1;
-}
-
 int acme_run_init(struct acme_run *r, const struct acme_config *cfg, FILE *out, char *err,
 		  size_t errlen)
 {
@@ -51,6 +45,8 @@ int acme_run_init(struct acme_run *r, const struct acme_config *cfg, FILE *out, 
 	r->out = out;
 	if (ensure_dir(cfg->state_dir, 0755, err, errlen))
 		return -1;
+	if (ca_backoff_load(cfg->state_dir, &r->ca, err, errlen))
+		log_warn("acme_ca_state", "reason=\"%s\"; starting without a CA-wide backoff", err);
 	r->key = acme_key_load(cfg->account_key, 1, err, errlen);
 	if (!r->key)
 		return -1;
@@ -83,7 +79,13 @@ static int client(struct acme_run *r, struct acme_error *e)
 	memset(e, 0, sizeof(*e));
 	if (r->client)
 		return 0;
+	if (r->client_err.kind) { /* the directory failed once this run: no second try */
+		*e = r->client_err;
+		return -1;
+	}
 	r->client = acme_client_new(&o, e);
+	if (!r->client)
+		r->client_err = *e;
 	return r->client ? 0 : -1;
 }
 
@@ -189,28 +191,6 @@ static int push_challenge(void *arg, const char *domain, const char *token, cons
 	return add ? -1 : 0;
 }
 
-/* ------------------------------------------------------------------ install */
-
-int acme_install_files(const char *cert_dir, const char *domain, const char *chain_pem,
-		       const char *key_pem, char *err, size_t errlen)
-{
-	char base[300], path[4096];
-
-	if (cert_status_file_base(domain, base, sizeof(base))) {
-		snprintf(err, errlen, "bad domain name \"%s\"", domain);
-		return -1;
-	}
-	if (ensure_dir(cert_dir, 0755, err, errlen))
-		return -1;
-	/* key first: a reload between the two renames sees a mismatched pair, which the cert
-	 * store rejects while the previous pair keeps serving */
-	snprintf(path, sizeof(path), "%s/%s.key", cert_dir, base);
-	if (atomic_write_file(path, key_pem, strlen(key_pem), 0600, err, errlen))
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s.crt", cert_dir, base);
-	return atomic_write_file(path, chain_pem, strlen(chain_pem), 0644, err, errlen);
-}
-
 /* ------------------------------------------------------------------ status helpers */
 
 static void save(struct acme_run *r, const struct cert_status *st)
@@ -221,37 +201,78 @@ static void save(struct acme_run *r, const struct cert_status *st)
 		log_error("acme_status_write", "domain=%s reason=\"%s\"", st->domain, err);
 }
 
-static time_t backoff(const struct acme_config *c, unsigned failures)
+/* Writes the CA-wide record when it differs from before. */
+static void save_ca(struct acme_run *r, const struct ca_backoff *before)
 {
-	long d = c->retry_base;
+	char err[512];
 
-	for (unsigned i = 1; i < failures && d < c->retry_max; i++)
-		d *= 2;
-	return d < c->retry_max ? d : c->retry_max;
+	if (!memcmp(before, &r->ca, sizeof(r->ca)))
+		return;
+	if (ca_backoff_save(r->cfg->state_dir, &r->ca, err, sizeof(err)))
+		log_error("acme_ca_state_write", "reason=\"%s\"", err);
 }
 
-static void record_failure(struct acme_run *r, struct cert_status *st, const char *what,
-			   const struct acme_error *e, bool ca_side)
+static void ca_answered(struct acme_run *r)
 {
-	time_t now = acme_run_now(r);
-	char na[32];
+	struct ca_backoff before = r->ca;
+
+	ca_backoff_clear(&r->ca);
+	r->ca_failed = false;
+	save_ca(r, &before);
+}
+
+static struct failure_policy policy(const struct acme_run *r)
+{
+	return (struct failure_policy){ .retry_base = r->cfg->retry_base,
+					.retry_max = r->cfg->retry_max,
+					.clock_offset = r->cfg->clock_offset };
+}
+
+/* What the failure means for the schedule, appended to the reason. */
+static void blame_note(const struct acme_run *r, enum acme_blame b, const struct cert_status *st,
+		       char *out, size_t cap)
+{
+	char t[32];
+
+	out[0] = '\0';
+	if (b == BLAME_DOMAIN && st->failures >= r->cfg->failure_budget) {
+		snprintf(out, cap, " (failure %u of %u: automatic retries stop; fix the cause and run "
+			 "edgetrackctl acme issue)", st->failures, r->cfg->failure_budget);
+	} else if (b == BLAME_DOMAIN) {
+		fmt_time(st->retry_after, t, sizeof(t));
+		snprintf(out, cap, " (failure %u of %u before automatic retries stop; next try from %s)",
+			 st->failures, r->cfg->failure_budget, t);
+	} else if (b == BLAME_RATELIMIT) {
+		fmt_time(st->retry_after, t, sizeof(t));
+		snprintf(out, cap, " (rate limited; backing off until %s)", t);
+	} else if (b == BLAME_CA) {
+		fmt_time(r->ca.retry_after, t, sizeof(t));
+		snprintf(out, cap, " (a CA-side failure, not the domain's: renewals wait until %s)",
+			 t);
+	}
+}
+
+/* Books a failed attempt (e NULL: nothing reached the CA), records and prints the reason. */
+static void record_failure(struct acme_run *r, struct cert_status *st, const char *what,
+			   const struct acme_error *e)
+{
+	struct failure_policy p = policy(r);
+	struct ca_backoff before = r->ca;
+	enum acme_blame b = failure_book(st, &r->ca, e, &p, acme_run_now(r), &r->ca_failed);
+	char na[32], note[200];
 
 	st->state = CERT_UNKNOWN;
 	st->updated = time(NULL);
-	if (ca_side) {
-		st->failures++;
-		st->retry_after = now + backoff(r->cfg, st->failures);
-		if (e && e->retry_after && e->retry_after + r->cfg->clock_offset > st->retry_after)
-			st->retry_after = e->retry_after + r->cfg->clock_offset;
-	}
+	blame_note(r, b, st, note, sizeof(note));
 	fmt_time(st->not_after, na, sizeof(na));
-	snprintf(st->reason, sizeof(st->reason), "%s%s%s%s%s", what,
-		 e && e->kind == ACME_E_RATELIMIT ? " (rate limited; backing off)" : "",
+	snprintf(st->reason, sizeof(st->reason), "%.700s%s%s%s%s", what, note,
 		 st->has_cert ? "; the current certificate (valid until " : "",
 		 st->has_cert ? na : "", st->has_cert ? ") keeps serving" : "");
 	save(r, st);
-	log_warn("acme_failed", "domain=%s failures=%u reason=\"%s\"", st->domain, st->failures,
-		 st->reason);
+	save_ca(r, &before);
+	say(r, "%s: %s", st->domain, st->reason);
+	log_warn("acme_failed", "domain=%s blame=%s failures=%u ca_failures=%u reason=\"%s\"",
+		 st->domain, acme_blame_name(b), st->failures, r->ca.failures, st->reason);
 }
 
 static void on_progress(void *arg, const char *stage, const char *order_url)
@@ -271,7 +292,7 @@ static void schedule(struct acme_run *r, struct cert_status *st)
 	uint64_t rnd = 0;
 
 	st->ari = false;
-	if (st->ari_id[0] && acme_client_has_ari(r->client) &&
+	if (st->ari_id[0] && r->client && acme_client_has_ari(r->client) &&
 	    !acme_client_renewal_info(r->client, st->ari_id, &w, &e)) {
 		RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
 		st->next_renewal = ari_pick(&w, rnd);
@@ -284,31 +305,34 @@ static void schedule(struct acme_run *r, struct cert_status *st)
 		st->next_renewal = renewal_default(st->not_before, st->not_after);
 }
 
-static int install(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert)
-{
-	struct chain_facts f;
-	char err[512], line[300], reload[600] = "", na[32], nr[32];
+/* ------------------------------------------------------------------ install */
 
-	if (chain_inspect(cert->chain_pem, strlen(cert->chain_pem), st->domain, &f, err,
-			  sizeof(err)) ||
-	    acme_install_files(r->cfg->cert_dir, st->domain, cert->chain_pem, cert->key_pem, err,
-			       sizeof(err))) {
-		struct acme_error e = { .kind = ACME_E_LOCAL };
-		snprintf(e.reason, sizeof(e.reason), "%s", err);
-		record_failure(r, st, err, &e, false);
-		return -1;
-	}
-	if (r->cfg->control_socket[0]) {
-		snprintf(line, sizeof(line), "cert reload %s", st->domain);
-		if (control_command(r->cfg->control_socket, line, err, sizeof(err)))
-			snprintf(reload, sizeof(reload), "; hot reload failed (%s): edgetrackd picks "
-				 "the files up on its next reload", err);
-	}
+/* Hot reload over the control socket; a note for the reason when it fails. */
+static void reload(struct acme_run *r, const char *domain, char *note, size_t cap)
+{
+	char line[300], err[512];
+
+	note[0] = '\0';
+	if (!r->cfg->control_socket[0])
+		return;
+	snprintf(line, sizeof(line), "cert reload %s", domain);
+	if (control_command(r->cfg->control_socket, line, err, sizeof(err)))
+		snprintf(note, cap, "; hot reload failed (%s): edgetrackd picks the files up on its "
+			 "next reload", err);
+}
+
+/* The pair is in the cert dir: the record says issued and when to renew. */
+static void installed(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert,
+		      const struct chain_facts *f)
+{
+	char note[600], na[32], nr[32];
+
+	reload(r, st->domain, note, sizeof(note));
 	st->has_cert = true;
-	st->not_before = f.not_before;
-	st->not_after = f.not_after;
-	snprintf(st->ari_id, sizeof(st->ari_id), "%s", f.ari_id);
-	snprintf(st->serial, sizeof(st->serial), "%s", f.serial_hex);
+	st->not_before = f->not_before;
+	st->not_after = f->not_after;
+	snprintf(st->ari_id, sizeof(st->ari_id), "%s", f->ari_id);
+	snprintf(st->serial, sizeof(st->serial), "%s", f->serial_hex);
 	schedule(r, st);
 	st->state = CERT_ISSUED;
 	st->failures = 0;
@@ -318,68 +342,162 @@ static int install(struct acme_run *r, struct cert_status *st, const struct acme
 	fmt_time(st->next_renewal, nr, sizeof(nr));
 	snprintf(st->reason, sizeof(st->reason), "issued%s, valid until %s, renewal %s%s%s",
 		 cert->replaced ? " (replaces the previous certificate)" : "", na,
-		 st->ari ? "in the CA's ARI window from " : "from ", nr, reload);
+		 st->ari ? "in the CA's ARI window from " : "from ", nr, note);
 	save(r, st);
+	say(r, "%s: %s", st->domain, st->reason);
 	log_info("acme_issued", "domain=%s not_after=%s next_renewal=%s", st->domain, na, nr);
+}
+
+/* Holds a pair the cert dir did not take; a note for the reason. */
+static void hold(struct acme_run *r, const char *domain, const struct acme_cert *cert,
+		 bool from_held, char *note, size_t cap)
+{
+	char err[512];
+
+	if (from_held)
+		snprintf(note, cap, "; the certificate stays held in %.400s/held", r->cfg->state_dir);
+	else if (acme_held_keep(r->cfg->state_dir, domain, cert, err, sizeof(err)))
+		snprintf(note, cap, "; it could not be held either (%.400s)", err);
+	else
+		snprintf(note, cap, "; the certificate is held in %.400s/held and installed by the next "
+			 "run, with no new order", r->cfg->state_dir);
+}
+
+/*
+ * Writes the pair into the cert dir. When that fails, a fresh pair is held in the state dir
+ * so that the next run installs it instead of ordering again. 0 or -1 (recorded).
+ */
+static int deploy(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert,
+		  const struct chain_facts *f, bool from_held)
+{
+	char err[512], note[700], what[1300];
+
+	if (acme_install_files(r->cfg->cert_dir, st->domain, cert->chain_pem, cert->key_pem, err,
+			       sizeof(err))) {
+		hold(r, st->domain, cert, from_held, note, sizeof(note));
+		snprintf(what, sizeof(what), "issued, but installing into %.300s failed: %.400s%.500s",
+			 r->cfg->cert_dir, err, note);
+		record_failure(r, st, what, NULL);
+		return -1;
+	}
+	if (from_held)
+		acme_held_drop(r->cfg->state_dir, st->domain);
+	installed(r, st, cert, f);
 	return 0;
 }
+
+/* A pair fresh from the CA: checked, then deployed. */
+static int install_new(struct acme_run *r, struct cert_status *st, const struct acme_cert *cert)
+{
+	struct acme_error e = { .kind = ACME_E_PROTOCOL };
+	struct chain_facts f;
+	char err[512];
+
+	if (!chain_inspect(cert->chain_pem, strlen(cert->chain_pem), st->domain, &f, err,
+			   sizeof(err)))
+		return deploy(r, st, cert, &f, false);
+	snprintf(e.reason, sizeof(e.reason), "the CA's certificate is unusable: %s", err);
+	record_failure(r, st, e.reason, &e);
+	return -1;
+}
+
+/* Installs a pair held from an earlier run: 1 installed, -1 failed again, 0 none held (or
+ * the held one is unusable or has expired, and is dropped: order anew). */
+static int install_held(struct acme_run *r, struct cert_status *st)
+{
+	struct acme_cert cert;
+	struct chain_facts f;
+	char err[512];
+	int rc = 0;
+
+	if (!acme_held_load(r->cfg->state_dir, st->domain, &cert))
+		return 0;
+	err[0] = '\0';
+	if (chain_inspect(cert.chain_pem, strlen(cert.chain_pem), st->domain, &f, err,
+			  sizeof(err)) || f.not_after <= acme_run_now(r)) {
+		log_warn("acme_held_dropped", "domain=%s reason=\"%s\"", st->domain,
+			 err[0] ? err : "expired while held");
+		acme_held_drop(r->cfg->state_dir, st->domain);
+	} else {
+		say(r, "%s: installing the certificate issued earlier", st->domain);
+		rc = deploy(r, st, &cert, &f, true) ? -1 : 1;
+	}
+	acme_cert_free(&cert);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ orders */
 
 static int prechecks(struct acme_run *r, struct cert_status *st)
 {
 	struct precheck_opts o;
 	struct precheck_result res;
+	char what[1100];
 
 	precheck_opts(r, acme_client_account_url(r->client), &o);
 	if (!precheck_domain(r->dns, st->domain, &o, &res))
 		return 0;
-	say(r, "%s: precheck failed: %s", st->domain, res.reason);
 	/* DNS checks cost the CA nothing: no budget, no backoff */
-	record_failure(r, st, res.reason, NULL, false);
+	snprintf(what, sizeof(what), "precheck failed: %s", res.reason);
+	record_failure(r, st, what, NULL);
 	return -1;
+}
+
+static void order_starting(struct acme_run *r, struct cert_status *st)
+{
+	st->state = CERT_PENDING;
+	st->updated = time(NULL);
+	st->order_url[0] = '\0';
+	snprintf(st->reason, sizeof(st->reason), "order starting");
+	save(r, st);
+}
+
+static int order(struct acme_run *r, struct cert_status *st)
+{
+	struct progress_ctx pc = { r, st };
+	struct acme_order_req req = { .domain = st->domain, .progress = on_progress, .arg = &pc };
+	struct acme_cert cert;
+	struct acme_error e;
+	int rc;
+
+	if (client(r, &e) || acme_client_account(r->client, &e)) {
+		record_failure(r, st, e.reason, &e);
+		return -1;
+	}
+	if (prechecks(r, st))
+		return -1;
+	order_starting(r, st);
+	if (st->has_cert && st->ari_id[0])
+		req.replaces = st->ari_id;
+	if (r->cfg->push_challenges)
+		req.challenge = push_challenge;
+	if (acme_client_issue(r->client, &req, &cert, &e)) {
+		record_failure(r, st, e.reason, &e);
+		return -1;
+	}
+	ca_answered(r);
+	rc = install_new(r, st, &cert);
+	acme_cert_free(&cert);
+	return rc;
 }
 
 int acme_run_issue(struct acme_run *r, const char *domain, struct cert_status *st)
 {
-	struct progress_ctx pc = { r, st };
-	struct acme_order_req req = { .domain = domain, .progress = on_progress, .arg = &pc };
-	struct acme_cert cert;
-	struct acme_error e;
 	char err[512];
+	int held;
 
 	if (cert_status_load(r->cfg->state_dir, domain, st, err, sizeof(err)) < 0 &&
 	    cert_status_file_base(domain, err, sizeof(err))) {
 		say(r, "%s: not a valid domain name", domain);
 		return -1;
 	}
-	if (client(r, &e) || acme_client_account(r->client, &e)) {
-		say(r, "%s: %s", domain, e.reason);
-		record_failure(r, st, e.reason, &e, e.kind != ACME_E_LOCAL);
-		return -1;
-	}
-	if (prechecks(r, st))
-		return -1;
-	st->state = CERT_PENDING;
-	st->updated = time(NULL);
-	st->order_url[0] = '\0';
-	snprintf(st->reason, sizeof(st->reason), "order starting");
-	save(r, st);
-	if (st->has_cert && st->ari_id[0])
-		req.replaces = st->ari_id;
-	if (r->cfg->push_challenges)
-		req.challenge = push_challenge;
-	if (acme_client_issue(r->client, &req, &cert, &e)) {
-		say(r, "%s: %s", domain, e.reason);
-		record_failure(r, st, e.reason, &e, true);
-		return -1;
-	}
-	if (install(r, st, &cert)) {
-		acme_cert_free(&cert);
-		return -1;
-	}
-	acme_cert_free(&cert);
-	say(r, "%s: %s", domain, st->reason);
-	return 0;
+	held = install_held(r, st);
+	if (held)
+		return held > 0 ? 0 : -1;
+	return order(r, st);
 }
+
+/* ------------------------------------------------------------------ renew */
 
 /* When a record asks for an attempt: 0 not due, 1 due; sets why. */
 static int due(struct acme_run *r, const struct cert_status *st, char *why, size_t cap)
@@ -419,26 +537,63 @@ static void refresh_ari(struct acme_run *r, struct cert_status *st)
 		save(r, st);
 }
 
+/* Orders wait while the CA-wide backoff holds, and for the rest of a run that met a CA-side
+ * failure (however long the run takes). */
+static bool ca_waiting(const struct acme_run *r)
+{
+	return r->ca_failed || ca_backoff_active(&r->ca, acme_run_now(r));
+}
+
+struct renew_counts {
+	unsigned attempted, skipped, waiting_for_ca;
+	int failed;
+};
+
+static void renew_one(struct acme_run *r, struct cert_status *st, struct renew_counts *n)
+{
+	struct cert_status fresh;
+	char why[512];
+	int held = install_held(r, st);
+
+	if (held) { /* a held pair costs the CA nothing: installed whatever the schedule */
+		n->attempted++;
+		n->failed += held < 0;
+		return;
+	}
+	if (!ca_waiting(r))
+		refresh_ari(r, st);
+	if (!due(r, st, why, sizeof(why))) {
+		n->skipped++;
+		if (strcmp(why, "not due yet"))
+			say(r, "%s: skipped: %s", st->domain, why);
+		return;
+	}
+	if (ca_waiting(r)) {
+		n->skipped++;
+		n->waiting_for_ca++;
+		return;
+	}
+	n->attempted++;
+	say(r, "%s: renewing", st->domain);
+	n->failed += acme_run_issue(r, st->domain, &fresh) != 0;
+}
+
 int acme_run_renew(struct acme_run *r, unsigned *attempted, unsigned *skipped)
 {
-	struct cert_status *list, st;
-	int n = cert_status_list(r->cfg->state_dir, &list, NULL, NULL), failed = 0;
-	char why[512];
+	struct cert_status *list;
+	struct renew_counts c = { 0 };
+	int n = cert_status_list(r->cfg->state_dir, &list, NULL, NULL);
+	char t[32];
 
-	*attempted = *skipped = 0;
-	for (int i = 0; i < n; i++) {
-		refresh_ari(r, &list[i]);
-		if (!due(r, &list[i], why, sizeof(why))) {
-			(*skipped)++;
-			if (strcmp(why, "not due yet"))
-				say(r, "%s: skipped: %s", list[i].domain, why);
-			continue;
-		}
-		(*attempted)++;
-		say(r, "%s: renewing", list[i].domain);
-		if (acme_run_issue(r, list[i].domain, &st))
-			failed++;
-	}
+	for (int i = 0; i < n; i++)
+		renew_one(r, &list[i], &c);
 	free(list);
-	return n < 0 ? -1 : failed;
+	if (c.waiting_for_ca) {
+		fmt_time(r->ca.retry_after, t, sizeof(t));
+		say(r, "renew: %u due domains wait for the CA until %s (CA-side failure %u in a row: "
+		    "%s)", c.waiting_for_ca, t, r->ca.failures, r->ca.reason);
+	}
+	*attempted = c.attempted;
+	*skipped = c.skipped;
+	return n < 0 ? -1 : c.failed;
 }

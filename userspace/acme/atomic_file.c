@@ -73,6 +73,14 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
 	return 0;
 }
 
+int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen)
+{
+	if (!mkdir(dir, mode) || errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	return -1;
+}
+
 char *read_small_file(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

@@ -11,6 +11,9 @@
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
 		      size_t errlen);
 
+/* Creates dir (the last component) unless it exists. 0 or -1 with the reason. */
+int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen);
+
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer; NULL with
  * errno set (ENOENT when absent, EFBIG when larger than max). */
 char *read_small_file(const char *path, size_t max, size_t *len);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const state_names[] = { "unknown", "pending", "issued" };
 
@@ -188,18 +189,12 @@ int cert_status_load(const char *dir, const char *domain, struct cert_status *st
 	return 1;
 }
 
-int cert_status_save(const char *dir, const struct cert_status *st, char *err, size_t errlen)
+/* Writes o (consumed) pretty-printed and atomically. */
+static int save_json(const char *path, json_t *o, char *err, size_t errlen)
 {
-	char path[4096], *s;
-	json_t *o;
+	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	int rc;
 
-	if (status_path(dir, st->domain, path, sizeof(path))) {
-		snprintf(err, errlen, "bad domain name \"%s\"", st->domain);
-		return -1;
-	}
-	o = cert_status_to_json(st);
-	s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -208,6 +203,62 @@ int cert_status_save(const char *dir, const struct cert_status *st, char *err, s
 	rc = atomic_write_file(path, s, strlen(s), 0644, err, errlen);
 	free(s);
 	return rc;
+}
+
+int cert_status_save(const char *dir, const struct cert_status *st, char *err, size_t errlen)
+{
+	char path[4096];
+
+	if (status_path(dir, st->domain, path, sizeof(path))) {
+		snprintf(err, errlen, "bad domain name \"%s\"", st->domain);
+		return -1;
+	}
+	return save_json(path, cert_status_to_json(st), err, errlen);
+}
+
+#define CA_FILE "_ca.json"
+
+int ca_backoff_load(const char *dir, struct ca_backoff *ca, char *err, size_t errlen)
+{
+	char path[4096];
+	json_error_t je;
+	json_t *o;
+	json_int_t n;
+	int rc = 0;
+
+	memset(ca, 0, sizeof(*ca));
+	snprintf(path, sizeof(path), "%s/" CA_FILE, dir);
+	o = json_load_file(path, 0, &je);
+	if (!o) {
+		if (access(path, F_OK) && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, je.text);
+		return -1;
+	}
+	n = json_integer_value(json_object_get(o, "failures"));
+	ca->failures = n > 0 ? (unsigned)n : 0;
+	get_str(o, "reason", ca->reason, sizeof(ca->reason));
+	if (get_time(o, "retry_after", &ca->retry_after) || get_time(o, "updated", &ca->updated)) {
+		snprintf(err, errlen, "%s: bad timestamp", path);
+		memset(ca, 0, sizeof(*ca));
+		rc = -1;
+	}
+	json_decref(o);
+	return rc;
+}
+
+int ca_backoff_save(const char *dir, const struct ca_backoff *ca, char *err, size_t errlen)
+{
+	char path[4096];
+	json_t *o = json_pack("{s:i, s:s}", "failures", (json_int_t)ca->failures, "reason",
+			      ca->reason);
+
+	snprintf(path, sizeof(path), "%s/" CA_FILE, dir);
+	if (o) {
+		set_time(o, "retry_after", ca->retry_after);
+		set_time(o, "updated", ca->updated);
+	}
+	return save_json(path, o, err, errlen);
 }
 
 static int by_domain(const void *a, const void *b)
@@ -220,7 +271,9 @@ static bool is_record(const char *name)
 {
 	size_t n = strlen(name);
 
-	return n > 5 && name[0] != '.' && !strcmp(name + n - 5, ".json");
+	/* "_" starts no domain's file but a wildcard's: "_ca.json" is the CA-wide record */
+	return n > 5 && name[0] != '.' && (name[0] != '_' || !strncmp(name, "_wildcard.", 10)) &&
+	       !strcmp(name + n - 5, ".json");
 }
 
 int cert_status_list(const char *dir, struct cert_status **out, cert_status_err_fn err_fn,

@@ -11,6 +11,9 @@
  * The record also carries the schedule: not-after of the deployed cert, the next renewal time
  * (ARI window or one third of the lifetime left), the ARI identifier for "replaces", and the
  * failure count that drives backoff and the per-domain failure budget.
+ *
+ * Beside the records, <state_dir>/_ca.json holds the one CA-wide backoff (failure.h), and
+ * <state_dir>/held/ the certificates the CA issued that could not be installed yet.
  */
 #ifndef ET_ACME_CERT_STATUS_H
 #define ET_ACME_CERT_STATUS_H
@@ -35,9 +38,17 @@ struct cert_status {
 	/* schedule */
 	time_t next_renewal;   /* 0: none scheduled */
 	bool ari;              /* next_renewal came from the CA's ARI window */
-	unsigned failures;     /* consecutive CA-side failures (the budget) */
+	unsigned failures;     /* consecutive failures of the domain's own (the budget) */
 	time_t retry_after;    /* no attempt before this (backoff or the CA's Retry-After) */
 	char order_url[512];
+};
+
+/* The CA-wide backoff: CA, network and account failures, counted once for all domains. */
+struct ca_backoff {
+	unsigned failures;   /* consecutive CA-wide failures */
+	time_t retry_after;  /* no order before this (scheduling clock); 0: none */
+	time_t updated;      /* of the last CA-wide failure (scheduling clock) */
+	char reason[512];    /* the last CA-wide failure */
 };
 
 const char *cert_state_name(enum cert_state s);
@@ -57,6 +68,10 @@ int cert_status_save(const char *dir, const struct cert_status *st, char *err, s
 typedef void (*cert_status_err_fn)(void *arg, const char *file, const char *reason);
 int cert_status_list(const char *dir, struct cert_status **out, cert_status_err_fn err_fn,
 		     void *arg);
+
+/* The CA-wide backoff: 0 (zeroed when there is none) or -1 with a reason (zeroed too). */
+int ca_backoff_load(const char *dir, struct ca_backoff *ca, char *err, size_t errlen);
+int ca_backoff_save(const char *dir, const struct ca_backoff *ca, char *err, size_t errlen);
 
 json_t *cert_status_to_json(const struct cert_status *st);
 int cert_status_from_json(const json_t *o, struct cert_status *st, char *err, size_t errlen);

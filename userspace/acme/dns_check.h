@@ -40,6 +40,10 @@ struct dns_addrs {
 int dns_resolve(struct dns_resolver *r, const char *name, struct dns_addrs *out, char *err,
 		size_t errlen);
 
+/* A caa_lookup_fn; arg is a struct dns_source (dns/dns_source.h). */
+int dns_source_caa(void *arg, const char *name, struct caa_rr *rr, size_t cap, size_t *n,
+		   char cname[CAA_NAME_MAX], char *err, size_t errlen);
+
 /* A caa_lookup_fn; arg is the struct dns_resolver. */
 int dns_caa_lookup(void *arg, const char *name, struct caa_rr *rr, size_t cap, size_t *n,
 		   char cname[CAA_NAME_MAX], char *err, size_t errlen);

@@ -6,6 +6,7 @@
  * Validation uses OpenSSL whatever the TLS backend (libcrypto is always linked).
  */
 #include "certs/cert_store.h"
+#include "core/file.h"
 #include "core/log.h"
 
 #include <dirent.h>
@@ -674,42 +675,13 @@ static struct cert_entry *entry_from_pair(struct cert_store *st, const char *dom
 static int read_file(int dirfd, const char *name, char **buf, size_t *len, struct file_id *id,
 		     char *err, size_t errlen)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat sb;
-	ssize_t n;
 
-	*buf = NULL;
-	if (fd < 0 && errno == ELOOP) /* symlinks are fine (certbot's live/ layout) */
-		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", name, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(sb.st_mode) || sb.st_size > CERT_FILE_MAX) {
-		snprintf(err, errlen, "%s is not a regular file of at most %d bytes", name,
-			 CERT_FILE_MAX);
-		goto fail;
-	}
-	*buf = malloc((size_t)sb.st_size + 1);
-	if (!*buf) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	n = read(fd, *buf, (size_t)sb.st_size);
-	if (n != sb.st_size) {
-		snprintf(err, errlen, "cannot read %s: %s", name, n < 0 ? strerror(errno) : "short read");
-		goto fail;
-	}
-	close(fd);
-	*len = (size_t)n;
+	/* symlinks are fine (certbot's live/ layout); FIFOs, sockets and devices are refused */
+	if (file_read(dirfd, name, CERT_FILE_MAX, buf, len, &sb, err, errlen))
+		return -1;
 	*id = (struct file_id){ sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim };
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(*buf);
-	*buf = NULL;
-	return -1;
 }
 
 static void file_names(const char *domain, char *crt, char *key, size_t len)

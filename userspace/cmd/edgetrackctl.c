@@ -13,6 +13,7 @@
  */
 #include "acme/acme_cli.h"
 #include "bundle/bundle_cli.h"
+#include "dns/domain_cli.h"
 #include "fleet/push.h"
 #include "journal/events_cli.h"
 #include "metrics/status_table.h"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 		"       edgetrackctl bundle create|sign|verify|inspect|attach-signature [options]\n"
 		"       edgetrackctl keys gen|certify|keyring show|revoke|install [options]\n"
 		"       edgetrackctl id [--data-dir DIR]\n"
+		"       edgetrackctl domain [--config FILE] check DOMAIN... | watch | token DOMAIN...\n"
+		"       edgetrackctl spf eval --ip IP --sender ADDR --helo NAME [--json]\n"
 #ifdef CONFIG_XDP
 		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
 #endif
@@ -176,6 +179,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "bundle") && i + 1 < argc && !strcmp(argv[i + 1], "push"))
 		return bundle_push_main(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "domain"))
+		return domain_cli_main(argc - i, argv + i);
+	if (!strcmp(argv[i], "spf"))
+		return spf_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "events"))
 		return events_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "bundle"))

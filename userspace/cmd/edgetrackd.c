@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"       edgetrackd --check-config FILE\n"
 		"\n"
 		"With no --config, serves the embedded demo defaults on 127.0.0.1:8080.\n"
+		"Once a bundle has been applied, <data_dir>/state/current is the config and\n"
+		"certificate source; --config then supplies data_dir, control_socket and management.\n"
 		"Signals: SIGHUP reloads the config (a bad one is refused, the old one keeps\n"
 		"serving); SIGTERM finishes in-flight requests and exits.\n");
 }
@@ -167,13 +169,13 @@ int main(int argc, char **argv)
 		cfg->workers = workers;
 	embedded = cfg->embedded;
 	snprintf(sock, sizeof(sock), "%s", cfg->control_socket);
-	if (control_block_signals(&sigs)) {
+	if (control_hold_reloads(&sigs)) {
 		log_error("signals_failed", "reason=\"cannot block signals\"");
 		config_free(cfg);
 		return 1;
 	}
 	if (server_init(&srv, cfg, config_path, err, sizeof(err)) ||
-	    server_start(&srv, err, sizeof(err))) {
+	    control_block_signals(&sigs, err, sizeof(err)) || server_start(&srv, err, sizeof(err))) {
 		log_error("start_failed", "reason=\"%s\"", err);
 		server_destroy(&srv);
 		return 1;

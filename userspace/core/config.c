@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "core/config.h"
 
+#include "core/file.h"
 #include "core/hostname.h"
 #include "core/json_member.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -595,8 +597,9 @@ static int parse_management(struct perr *e, struct config *c, json_t *root)
 	    get_u32(e, o, "health_window_ms", "management.health_window_ms", 100, 600000,
 		    &m->health_window_ms))
 		return -1;
-	if (!valid_appliance_id(m->appliance_id))
-		return fail(e, "management.appliance_id", "letters, digits, '-', '_' and '.' only");
+	if (!valid_appliance_id(m->appliance_id) || !strcmp(m->appliance_id, "fleet"))
+		return fail(e, "management.appliance_id",
+			    "letters, digits, '-', '_' and '.' only, and not \"fleet\"");
 	for (unsigned i = 0; i < c->n_listen; i++)
 		if (same_address(&c->listen[i], &m->listen))
 			return fail(e, "management.listen", "%s is a tracking listener too",
@@ -722,12 +725,15 @@ static struct config *finish(json_t *root, json_error_t *jerr, const char *sourc
 struct config *config_load_file(const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root;
+	char *text;
+	size_t len;
 
-	if (!root && jerr.line < 0) {
-		snprintf(err, errlen, "%s: %s", path, jerr.text);
+	/* not json_load_file: a FIFO at the path would block it, and SIGHUP with it */
+	if (file_read(AT_FDCWD, path, CONFIG_FILE_MAX, &text, &len, NULL, err, errlen))
 		return NULL;
-	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	return finish(root, &jerr, path, false, err, errlen);
 }
 

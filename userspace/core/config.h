@@ -22,6 +22,7 @@
 #define CONFIG_MAX_AGENTS     64
 #define CONFIG_PATH_MAX       256
 #define CONFIG_ERR_MAX        512
+#define CONFIG_FILE_MAX       (64u << 20) /* bytes of a config file */
 
 struct config_listen {
 	struct sockaddr_storage addr;

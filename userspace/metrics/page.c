@@ -349,7 +349,9 @@ static void domains(struct mbuf *b, struct page_ctx *c)
 
 static void identity(const struct page_ctx *c, char *out, size_t cap)
 {
-	const char *id = c->cfg->management.appliance_id;
+	/* the management API's (configured, else its identity key's), else the host name */
+	const char *id = c->srv->mgmt ? mgmt_appliance_id(c->srv->mgmt)
+				      : c->cfg->management.appliance_id;
 
 	if (id[0]) {
 		snprintf(out, cap, "%s", id);

@@ -8,6 +8,7 @@
 
 #include "acme/challenge.h"
 #include "bundle/bundle.h"
+#include "bundle/keyring.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "server/server.h"
@@ -155,6 +156,46 @@ static void add_challenges(struct server *srv, const struct bundle *b)
 		log_error("challenge_publish_failed", "reason=\"out of memory\"");
 }
 
+/* ---------------------------------------------------------------- keyring */
+
+static const struct bundle_item *keyring_item(const struct bundle *b)
+{
+	for (size_t i = 0; i < b->n_items; i++)
+		if (b->items[i].type == BUNDLE_ITEM_KEYRING)
+			return &b->items[i];
+	return NULL;
+}
+
+/* A keyring the bundle carries is one the root key signed, or the bundle is refused. */
+static int check_keyring(const struct bundle_item *it, const struct minisig_pubkey *root,
+			 char *why, size_t len)
+{
+	struct keyring *kr = malloc(sizeof(*kr));
+	char err[256];
+	int rc = 0;
+
+	if (!kr)
+		return err_set(why, len, "out of memory");
+	if (keyring_parse(it->data, it->len, root, kr, err, sizeof(err)))
+		rc = err_set(why, len, "keyring: %s", err);
+	free(kr);
+	return rc;
+}
+
+/* Trust only moves forward: a newer keyring (revocations with it) is kept even when the
+ * rest of its bundle is rolled back. */
+static void install_keyring(const struct bundle_item *it, const struct minisig_pubkey *root,
+			    const char *path)
+{
+	char err[256];
+	int rc = keyring_install(path, it->data, it->len, root, err, sizeof(err));
+
+	if (rc < 0)
+		log_error("keyring_not_installed", "path=%s reason=\"%s\"", path, err);
+	else
+		log_info("keyring", "path=%s action=%s", path, rc ? "replaced" : "kept_newer_held");
+}
+
 /* Stages and commits b over what is being served. */
 static int commit(struct server *srv, const struct state_store *st, const struct bundle *b,
 		  char *why, size_t len)
@@ -180,16 +221,21 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 				  uint32_t window_ms, uint64_t *serial, char *why, size_t len)
 {
 	struct bundle *b = bundle_verify(path, trust, why, len);
+	const struct bundle_item *kr = b ? keyring_item(b) : NULL;
+	struct minisig_pubkey root;
 	char err[256];
 	enum mgmt_apply res = MGMT_APPLIED;
 
 	if (!b)
 		return MGMT_REFUSED;
 	*serial = b->serial;
-	if (commit(srv, st, b, why, len)) {
+	if ((kr && minisig_pubkey_load(trust->root_pubkey_path, &root, why, len)) ||
+	    (kr && check_keyring(kr, &root, why, len)) || commit(srv, st, b, why, len)) {
 		bundle_free(b);
 		return MGMT_REFUSED;
 	}
+	if (kr)
+		install_keyring(kr, &root, trust->keyring_path);
 	if (activate(srv, window_ms, why, len)) {
 		log_error("bundle_unhealthy", "serial=%" PRIu64 " reason=\"%s\"", b->serial, why);
 		res = MGMT_ROLLED_BACK;

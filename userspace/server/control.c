@@ -2,6 +2,7 @@
 #include "server/control.h"
 
 #include "acme/challenge.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
 #include "server/mgmt.h"
@@ -21,14 +22,25 @@
 
 #define CMD_MAX 1024
 
-int control_block_signals(sigset_t *set)
+int control_hold_reloads(sigset_t *set)
 {
+	sigset_t hup;
+
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
-	return pthread_sigmask(SIG_BLOCK, set, NULL);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	return pthread_sigmask(SIG_BLOCK, &hup, NULL);
+}
+
+int control_block_signals(const sigset_t *set, char *err, size_t errlen)
+{
+	int rc = pthread_sigmask(SIG_BLOCK, set, NULL);
+
+	return rc ? err_set(err, errlen, "cannot block signals: %s", strerror(rc)) : 0;
 }
 
 static int open_socket(const char *path)

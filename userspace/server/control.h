@@ -14,8 +14,14 @@
 
 #include <signal.h>
 
-/* Blocks the signals control_run handles; call before any thread starts. */
-int control_block_signals(sigset_t *set);
+/*
+ * Fills set with the signals control_run handles and blocks SIGHUP alone: a reload asked
+ * for during start-up waits for the control loop, while SIGTERM and SIGINT keep their
+ * default action, so a start-up that takes long (a big cert directory) can still be stopped.
+ */
+int control_hold_reloads(sigset_t *set);
+/* Blocks all of set; call before the first thread starts. 0, or -1 with a reason. */
+int control_block_signals(const sigset_t *set, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT, then drains and joins the workers. */
 int control_run(struct server *srv, const sigset_t *set, const char *socket_path);
 

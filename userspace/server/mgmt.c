@@ -9,6 +9,7 @@
 
 #include "acme/challenge.h"
 #include "bundle/bundle.h"
+#include "bundle/identity.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
@@ -39,6 +40,7 @@ struct mgmt {
 	struct state_store state;
 	struct config_management conf;
 	char keyring[CONFIG_PATH_MAX + 16], identity[CONFIG_PATH_MAX + 16];
+	char appliance_id[65];          /* configured, else the identity key's */
 	int efd;                        /* eventfd: jobs wait */
 	pthread_mutex_t lock;           /* queue, closed */
 	struct mgmt_job *queue, **tail;
@@ -143,10 +145,8 @@ static void set_answer(struct mgmt_job *j, int status, json_t *body)
 	j->status = status;
 	j->answer = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(body);
-	if (!j->answer) {
-		j->status = 500;
-		j->answer = strdup("{\"result\":\"error\",\"reason\":\"out of memory\"}");
-	}
+	if (!j->answer)
+		j->status = 500; /* the worker answers with a fixed body */
 }
 
 static json_t *result(const char *what, const char *reason)
@@ -310,6 +310,24 @@ int mgmt_fd(const struct mgmt *m)
 	return m->efd;
 }
 
+/* The X25519 key pair bundles seal private keys to, made at first start; the id. */
+static int identity(struct mgmt *m, const char *configured, char *err, size_t errlen)
+{
+	struct identity id;
+	char why[256];
+
+	if (identity_open(m->identity, &id, why, sizeof(why)))
+		return err_set(err, errlen, "identity %s: %s", m->identity, why);
+	snprintf(m->appliance_id, sizeof(m->appliance_id), "%s", configured[0] ? configured : id.id);
+	identity_wipe(&id);
+	return 0;
+}
+
+const char *mgmt_appliance_id(const struct mgmt *m)
+{
+	return m->appliance_id;
+}
+
 /* <data_dir>/incoming, emptied of uploads a previous run left behind. */
 static int incoming_dir(struct mgmt *m, const char *data_dir, char *err, size_t errlen)
 {
@@ -354,13 +372,14 @@ int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, 
 		return err_set(err, errlen, "management: %s", strerror(errno ? errno : ENOMEM));
 	if (!cfg->management.enabled)
 		return 0; /* the metrics listener's jobs alone */
-	if (incoming_dir(m, cfg->data_dir, err, errlen) || state_prepare(&m->state, err, errlen))
+	if (incoming_dir(m, cfg->data_dir, err, errlen) || state_prepare(&m->state, err, errlen) ||
+	    identity(m, cfg->management.appliance_id, err, errlen))
 		return -1;
 	m->tls = mgmt_tls_new(&cfg->management, err, errlen);
 	if (!m->tls)
 		return -1;
-	log_info("management_ready", "listen=%s client_ca=%s", cfg->management.listen.text,
-		 cfg->management.client_ca);
+	log_info("management_ready", "listen=%s client_ca=%s appliance_id=%s",
+		 cfg->management.listen.text, cfg->management.client_ca, m->appliance_id);
 	return 0;
 }
 

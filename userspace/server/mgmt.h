@@ -44,6 +44,8 @@ struct state_store;
 int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, char *err,
 	      size_t errlen);
 void mgmt_free(struct mgmt *m);
+/* This appliance's id: the configured one, else its identity key's. */
+const char *mgmt_appliance_id(const struct mgmt *m);
 /* The management listener's TLS server. */
 struct tls_server *mgmt_tls(struct mgmt *m);
 /* A TLS server with the listener's files (also how --check-config checks them). */

@@ -147,11 +147,11 @@ void mgmt_reap(struct worker *w)
 			if (conn_quiet(c))
 				conn_free(w, c);
 		} else {
-			const char *body = j->answer ? j->answer : "";
+			const char *body = j->answer ? j->answer : "{\"result\":\"error\"}";
 
-			answer_body(w, c, j->answer ? j->status : 500, body,
-				    j->answer_len ? j->answer_len : strlen(body), j->content_type,
-				    NULL, j->keep_alive);
+			answer_body(w, c, j->status, body,
+				    j->answer && j->answer_len ? j->answer_len : strlen(body),
+				    j->answer ? j->content_type : NULL, NULL, j->keep_alive);
 			c->sent_continue = false;
 			resume(w, c);
 		}
@@ -272,12 +272,38 @@ void mgmt_on_write(struct worker *w, struct conn *c, int res)
 	resume(w, c);
 }
 
+/*
+ * c->in holds at most one pull of plaintext; the rest of a body the client sent waits inside
+ * TLS, and the socket has nothing more to say. Take it all before waiting on the socket.
+ * False when the connection is gone.
+ */
+static bool pull_body(struct worker *w, struct conn *c)
+{
+	size_t n;
+
+	while (c->tls && c->m && c->m->remaining && c->m->fill < UPLOAD_BUF &&
+	       !c->close_after_send) {
+		uint32_t before = c->in_len;
+
+		if (!tls_pull(w, c))
+			return false;
+		if (c->in_len == before)
+			return true;
+		if (!process_input(w, c, &n))
+			return false;
+	}
+	return true;
+}
+
 bool mgmt_next(struct worker *w, struct conn *c)
 {
-	struct mgmt_conn *m = c->m;
+	struct mgmt_conn *m;
 
 	if (c->ext_wait)
 		return true;
+	if (!pull_body(w, c))
+		return true; /* gone */
+	m = c->m;
 	if (!m)
 		return false;
 	if (m->fill == UPLOAD_BUF || (m->fill && !m->remaining)) {

@@ -262,18 +262,22 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 	unsigned n = worker_count(cfg);
 
 	memset(srv, 0, sizeof(*srv));
+	srv->owner.fd = -1;
 	srv->drain_timeout_ms = 10000;
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
 	srv->metrics = metrics_new(err, errlen);
-	if (!srv->metrics)
-		return -1;
-	if (make_dirs(cfg->data_dir, true, err, errlen) ||
+	/* the lock first: nothing in the data directory is touched while another owner lives */
+	if (!srv->metrics || make_dirs(cfg->data_dir, true, err, errlen) ||
+	    owner_lock(&srv->owner, cfg->data_dir, err, errlen) ||
 	    make_dirs(cfg->control_socket, false, err, errlen) || open_journal(srv, cfg, err, errlen) ||
-	    setup_tls(srv, cfg, err, errlen))
+	    setup_tls(srv, cfg, err, errlen)) {
+		config_free(cfg);
 		return -1;
+	}
 	srv->ctable = challenge_table_new(CHALLENGE_TTL_S);
 	chal = srv->ctable ? challenge_table_build(srv->ctable) : NULL;
 	if (!chal) {
+		config_free(cfg);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -373,8 +377,8 @@ int server_reload(struct server *srv, char *err, size_t errlen)
 			 "reason=\"listen addresses change only with a restart\"");
 	snapshot_publish(&srv->state, st);
 	wake_all(srv);
-	log_info("config_reloaded", "source=%s domains=%u keys=%u",
-		 srv->config_path[0] ? srv->config_path : "<embedded>", cfg->n_domains, cfg->n_keys);
+	log_info("config_reloaded", "source=%s domains=%u keys=%u", cfg->source, cfg->n_domains,
+		 cfg->n_keys);
 	return 0;
 }
 
@@ -437,6 +441,7 @@ void server_destroy(struct server *srv)
 	if (srv->journal)
 		journal_close(srv->journal);
 	srv->journal = NULL;
+	owner_release(&srv->owner);
 }
 
 const struct server_counters *server_worker_counters(const struct server *srv, unsigned i)

@@ -12,6 +12,7 @@
 #include "core/snapshot.h"
 #include "journal/journal.h"
 #include "metrics/wstats.h"
+#include "server/owner.h"
 #include "track/routes.h"
 
 #include <jansson.h>
@@ -50,6 +51,7 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 
 struct server {
 	char config_path[CONFIG_PATH_MAX]; /* empty: embedded defaults */
+	struct owner owner;                /* the data directory's lock, held while we run */
 	struct snapshot_slot state;        /* struct track_state */
 	struct snapshot_slot challenges;   /* struct challenge_store */
 	struct challenge_table *ctable;    /* owned by the control thread */

@@ -146,10 +146,8 @@ static int make_plan(struct plan *p, const struct bundle *b, char *reason, size_
 				return -1;
 			break;
 		case BUNDLE_ITEM_CHALLENGE:
+		case BUNDLE_ITEM_KEYRING: /* trust, not state: the applier installs it */
 			break;
-		case BUNDLE_ITEM_KEYRING:
-			return err_set(reason, len, "keyring items are not taken by this appliance "
-				       "yet: update the keyring with edgetrackctl keys");
 		default:
 			return err_set(reason, len, "item %zu: unknown type %d", i, (int)it->type);
 		}

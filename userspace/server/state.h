@@ -62,7 +62,8 @@ struct state_stage;
 /*
  * Checks the whole bundle before anything changes: every cert with its key as the cert store
  * validates them (a cert alone pairs with the key in place, and the other way round), the
- * resulting config as --check-config does, the challenge items. Then builds the generation
+ * resulting config as --check-config does, the challenge items (a keyring item is the
+ * caller's: trust moves apart from generations). Then builds the generation
  * under a temporary name: unchanged certificates hard-linked from the base, the rest written
  * and fsync'ed. NULL with the reason (nothing visible changed).
  */

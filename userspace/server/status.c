@@ -7,6 +7,7 @@
 
 #include "acme/challenge.h"
 #include "core/version.h"
+#include "server/mgmt.h"
 #include "server/state.h"
 #include "track/track_state.h"
 #ifdef CONFIG_TLS
@@ -86,7 +87,7 @@ json_t *server_status(struct server *srv)
 {
 	struct snapshot *s = snapshot_get(&srv->state);
 	const struct config *cfg = track_state_of(s)->cfg;
-	const char *id = cfg->management.appliance_id;
+	const char *id = srv->mgmt ? mgmt_appliance_id(srv->mgmt) : cfg->management.appliance_id;
 	json_t *o = json_pack("{sIsIss}", "workers", (json_int_t)srv->n_workers, "domains",
 			      (json_int_t)cfg->n_domains, "config", cfg->source);
 

@@ -412,9 +412,7 @@ static void write_route_response(struct worker *w, struct conn *c, const struct 
 
 static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len);
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
-static bool process_input(struct worker *w, struct conn *c, size_t *consumed);
 static bool tls_established(struct conn *c);
-static bool tls_pull(struct worker *w, struct conn *c);
 
 /* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
 static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
@@ -669,7 +667,7 @@ void conn_next(struct worker *w, struct conn *c, bool request_started)
 
 /* Answers the complete requests buffered in c->in and keeps the rest; false when the
  * connection is gone. */
-static bool process_input(struct worker *w, struct conn *c, size_t *consumed)
+bool process_input(struct worker *w, struct conn *c, size_t *consumed)
 {
 	size_t n = process(w, c, c->in->data, c->in_len);
 
@@ -691,7 +689,7 @@ static bool tls_established(struct conn *c)
 
 /* Moves decrypted bytes into c->in; false when the connection is gone. A failed handshake
  * or a peer's close_notify ends the connection after the pending records (alert) are sent. */
-static bool tls_pull(struct worker *w, struct conn *c)
+bool tls_pull(struct worker *w, struct conn *c)
 {
 	for (;;) {
 		long n;
@@ -752,7 +750,7 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 }
 #else
 static bool tls_established(struct conn *c) { (void)c; return true; }
-static bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
+bool tls_pull(struct worker *w, struct conn *c) { (void)w; (void)c; return true; }
 static void consume_tls(struct worker *w, struct conn *c, const char *data, size_t len)
 {
 	(void)data; (void)len;
@@ -1158,8 +1156,9 @@ static void *worker_main(void *arg)
  * SO_REUSEPORT lets the workers share a port, but it would also let a second edgetrackd (same
  * user) share it and silently take half the connections. Before the first worker binds, a
  * plain bind of the address tells whether anything is listening there already.
+ * Returns 0 (free, or an error the real bind will report), 1 (in use) or -1.
  */
-static int probe_address(const struct config_listen *cl, char *err, size_t errlen)
+static int probe_once(const struct config_listen *cl, char *err, size_t errlen)
 {
 	int one = 1, rc = 0;
 	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1171,21 +1170,51 @@ static int probe_address(const struct config_listen *cl, char *err, size_t errle
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (cl->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) && errno == EADDRINUSE) {
-		snprintf(err, errlen, "listen %s: address already in use by another process "
-			 "(is another edgetrackd running?)", cl->text);
-		rc = -1;
-	}
+	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) && errno == EADDRINUSE)
+		rc = 1;
 	close(fd);
 	return rc;
 }
 
-static int open_listener(const struct config_listen *cl, bool first, char *err, size_t errlen)
+/*
+ * A previous owner of the data directory that is gone (its lock was free) may still hold
+ * the address for a moment: the kernel closes io_uring's listeners after the process is
+ * reaped. Only then is the address waited for, and for a bounded time; otherwise whoever
+ * holds it is alive and the start is refused at once.
+ */
+#define PROBE_WAIT_MS 2000
+#define PROBE_STEP_MS 10
+
+static int probe_address(const struct config_listen *cl, pid_t gone_owner, char *err,
+			 size_t errlen)
+{
+	const struct timespec step = { 0, PROBE_STEP_MS * 1000000L };
+
+	for (int waited = 0;; waited += PROBE_STEP_MS) {
+		int rc = probe_once(cl, err, errlen);
+
+		if (rc <= 0)
+			return rc;
+		if (!gone_owner || waited >= PROBE_WAIT_MS)
+			break;
+		if (waited == 0)
+			log_info("listen_wait", "address=%s previous_pid=%d reason=\"the previous "
+				 "owner is gone but its listener is not closed yet\"", cl->text,
+				 (int)gone_owner);
+		nanosleep(&step, NULL);
+	}
+	snprintf(err, errlen, "listen %s: address already in use by another process "
+		 "(is another edgetrackd running?)", cl->text);
+	return -1;
+}
+
+static int open_listener(const struct server *srv, const struct config_listen *cl, bool first,
+			 char *err, size_t errlen)
 {
 	int one = 1;
 	int fd;
 
-	if (first && probe_address(cl, err, errlen))
+	if (first && probe_address(cl, srv->owner.previous, err, errlen))
 		return -1;
 	fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -1265,7 +1294,7 @@ static int add_listener(struct worker *w, const struct config_listen *cl,
 			 IS_TLS_BUILD ? "" : " (this build has no CONFIG_TLS)");
 		return -1;
 	}
-	l->fd = open_listener(cl, w->id == 0, err, errlen);
+	l->fd = open_listener(w->srv, cl, w->id == 0, err, errlen);
 	if (l->fd < 0)
 		return -1;
 	l->tls_srv = tls_srv;

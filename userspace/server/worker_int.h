@@ -143,6 +143,10 @@ void conn_free(struct worker *w, struct conn *c);
 void conn_next(struct worker *w, struct conn *c, bool request_started);
 void resume(struct worker *w, struct conn *c);
 void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uint32_t ms);
+/* Answers what c->in holds; false when the connection is gone. */
+bool process_input(struct worker *w, struct conn *c, size_t *consumed);
+/* Decrypts what TLS holds into c->in (up to its capacity); false when the connection is gone. */
+bool tls_pull(struct worker *w, struct conn *c);
 
 /* mgmt_conn.c: the management API's side of a connection */
 /* Takes what it can of buf (request heads, upload bytes); returns the bytes consumed. */

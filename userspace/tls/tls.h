@@ -15,7 +15,9 @@
  * config rotate in step with no coordination. New tickets use the first secret's current key;
  * every secret's keys for the current, previous and next period are accepted, so a ticket
  * lives between one and two periods. Without configured secrets a random one is drawn at start
- * (resumption then works on this process only).
+ * (resumption then works on this process only). A session resumes only under the server name
+ * (SNI, case-insensitive) it was made under, as RFC 6066 §3 requires; under any other name,
+ * even one the same certificate covers, the handshake is a full one.
  *
  * Threads: a tls_server is shared by all workers (all functions thread-safe); a tls_conn is
  * used by one thread at a time.

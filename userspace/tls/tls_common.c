@@ -5,6 +5,7 @@
  */
 #include "tls/tls_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -78,6 +79,106 @@ void tls_buf_free(struct tls_buf *b)
 void tls_cleanse(void *p, size_t n)
 {
 	OPENSSL_cleanse(p, n);
+}
+
+/* ------------------------------------------------------------------ session binding */
+
+void tls_session_context(const char *name, unsigned char out[TLS_SESSION_CTX_LEN])
+{
+	static const char label[] = "edgetrack session for server name ";
+	char msg[sizeof(label) + TLS_SNI_MAX];
+	int n = snprintf(msg, sizeof(msg), "%s%.*s", label, TLS_SNI_MAX, name);
+
+	if (!EVP_Digest(msg, (size_t)n, out, NULL, EVP_sha256(), NULL))
+		/* fail closed: a context no other handshake gets resumes nothing */
+		RAND_bytes(out, TLS_SESSION_CTX_LEN);
+}
+
+static unsigned get16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+int tls_sni_from_ext(const unsigned char *ext, size_t len, char name[TLS_SNI_MAX + 1])
+{
+	size_t list, i;
+
+	name[0] = '\0';
+	if (len < 2 || (list = get16(ext)) + 2 != len)
+		return -1;
+	/* entries: type (1), length (2), name; the first host_name (type 0) counts */
+	for (i = 2; i + 3 <= len;) {
+		size_t n = get16(ext + i + 1);
+
+		if (i + 3 + n > len)
+			return -1;
+		if (ext[i] == 0) {
+			if (n == 0 || n > TLS_SNI_MAX || memchr(ext + i + 3, '\0', n))
+				return -1;
+			for (size_t k = 0; k < n; k++)
+				name[k] = (char)tolower(ext[i + 3 + k]);
+			name[n] = '\0';
+			return 0;
+		}
+		i += 3 + n;
+	}
+	return -1;
+}
+
+/* Skips a vector with a len_bytes-byte length at *off; false when it overruns len. */
+static bool skip_vec(const unsigned char *p, size_t len, size_t *off, int len_bytes)
+{
+	size_t n;
+
+	if (*off + (size_t)len_bytes > len)
+		return false;
+	n = len_bytes == 1 ? p[*off] : get16(p + *off);
+	*off += (size_t)len_bytes + n;
+	return *off <= len;
+}
+
+/* body: a ClientHello's body (after the 4-byte handshake header) */
+static void sni_from_hello_body(const unsigned char *b, size_t len, char *name)
+{
+	size_t off = 34; /* version (2) and random (32) */
+
+	if (!skip_vec(b, len, &off, 1) || !skip_vec(b, len, &off, 2) ||
+	    !skip_vec(b, len, &off, 1) || off + 2 > len || off + 2 + get16(b + off) != len)
+		return; /* malformed, or no extensions at all */
+	for (off += 2; off + 4 <= len;) {
+		unsigned type = get16(b + off);
+		size_t n = get16(b + off + 2);
+
+		if (off + 4 + n > len)
+			return;
+		if (type == 0) { /* server_name */
+			tls_sni_from_ext(b + off + 4, n, name);
+			return;
+		}
+		off += 4 + n;
+	}
+}
+
+int tls_sni_from_hello(const unsigned char *rec, size_t len, char name[TLS_SNI_MAX + 1])
+{
+	size_t rlen, hlen;
+
+	name[0] = '\0';
+	if (len >= 1 && rec[0] != 22) /* not a handshake record (an SSLv2 hello, garbage) */
+		return 0;
+	if (len < 5)
+		return 1;
+	rlen = get16(rec + 3);
+	if (rlen > 16384 + 2048) /* longer than any record may be */
+		return 0;
+	if (len < 5 + rlen)
+		return 1;
+	if (rlen < 4 || rec[5] != 1) /* client_hello */
+		return 0;
+	hlen = (size_t)rec[6] << 16 | get16(rec + 7);
+	if (hlen <= rlen - 4) /* a ClientHello split across records is left to the library */
+		sni_from_hello_body(rec + 9, hlen, name);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ ticket key ring */
@@ -487,7 +588,9 @@ fail:
 
 static int write_pem(const char *path, mode_t mode, X509 *x, EVP_PKEY *key)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* O_NONBLOCK: a FIFO planted at the name fails the open instead of blocking it */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW,
+		      mode);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	int ok;
 

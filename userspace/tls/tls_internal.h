@@ -54,4 +54,27 @@ uint32_t tls_ticket_ring_lifetime(const struct tls_ticket_ring *r);
 
 void tls_cleanse(void *p, size_t n);
 
+/*
+ * Sessions are bound to the server name they were made under: RFC 6066 §3 forbids resuming
+ * a session when the ClientHello names another server, so a ticket from click.example.test
+ * must not resume under open.example.test. The binding is a context, SHA-256 over a label
+ * and the lower-cased name ("" without SNI), that both backends check on resumption; it is
+ * the same on every appliance, so shared ticket keys still resume across them.
+ */
+#define TLS_SNI_MAX         255
+#define TLS_SESSION_CTX_LEN 32
+
+void tls_session_context(const char *name, unsigned char out[TLS_SESSION_CTX_LEN]);
+
+/* The host name of a server_name extension's body (RFC 6066 §3), lower-cased: 0, or -1 when
+ * the body is malformed or names no host (name is then ""). */
+int tls_sni_from_ext(const unsigned char *ext, size_t len, char name[TLS_SNI_MAX + 1]);
+
+/*
+ * The host name of the ClientHello that starts rec (the first bytes a client sends): 1 while
+ * the first record is incomplete, else 0 with name set ("" without SNI, or when the bytes are
+ * no ClientHello this parser understands: the TLS library then says what is wrong).
+ */
+int tls_sni_from_hello(const unsigned char *rec, size_t len, char name[TLS_SNI_MAX + 1]);
+
 #endif

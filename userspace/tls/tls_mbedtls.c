@@ -10,7 +10,11 @@
  * a config built per default-cert version (swapped by pointer, reference counted).
  * Tickets: our own write/parse callbacks seal mbedtls_ssl_session_save() output with
  * AES-256-GCM under the shared key ring, so appliances with the same secrets resume each
- * other's sessions.
+ * other's sessions. The ticket's authenticated data holds the session context of the server
+ * name it was issued under, so it opens only under that name (RFC 6066 §3). mbedTLS parses
+ * the ticket wherever the client put the extension, possibly before server_name, so the name
+ * is read from the ClientHello before mbedTLS sees it, and the ticket callbacks reach the
+ * connection through a per-connection copy of the config.
  */
 #include "tls/tls_internal.h"
 
@@ -30,6 +34,7 @@
 #define TICKET_IV_LEN  12
 #define TICKET_TAG_LEN 16
 #define TICKET_HDR     (TLS_TICKET_NAME_LEN + TICKET_IV_LEN)
+#define TICKET_AAD_LEN (TLS_TICKET_NAME_LEN + TLS_SESSION_CTX_LEN)
 
 static const int suites[] = {
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
@@ -71,8 +76,13 @@ struct tls_conn {
 	mbedtls_ssl_context ssl; /* first: the SNI callback finds the conn from it */
 	struct tls_server *srv;
 	struct mconf *conf;
+	/* conf->conf with this connection as the ticket callbacks' context; it borrows every
+	 * pointer of conf->conf (held above) and is never freed itself */
+	mbedtls_ssl_config tconf;
 	struct cert_obj *cert; /* the SNI choice, held until the handshake ends */
 	char *sni;
+	unsigned char session_ctx[TLS_SESSION_CTX_LEN]; /* of the ClientHello's server name */
+	bool hello_read;                                  /* ... once the ClientHello is read */
 	struct tls_buf in, out;
 	char err[96];
 	bool established, closed, fatal, resumed;
@@ -139,13 +149,23 @@ const struct cert_parser *tls_cert_parser(void)
 
 /* ------------------------------------------------------------------ tickets */
 
+/* Authenticated data of a ticket: its key name, then the session context it is bound to. */
+static void ticket_aad(const struct tls_conn *c, const unsigned char *key_name,
+		       unsigned char aad[TICKET_AAD_LEN])
+{
+	memcpy(aad, key_name, TLS_TICKET_NAME_LEN);
+	memcpy(aad + TLS_TICKET_NAME_LEN, c->session_ctx, TLS_SESSION_CTX_LEN);
+}
+
 static int ticket_write(void *p, const mbedtls_ssl_session *session, unsigned char *start,
 			const unsigned char *end, size_t *tlen, uint32_t *lifetime)
 {
-	struct tls_server *srv = p;
+	struct tls_conn *c = p;
+	struct tls_server *srv = c->srv;
 	struct tls_ticket_dkey k;
 	mbedtls_gcm_context gcm;
 	unsigned char *iv = start + TLS_TICKET_NAME_LEN, *body = start + TICKET_HDR;
+	unsigned char aad[TICKET_AAD_LEN];
 	size_t avail = (size_t)(end - start), len;
 	int rc;
 
@@ -156,14 +176,15 @@ static int ticket_write(void *p, const mbedtls_ssl_session *session, unsigned ch
 		return rc;
 	tls_ticket_ring_current(srv->tickets, time(NULL), &k);
 	memcpy(start, k.name, TLS_TICKET_NAME_LEN);
+	ticket_aad(c, k.name, aad);
 	rc = mbedtls_ctr_drbg_random(&srv->drbg, iv, TICKET_IV_LEN);
 	mbedtls_gcm_init(&gcm);
 	if (rc == 0)
 		rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, k.enc, 256);
 	if (rc == 0)
 		rc = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, len, iv, TICKET_IV_LEN,
-					       start, TLS_TICKET_NAME_LEN, body, body,
-					       TICKET_TAG_LEN, body + len);
+					       aad, sizeof(aad), body, body, TICKET_TAG_LEN,
+					       body + len);
 	mbedtls_gcm_free(&gcm);
 	tls_cleanse(&k, sizeof(k));
 	*tlen = TICKET_HDR + len + TICKET_TAG_LEN;
@@ -171,12 +192,15 @@ static int ticket_write(void *p, const mbedtls_ssl_session *session, unsigned ch
 	return rc;
 }
 
+/* A ticket issued under another server name fails authentication: a full handshake follows. */
 static int ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
 {
-	struct tls_server *srv = p;
+	struct tls_conn *c = p;
+	struct tls_server *srv = c->srv;
 	struct tls_ticket_dkey k;
 	mbedtls_gcm_context gcm;
 	unsigned char *body = buf + TICKET_HDR;
+	unsigned char aad[TICKET_AAD_LEN];
 	bool renew;
 	size_t blen;
 	int rc;
@@ -186,11 +210,12 @@ static int ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *bu
 	if (tls_ticket_ring_find(srv->tickets, time(NULL), buf, &k, &renew) < 0)
 		return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED; /* full handshake */
 	blen = len - TICKET_HDR - TICKET_TAG_LEN;
+	ticket_aad(c, buf, aad);
 	mbedtls_gcm_init(&gcm);
 	rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, k.enc, 256);
 	if (rc == 0)
 		rc = mbedtls_gcm_auth_decrypt(&gcm, blen, buf + TLS_TICKET_NAME_LEN, TICKET_IV_LEN,
-					      buf, TLS_TICKET_NAME_LEN, body + blen, TICKET_TAG_LEN,
+					      aad, sizeof(aad), body + blen, TICKET_TAG_LEN,
 					      body, body);
 	mbedtls_gcm_free(&gcm);
 	tls_cleanse(&k, sizeof(k));
@@ -266,9 +291,8 @@ static struct mconf *mconf_new(struct tls_server *srv, struct cert_obj *def)
 		/* a resumed session would skip the certificate: no tickets */
 		mbedtls_ssl_conf_ca_chain(conf, &srv->client_ca, NULL);
 		mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	} else {
-		mbedtls_ssl_conf_session_tickets_cb(conf, ticket_write, ticket_parse, srv);
 	}
+	/* else the ticket callbacks are set per connection (tls_conn_new), with their context */
 	if (mbedtls_ssl_conf_alpn_protocols(conf, alpn_list))
 		goto fail;
 	if (srv->has_own && mbedtls_ssl_conf_own_cert(conf, &srv->own_chain, &srv->own_key))
@@ -449,7 +473,14 @@ struct tls_conn *tls_conn_new(struct tls_server *srv)
 	c->srv = srv;
 	mbedtls_ssl_init(&c->ssl);
 	c->conf = conf_get(srv);
-	if (!c->conf || mbedtls_ssl_setup(&c->ssl, &c->conf->conf)) {
+	if (!c->conf) {
+		tls_conn_free(c);
+		return NULL;
+	}
+	c->tconf = c->conf->conf;
+	if (!srv->has_client_ca)
+		mbedtls_ssl_conf_session_tickets_cb(&c->tconf, ticket_write, ticket_parse, c);
+	if (mbedtls_ssl_setup(&c->ssl, &c->tconf)) {
 		tls_conn_free(c);
 		return NULL;
 	}
@@ -490,11 +521,30 @@ static long fatal(struct tls_conn *c, int rc)
 }
 
 /*
+ * Takes the server name from the ClientHello before mbedTLS reads it, for the ticket
+ * callbacks. False until the whole first record has arrived (mbedTLS waits for it anyway).
+ */
+static bool read_hello(struct tls_conn *c)
+{
+	char name[TLS_SNI_MAX + 1];
+
+	if (c->hello_read)
+		return true;
+	if (tls_sni_from_hello(c->in.p ? c->in.p + c->in.off : NULL, c->in.len, name))
+		return false;
+	tls_session_context(name, c->session_ctx);
+	c->hello_read = true;
+	return true;
+}
+
+/*
  * Steps the handshake by hand to see whether it resumes: after ServerHello a resumed
  * session goes straight to ChangeCipherSpec, a full one to Certificate.
  */
 static long handshake(struct tls_conn *c)
 {
+	if (!read_hello(c))
+		return 0;
 	while (c->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
 		int before = c->ssl.state, rc = mbedtls_ssl_handshake_step(&c->ssl);
 

@@ -204,6 +204,30 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * Runs first, before OpenSSL looks at the session the client offers (a TLS 1.2 ticket or a
+ * TLS 1.3 PSK): the session id context becomes the requested name's, so a session made
+ * under another name fails OpenSSL's context check and the handshake is a full one, and the
+ * new session is bound to this name.
+ */
+static int hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *ext;
+	size_t len;
+	char name[TLS_SNI_MAX + 1] = "";
+	unsigned char ctx[TLS_SESSION_CTX_LEN];
+
+	(void)arg;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len))
+		tls_sni_from_ext(ext, len, name);
+	tls_session_context(name, ctx);
+	if (!SSL_set_session_id_context(ssl, ctx, sizeof(ctx))) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
@@ -266,6 +290,7 @@ static int ctx_setup(struct tls_server *srv, const struct tls_settings *s, char 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_timeout(ctx, (long)tls_ticket_ring_lifetime(srv->tickets));
+	SSL_CTX_set_client_hello_cb(ctx, hello_cb, NULL);
 	if (srv->certs) {
 		SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
 		SSL_CTX_set_tlsext_servername_arg(ctx, srv);

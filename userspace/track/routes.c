@@ -232,12 +232,17 @@ static enum route_outcome tracked(const struct route_request *rq, const char *ho
 	return answer(rs, 404, "not found\n", ROUTE_BAD_TOKEN);
 }
 
-/* Plain-HTTP tracking request on a domain that asks for HTTPS: 308 keeps POST a POST. */
+/*
+ * Plain-HTTP tracking request on a domain that asks for HTTPS: 308 keeps POST a POST. The
+ * Location is the host and the target from the path on (path, '?' and query as sent), never
+ * the whole target: an absolute-form target carries its own scheme and authority.
+ */
 static enum route_outcome https_redirect(const char *host, size_t host_len,
 					 const struct http_request *req, struct route_response *rs)
 {
+	size_t rest = (size_t)(req->target.p + req->target.len - req->path.p);
 	int n = snprintf(rs->scratch, sizeof(rs->scratch), "https://%.*s%.*s", (int)host_len, host,
-			 (int)req->target.len, req->target.p);
+			 (int)rest, req->path.p);
 
 	if (n < 0 || (size_t)n >= sizeof(rs->scratch))
 		return answer(rs, 414, "request target too long\n", ROUTE_BAD_REQUEST);

@@ -2,14 +2,18 @@
 /* The "xdp" config object: strict parsing (unknown keys are errors) with JSON-path errors. */
 #include "xdp/xdp.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "xdp/xdp_maps.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* far above XDP_BLK_MAX CIDRs with comments; bounds what a bad path can make us read */
+#define BLOCKLIST_FILE_MAX (64u << 20)
 #define RATE_MAX 10000000u /* keeps rate * elapsed and burst * 1e9 far from overflow */
 
 static int check_keys(const json_t *obj, const char *path, const char *const *allowed,
@@ -121,13 +125,19 @@ static int parse_cidrs(const json_t *arr, const char *path, bool hosts_only,
 static int parse_blocklist_file(const char *file, const char *path, struct xdp_cidr_list *out,
 				char *err, size_t errlen)
 {
-	size_t cap = out->n, lineno = 0, len = 0;
-	char *line = NULL, why[128];
+	size_t cap = out->n, lineno = 0, len = 0, size;
+	char *line = NULL, *text, why[128];
 	int rc = 0;
-	FILE *f = fopen(file, "r");
+	FILE *f;
 
-	if (!f)
-		return err_set(err, errlen, "%s: %s: %s", path, file, strerror(errno));
+	/* read whole and non-blocking first: a FIFO at the name must not hang a reload */
+	if (file_read(AT_FDCWD, file, BLOCKLIST_FILE_MAX, &text, &size, NULL, why, sizeof(why)))
+		return err_set(err, errlen, "%s: %s", path, why);
+	f = size ? fmemopen(text, size, "r") : NULL;
+	if (!f) {
+		free(text);
+		return size ? err_set(err, errlen, "%s: %s: %s", path, file, strerror(errno)) : 0;
+	}
 	while (rc == 0 && getline(&line, &len, f) >= 0) {
 		char *s = line, *e;
 		struct xdp_cidr c;
@@ -149,6 +159,7 @@ static int parse_blocklist_file(const char *file, const char *path, struct xdp_c
 	}
 	free(line);
 	fclose(f);
+	free(text);
 	return rc;
 }
 
