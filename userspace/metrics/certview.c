@@ -49,6 +49,14 @@ static uint64_t cert_generation(struct server *srv)
 #endif
 }
 
+/* The view keeps its own copy: the notes change with the next load, the view serves on. */
+static const char *note_copy(struct server *srv, const char *name)
+{
+	const char *note = metrics_cert_note(srv->metrics, name);
+
+	return note ? strdup(note) : NULL;
+}
+
 static void classify(struct server *srv, struct dom_row *r, int64_t now)
 {
 #ifdef CONFIG_TLS
@@ -59,11 +67,11 @@ static void classify(struct server *srv, struct dom_row *r, int64_t now)
 		r->not_after = ci.not_after;
 		r->state = now > ci.not_after ? DS_UNKNOWN : now < ci.not_before ? DS_PENDING
 											 : DS_ISSUED;
-		r->note = metrics_cert_note(srv->metrics, r->name); /* a newer pair refused */
+		r->note = note_copy(srv, r->name); /* a newer pair refused */
 		return;
 	}
 #endif
-	r->note = metrics_cert_note(srv->metrics, r->name);
+	r->note = note_copy(srv, r->name);
 	r->state = r->note ? DS_UNKNOWN : DS_PENDING;
 }
 
@@ -231,6 +239,8 @@ void certview_free(struct certview *v)
 		return;
 	for (unsigned k = 0; k < CV__SORTS; k++)
 		free(v->order[k]);
+	for (size_t i = 0; v->rows && i < v->n; i++)
+		free((char *)v->rows[i].note);
 	free(v->rows);
 	if (v->snap)
 		snapshot_put(v->snap);

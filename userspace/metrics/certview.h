@@ -9,8 +9,9 @@
  *
  * 100,000 domains must render fast and must not become 100,000 series: the view is built
  * once per change of config, certificates or rejection notes (and at least every minute, as
- * certificates expire with time), keeps the counts per state and the earliest expiry, and
- * three index orders (name, state, expiry) so that a page is a filtered walk, never a sort.
+ * certificates expire with time) by the control thread after what changed them, keeps the
+ * counts per state and the earliest expiry, and three index orders (name, state, expiry) so
+ * that a page is a filtered walk, never a sort.
  */
 #ifndef ET_METRICS_CERTVIEW_H
 #define ET_METRICS_CERTVIEW_H
@@ -25,8 +26,7 @@ enum dom_state { DS_ISSUED, DS_PENDING, DS_UNKNOWN, DS__COUNT };
 
 struct dom_row {
 	const char *name;        /* the config's, held by the view's snapshot reference */
-	const char *note;        /* the cert store's rejection, or NULL; valid until the view
-				    is rebuilt */
+	const char *note;        /* the cert store's rejection (the view's copy), or NULL */
 	int64_t not_before, not_after; /* of the serving certificate; 0 without one */
 	uint8_t state;           /* enum dom_state */
 };

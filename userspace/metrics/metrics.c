@@ -98,6 +98,8 @@ void metrics_tick(struct server *srv)
 	m->ring_head = (m->ring_head + 1) % RATE_SAMPLES;
 	if (m->ring_n < RATE_SAMPLES)
 		m->ring_n++;
+	/* certificates expire with time alone */
+	metrics_refresh(srv);
 }
 
 size_t metrics_rates(const struct metrics *m, struct rate_sample *out)
@@ -190,18 +192,31 @@ uint64_t metrics_notes_generation(const struct metrics *m)
 
 /* ---------------------------------------------------------------- the view and the jobs */
 
-struct certview *metrics_certview(struct server *srv)
+static void rebuild(struct server *srv)
 {
 	struct metrics *m = srv->metrics;
+	struct certview *v = certview_build(srv, m->view);
 
-	if (!m->view || certview_stale(m->view, srv)) {
-		struct certview *v = certview_build(srv, m->view);
-
-		/* NULL (out of memory) too: the old view's notes may be gone */
+	/* out of memory: the old view keeps serving, stale, until a build succeeds */
+	if (v) {
 		certview_free(m->view);
 		m->view = v;
 	}
-	return m->view;
+}
+
+struct certview *metrics_certview(struct server *srv)
+{
+	if (!srv->metrics->view)
+		rebuild(srv);
+	return srv->metrics->view;
+}
+
+void metrics_refresh(struct server *srv)
+{
+	struct metrics *m = srv->metrics;
+
+	if (!m->view || certview_stale(m->view, srv))
+		rebuild(srv);
 }
 
 void metrics_job_answer(struct mgmt_job *j, char *body, size_t len, const char *type)

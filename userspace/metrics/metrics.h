@@ -50,8 +50,14 @@ const char *metrics_cert_note(const struct metrics *m, const char *domain);
 /* Bumps on every change of the notes. */
 uint64_t metrics_notes_generation(const struct metrics *m);
 
-/* The view of the domains' certificates, rebuilt when config, certs or notes change. */
+/* The view of the domains' certificates (certview.h). A page or a scrape takes it as it is
+ * (built now only when there is none): building it for 100,000 domains takes 100 ms or more,
+ * which is paid by metrics_refresh after what changes it, never by a waiting request. */
 struct certview;
 struct certview *metrics_certview(struct server *srv);
+/* Builds the view again when the config, the certificates or the notes changed, or it is a
+ * minute old: the control thread calls it after reloads, bundles and control commands, and
+ * on every tick. */
+void metrics_refresh(struct server *srv);
 
 #endif

@@ -224,6 +224,7 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 		log_error("signalfd_failed", "error=\"%s\"", strerror(errno));
 		return -1;
 	}
+	metrics_refresh(srv);
 	for (;;) {
 		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
@@ -238,6 +239,9 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 			mgmt_run_jobs(srv);
 		if (pfd[3].revents & POLLIN)
 			metrics_tick(srv);
+		/* a reload, a bundle or a command may have changed config or certificates: the
+		 * certificate view is built again here, not while a page or a scrape waits */
+		metrics_refresh(srv);
 	}
 	server_drain(srv);
 	/* workers wait for their management jobs before they can finish */
