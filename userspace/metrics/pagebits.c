@@ -25,7 +25,8 @@ const char page_css[] =
 	"tr.st-unknown td.state{color:#b3261e;font-weight:600}"
 	"#state-counts a{margin-right:1em}form{margin:.5em 0}input[type=search]{width:20em}"
 	"svg{max-width:100%;height:auto;background:#fafafa;border:1px solid #eee}"
-	"svg text{font:11px sans-serif;fill:#555}.req{stroke:#0645ad}.ev{stroke:#d9480f}"
+	"svg text{font:11px sans-serif;fill:#555}.req{stroke:#0645ad}"
+	".ev{stroke:#d9480f;stroke-dasharray:5 3}"
 	"svg polyline{fill:none;stroke-width:1.5}footer{margin-top:2em;color:#666}";
 
 void put_html(struct mbuf *b, const char *s)
@@ -190,9 +191,9 @@ void rate_chart(struct mbuf *b, const struct rate_sample *s, size_t n, time_t no
 	mbuf_printf(b, "<text x=\"4\" y=\"12\">%g/s</text><text x=\"4\" y=\"%d\">0</text>"
 		    "<text x=\"%d\" y=\"%d\">-10 min</text><text x=\"%d\" y=\"%d\">now</text>",
 		    top, CH - PAD_B, PAD_L, CH - 6, CW - 28, CH - 6);
-	mbuf_printf(b, "<text x=\"%d\" y=\"12\" class=\"req\" fill=\"#0645ad\">requests/s</text>"
-		    "<text x=\"%d\" y=\"12\" fill=\"#d9480f\">events/s</text>", PAD_L + 10,
-		    PAD_L + 100);
+	mbuf_printf(b, "<text x=\"%d\" y=\"12\" style=\"fill:#0645ad\">requests/s</text>"
+		    "<text x=\"%d\" y=\"12\" style=\"fill:#d9480f\">events/s (dashed)</text>",
+		    PAD_L + 10, PAD_L + 100);
 	if (n < 2)
 		mbuf_puts(b, "<text x=\"200\" y=\"90\">no samples yet</text>");
 	polyline(b, s, n, now, top, 0);
