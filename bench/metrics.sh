@@ -4,7 +4,7 @@
 #   BENCH http_click_cpu_us_per_req_scraped <scraped> <not scraped> <ratio>
 #   BENCH metrics_scrape_cpu_share_10hz <share of a CPU> <budget 0.02> <ratio>  goal: <= 1
 #   BENCH status_page_ms_100k <server ms> <goal 100> <ratio>                 goal: <= 1
-#   BENCH status_page_first_ms_100k <server ms, view built> <goal 100> <ratio>
+#   BENCH status_page_view_build_ms_100k <ms> <page goal 100> <ratio>
 #   BENCH status_page_load_ms_100k <curl total ms> <goal 1000> <ratio>       goal: <= 1
 # The scraped figure: click requests/s of one edgetrackd (sync=none, one worker, the whole
 # process pinned to one CPU) while a client scrapes /metrics every 100 ms on one keep-alive
@@ -17,8 +17,9 @@
 # share of one CPU that ten scrapes a second take; a ratio of 0.98 leaves scraping at most
 # 0.02 of the CPU. The page figures: the server's own
 # render time (the page's footer) of 100,000 domains (90% issued, 5% expired, 5% without a
-# certificate) for a mix of queries, the first page after the certificates changed (which
-# builds the view of all domains again), and a whole load with curl.
+# certificate) for a mix of queries, the time the control thread took to build the view of
+# all domains again after the certificates changed (a cost of the reload, not of a page: the
+# view is built right after the reload, before the next request), and a whole load with curl.
 # SOAK=1 also runs tests/integration/test_status_page.sh with 100,000 domains on this build.
 #   bench/metrics.sh [BUILD_DIR]
 set -eu
@@ -117,7 +118,7 @@ printf 'BENCH http_click_cpu_us_per_req_scraped %s %s %.2f\n' "$(med scraped 2)"
 	"$(med plain 2)" "$(med ratio 2)"
 
 # what one scrape costs the server, all threads, on an idle server
-run_ns() { cat /proc/"$ETD_PID"/task/*/schedstat | awk '{ ns += $1 } END { printf "%d", ns }'; }
+run_ns() { cat /proc/"$ETD_PID"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.0f", ns }'; }
 n0=$(run_ns)
 curl -sf -o /dev/null "http://127.0.0.1:$MPORT/metrics?[1-1000]" || die "scrapes failed"
 n1=$(run_ns)
@@ -153,13 +154,16 @@ PORT=$(free_port) TLSPORT=$(free_port) MPORT=$(free_port)
 } >"$T/page.json"
 etd_up page "$T/page.json" "$MPORT"
 PAGE=http://127.0.0.1:$MPORT/
-render_ms() { # QUERY: the server's render time of that page, from its footer
-	curl -sf "$PAGE$1" | sed -n 's/.*id="render-ms">\([0-9.]*\)<.*/\1/p'
+footer() { # QUERY ID: a figure of that page's footer (render-ms, view-ms)
+	curl -sf "$PAGE$1" | sed -n "s/.*id=\"$2\">\([0-9.]*\)<.*/\1/p"
 }
-# the certificates change (a reload of the directory swaps the store's snapshot): the next
-# page builds the view of every domain again
-"$ETCTL" --socket "$T/page.sock" cert reload >/dev/null || die "cert reload failed"
-first=$(render_ms "")
+render_ms() { footer "$1" render-ms; }
+# the certificates change (a reload of the directory swaps the store's snapshot): the control
+# thread builds the view of every domain again
+for r in $(seq "$ROUNDS"); do
+	"$ETCTL" --socket "$T/page.sock" cert reload >/dev/null || die "cert reload failed"
+	record view "$(footer "" view-ms)"
+done
 for r in $(seq "$ROUNDS"); do
 	for q in "" "?page=500" "?q=d4242" "?sort=expiry&page=3" "?state=unknown&sort=-name" \
 		"?sort=state&q=.ok."; do
@@ -168,10 +172,9 @@ for r in $(seq "$ROUNDS"); do
 	record load "$(curl -sf -o /dev/null -w '%{time_total}' "$PAGE?page=2" |
 		awk '{ printf "%.1f", $1 * 1000 }')"
 done
-record first "$first"
-note "status page: ${first} ms when the view of $N domains is built, then $(med page 1) ms"
+note "status page: rendered in $(med page 1) ms; the view of $N domains built in $(med view 1) ms"
 bench_line status_page_ms_${N:0:-3}k "$(med page 1)" 100
-bench_line status_page_first_ms_${N:0:-3}k "$first" 100
+bench_line status_page_view_build_ms_${N:0:-3}k "$(med view 1)" 100
 bench_line status_page_load_ms_${N:0:-3}k "$(med load 1)" 1000
 stop_pid "$ETD_PID"
 
