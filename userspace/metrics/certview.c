@@ -12,13 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-/* Certificates expire with time alone: a view older than this is built again. */
-#define VIEW_MAX_AGE_S 60
 
 struct certview {
 	struct snapshot *snap;       /* the config the names belong to */
 	uint64_t cert_gen, notes_gen;
-	int64_t built;
+	int64_t due;                 /* a state changes with time alone then (0: never) */
 	double build_ms;
 	struct dom_row *rows;
 	size_t n;
@@ -189,6 +187,19 @@ static int make_orders(struct certview *v, const struct certview *prev)
 	return expiry_order(v);
 }
 
+/* Certificates change state with time alone: an issued one expires after its not-after, one
+ * not valid yet becomes issued at its not-before. The view is built again at the first such
+ * moment, not on a schedule. */
+static void note_due(struct certview *v, const struct dom_row *r)
+{
+	int64_t at = r->state == DS_ISSUED			     ? r->not_after + 1
+		     : r->state == DS_PENDING && r->not_before ? r->not_before
+							       : 0;
+
+	if (at && (!v->due || at < v->due))
+		v->due = at;
+}
+
 struct certview *certview_build(struct server *srv, const struct certview *prev)
 {
 	struct certview *v = calloc(1, sizeof(*v));
@@ -203,7 +214,6 @@ struct certview *certview_build(struct server *srv, const struct certview *prev)
 	cfg = track_state_of(v->snap)->cfg;
 	v->cert_gen = cert_generation(srv);
 	v->notes_gen = metrics_notes_generation(srv->metrics);
-	v->built = now;
 	v->n = cfg->n_domains;
 	v->rows = calloc(v->n ? v->n : 1, sizeof(*v->rows));
 	if (!v->rows) {
@@ -218,6 +228,7 @@ struct certview *certview_build(struct server *srv, const struct certview *prev)
 		v->count[r->state]++;
 		if (r->state == DS_ISSUED && (!v->earliest || r->not_after < v->earliest))
 			v->earliest = r->not_after;
+		note_due(v, r);
 	}
 	if (make_orders(v, prev)) {
 		certview_free(v);
@@ -252,7 +263,7 @@ bool certview_stale(const struct certview *v, struct server *srv)
 	struct snapshot *cur = snapshot_get(&srv->state);
 	bool stale = cur != v->snap || v->cert_gen != cert_generation(srv) ||
 		     v->notes_gen != metrics_notes_generation(srv->metrics) ||
-		     time(NULL) - v->built >= VIEW_MAX_AGE_S;
+		     (v->due && time(NULL) >= v->due);
 
 	snapshot_put(cur);
 	return stale;

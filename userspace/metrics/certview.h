@@ -8,8 +8,8 @@
  *   unknown  its certificate was refused by the cert store (the note says why), or expired
  *
  * 100,000 domains must render fast and must not become 100,000 series: the view is built
- * once per change of config, certificates or rejection notes (and at least every minute, as
- * certificates expire with time) by the control thread after what changed them, keeps the
+ * once per change of config, certificates or rejection notes, and when a certificate's
+ * validity begins or ends, by the control thread after what changed it, keeps the
  * counts per state and the earliest expiry, and three index orders (name, state, expiry) so
  * that a page is a filtered walk, never a sort.
  */
@@ -47,7 +47,8 @@ const char *dom_state_name(enum dom_state s);
  * config is the same. */
 struct certview *certview_build(struct server *srv, const struct certview *prev);
 void certview_free(struct certview *v);
-/* Config, certificates or notes changed since v was built, or it is a minute old. */
+/* Config, certificates or notes changed since v was built, or a certificate's validity began
+ * or ended since. */
 bool certview_stale(const struct certview *v, struct server *srv);
 
 size_t certview_total(const struct certview *v);

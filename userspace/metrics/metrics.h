@@ -55,9 +55,9 @@ uint64_t metrics_notes_generation(const struct metrics *m);
  * which is paid by metrics_refresh after what changes it, never by a waiting request. */
 struct certview;
 struct certview *metrics_certview(struct server *srv);
-/* Builds the view again when the config, the certificates or the notes changed, or it is a
- * minute old: the control thread calls it after reloads, bundles and control commands, and
- * on every tick. */
+/* Builds the view again when the config, the certificates or the notes changed, or a
+ * certificate's validity began or ended: the control thread calls it after reloads, bundles
+ * and control commands, and on every tick. */
 void metrics_refresh(struct server *srv);
 
 #endif
