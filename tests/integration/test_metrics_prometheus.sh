@@ -176,6 +176,13 @@ else
 	echo "# skipped: XDP drops (not attached)"
 fi
 
+# ------------------------------------------------------------------ edgetrackctl status
+SOCK=$T/data/control.sock
+check "status --table: requests by route" matches "$("$ETCTL" --socket "$SOCK" status --table)" \
+	"^  click +$N\$"
+check "status without a terminal: the JSON" contains "$("$ETCTL" --socket "$SOCK" status)" \
+	"\"routes\":{\"click\":$N,"
+
 # ------------------------------------------------------------------ the exposition itself
 in_s curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T/metrics.txt"
 check "promtool check metrics accepts the text format" promtool check metrics <"$T/metrics.txt"
