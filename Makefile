@@ -116,6 +116,9 @@ endif
 ifeq ($(CONFIG_XDP),y)
 LDLIBS    += -lbpf -lelf -lz
 endif
+ifeq ($(CONFIG_FLEET),y)
+LDLIBS    += -lnats
+endif
 
 ifeq ($(SANITIZE),1)
 OPT       := -O1
@@ -167,8 +170,11 @@ check:
 bench: all
 	$(Q)bench/run.sh $(O)
 
-soak: all
+# make soak: the benchmarks with long runs, then the fleet's exactly-once test with more load,
+# longer phases and a longer NATS outage than make check gives it.
+soak: all $(O)/tests/journal/loadgen
 	$(Q)SOAK=1 bench/run.sh $(O)
+	$(Q)FLEET_SOAK=1 FUZZ_SECONDS=0 TESTS=integration/test_fleet_events tests/run.sh $(O)
 
 clean:
 	rm -rf build
@@ -185,11 +191,15 @@ distclean: clean
 menuconfig oldconfig olddefconfig savedefconfig:
 	$(Q)$(KPYTHON) -m $@ Kconfig
 
-# A missing .config means the default board.
-$(KCONFIG_CONFIG):
-	$(Q)$(KPYTHON) -m defconfig --kconfig Kconfig board/$(BOARD)/defconfig
+# A missing .config means the default board; one older than the menus takes the defaults of
+# the options added since (olddefconfig), so the Kbuild lists and autoconf.h agree.
+kconfig-files := $(shell find $(srctree) -name Kconfig -not -path '$(srctree)/build/*')
 
-$(autoconf): $(KCONFIG_CONFIG) Kconfig
+$(KCONFIG_CONFIG): $(kconfig-files)
+	$(Q)if [ -f $@ ]; then $(KPYTHON) -m olddefconfig Kconfig >/dev/null && touch $@; \
+	else $(KPYTHON) -m defconfig --kconfig Kconfig board/$(BOARD)/defconfig; fi
+
+$(autoconf): $(KCONFIG_CONFIG) $(kconfig-files)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(KPYTHON) -m genconfig --header-path $@ Kconfig
 

@@ -83,6 +83,38 @@ client_busy() {
 	note "  $3 kept CPU $CLIENT_CPU $((t * 100 / ($2 * HZ)))% busy"
 }
 
+# run_wrk CONNS URL SECONDS PID...: prints "rps p99_ms requests cpu_us_per_req", and on
+# stderr how busy wrk kept its own CPU (near 100%: the client is the ceiling, and the CPU
+# figures are the ones that compare the servers).
+run_wrk() {
+	local conns=$1 url=$2 secs=$3 out t0 t1
+	shift 3
+	t0=$(cpu_ticks "$@")
+	out=$( (taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${secs}s" --latency \
+		-H "Host: $HOST" "$url" && times) )
+	t1=$(cpu_ticks "$@")
+	if grep -q 'Non-2xx or 3xx' <<<"$out"; then
+		echo "$out" >&2
+		die "$url: some answers were not 2xx/3xx"
+	fi
+	grep -q 'Socket errors' <<<"$out" && note "$url: $(grep 'Socket errors' <<<"$out")"
+	client_busy "$(tail -n1 <<<"$out")" "$secs" "wrk -c$conns"
+	awk -v ticks=$((t1 - t0)) -v hz="$HZ" '
+		function ms(v) {
+			if (v ~ /us$/) return v / 1000
+			if (v ~ /ms$/) return v + 0
+			if (v ~ /s$/) return v * 1000
+			return v
+		}
+		$1 == "99%" { p99 = ms($2) }
+		/requests in/ { n = $1 }
+		/^Requests\/sec:/ { rps = $2 }
+		END {
+			if (!n) exit 1
+			printf "%.0f %.2f %d %.2f\n", rps, p99, n, ticks * 1e6 / hz / n
+		}' <<<"$out" || die "$url: could not read wrk output"
+}
+
 per_cpu_s() { # US_PER_OP: operations per CPU-second
 	awk -v us="$1" 'BEGIN { printf "%.0f", (us > 0 ? 1e6 / us : 0) }'
 }

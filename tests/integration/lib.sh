@@ -48,6 +48,19 @@ contains() { # haystack needle
 	return 1
 }
 
+# wait_until SECONDS WHAT CMD...: until CMD succeeds; after SECONDS it fails, saying WHAT it
+# waited for (no test waits on the machine's speed without a limit and a reason)
+wait_until() {
+	local limit=$1 what=$2 t0=$SECONDS
+	shift 2
+	while [ $((SECONDS - t0)) -lt "$limit" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "    timed out after ${limit}s waiting for: $what" >&2
+	return 1
+}
+
 finish() {
 	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
 	[ "$FAILS" -eq 0 ]

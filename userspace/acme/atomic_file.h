@@ -14,6 +14,9 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
 /* Creates dir (the last component) unless it exists. 0 or -1 with the reason. */
 int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen);
 
+/* write(2) until all of data is written (EINTR retried). 0 or -1 with errno. */
+int write_all(int fd, const void *data, size_t len);
+
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer; NULL with
  * errno set (ENOENT when absent, EFBIG when larger than max). */
 char *read_small_file(const char *path, size_t max, size_t *len);

@@ -10,6 +10,7 @@
  *   edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE
  *   edgetrackctl keys gen|certify|keyring ...       signing keys and the keyring
  *   edgetrackctl id [--data-dir DIR]                 appliance id and X25519 key
+ *   edgetrackctl events consume ... | fleet status   the fleet's events and status (NATS)
  */
 #include "acme/acme_cli.h"
 #include "bundle/bundle_cli.h"
@@ -18,6 +19,10 @@
 #include "journal/events_cli.h"
 #include "metrics/status_table.h"
 #include "track/token_cli.h"
+#ifdef CONFIG_FLEET
+#include "fleet/consume.h"
+#include "fleet/fleet_cli.h"
+#endif
 #ifdef CONFIG_XDP
 #include "xdp/xdp.h"
 #endif
@@ -36,6 +41,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: edgetrackctl token encode|decode|verify [options]\n"
 		"       edgetrackctl events tail|export|verify [options]\n"
+#ifdef CONFIG_FLEET
+		"       edgetrackctl events consume --nats URL [--durable NAME] [--state DIR] [--exec CMD]\n"
+		"       edgetrackctl fleet status [--json] --nats URL\n"
+#endif
 		"       edgetrackctl acme [--config FILE] issue DOMAIN... | renew | status [--json] | check DOMAIN\n"
 		"       edgetrackctl bundle create|sign|verify|inspect|attach-signature [options]\n"
 		"       edgetrackctl keys gen|certify|keyring show|revoke|install [options]\n"
@@ -176,6 +185,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "token"))
 		return token_cli_main(argc - i, argv + i);
+#ifdef CONFIG_FLEET
+	if (!strcmp(argv[i], "events") && i + 1 < argc && !strcmp(argv[i + 1], "consume"))
+		return consume_main(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "fleet"))
+		return fleet_cli_main(argc - i, argv + i);
+#endif
 	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "bundle") && i + 1 < argc && !strcmp(argv[i + 1], "push"))
 		return bundle_push_main(argc - i - 1, argv + i + 1);

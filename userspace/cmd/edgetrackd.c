@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "server/control.h"
+#include "server/fleet_link.h"
 #include "server/server.h"
 #include "server/state.h"
 #include "track/token.h"

@@ -664,7 +664,7 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 	static const char *const known[] = { "workers", "listen", "data_dir", "control_socket",
 					     "keys", "acme", "domains", "limits",
 					     "machine", "privacy", "tls", "xdp", "journal",
-					     "management", "metrics", NULL };
+					     "management", "metrics", "nats", NULL };
 	uint32_t workers = CONFIG_WORKERS;
 
 	if (check_keys(e, root, "(top level)", known) ||
@@ -688,6 +688,7 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 	c->tls = json_object_get(root, "tls");
 	c->xdp = json_object_get(root, "xdp");
 	c->journal = json_object_get(root, "journal");
+	c->nats = json_object_get(root, "nats");
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * validated as a whole before anything uses it, so a bad file never half-applies.
  * Errors name the file and either the line:column (syntax) or the JSON path (meaning).
  *
- * Sub-objects owned by other subsystems ("tls", "xdp", "journal") are kept as json_t and
+ * Sub-objects owned by other subsystems ("tls", "xdp", "journal", "nats") are kept as json_t and
  * parsed by those subsystems' own *_settings_parse().
  */
 #ifndef ET_CORE_CONFIG_H
@@ -116,7 +116,7 @@ struct config {
 	uint8_t ipv4_prefix, ipv6_prefix; /* client address truncation in events */
 	struct config_management management;
 	struct config_metrics metrics;
-	json_t *tls, *xdp, *journal;      /* borrowed from root; NULL when absent */
+	json_t *tls, *xdp, *journal, *nats; /* borrowed from root; NULL when absent */
 	json_t *root;
 };
 

@@ -16,6 +16,7 @@
 #include "journal/cursor.h"
 #include "journal/journal.h"
 #include "journal/reader.h"
+#include "journal/record_json.h"
 #include "journal/segment.h"
 
 enum fmt { FMT_JSONL, FMT_CSV };
@@ -46,50 +47,11 @@ static int usage(const char *why)
 
 /* ---------------------------------------------------------------- formatting */
 
-static const char *const reason_names[] = { "head", "cidr", "user_agent", "fast_click" };
-
-static void hex8(const uint8_t *d, char out[17])
-{
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-/* JSON integers are signed 64-bit in jansson; larger ids are written as decimal strings. */
-static json_t *json_u64(uint64_t v)
-{
-	char buf[24];
-
-	if (v <= (uint64_t)INT64_MAX)
-		return json_integer((json_int_t)v);
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return json_string(buf);
-}
-
 static int emit_json(FILE *out, const struct journal_record *rec)
 {
-	const struct event *ev = &rec->ev;
-	char client[64], ua[17];
-	json_t *o = json_object(), *reasons = json_array();
-	int rc;
+	json_t *o = journal_record_json(rec);
+	int rc = o ? json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
 
-	hex8(ev->ua_digest, ua);
-	event_client_text(ev, client, sizeof(client));
-	for (unsigned i = 0; i < 4; i++)
-		if (ev->machine_reasons & (1u << i))
-			json_array_append_new(reasons, json_string(reason_names[i]));
-	json_object_set_new(o, "seq", json_u64(rec->seq));
-	json_object_set_new(o, "time_ns", json_u64(ev->time_ns));
-	json_object_set_new(o, "kind", json_string(event_kind_name(ev->kind)));
-	json_object_set_new(o, "host", json_stringn(ev->host, ev->host_len));
-	json_object_set_new(o, "message_id", json_u64(ev->message_id));
-	json_object_set_new(o, "recipient_id", json_u64(ev->recipient_id));
-	json_object_set_new(o, "link_index", json_integer(ev->link_index));
-	json_object_set_new(o, "client", strcmp(client, "-") ? json_string(client) : json_null());
-	json_object_set_new(o, "ua_digest", json_string(ua));
-	json_object_set_new(o, "tls", json_boolean(ev->flags & EVENT_TLS));
-	json_object_set_new(o, "machine", json_boolean(ev->flags & EVENT_MACHINE));
-	json_object_set_new(o, "machine_reasons", reasons);
-	rc = json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (rc == 0 && fputc('\n', out) == EOF)
 		rc = -1;
@@ -121,12 +83,12 @@ static int emit_csv(FILE *out, const struct journal_record *rec)
 	char client[64], ua[17], reasons[64] = "";
 	size_t rl = 0;
 
-	hex8(ev->ua_digest, ua);
+	journal_ua_hex(ev->ua_digest, ua);
 	event_client_text(ev, client, sizeof(client));
 	for (unsigned i = 0; i < 4; i++)
 		if (ev->machine_reasons & (1u << i))
 			rl += (size_t)snprintf(reasons + rl, sizeof(reasons) - rl, "%s%s",
-					       rl ? "|" : "", reason_names[i]);
+					       rl ? "|" : "", journal_reason_name(i));
 	fprintf(out, "%" PRIu64 ",%" PRIu64 ",%s,", rec->seq, ev->time_ns,
 		event_kind_name(ev->kind));
 	csv_text(out, ev->host);

@@ -15,9 +15,11 @@
  * w's thread. journal_stats_get may be
  * called from any thread.
  *
- * Retention never consults consumer cursors: the disk must not fill because an exporter is
+ * Retention never consults exporters' cursors: the disk must not fill because an exporter is
  * gone. A reader whose position was deleted is told so (reader gap) and resumes at the
- * oldest segment still present.
+ * oldest segment still present. The one exception is the fleet shipper, for which the
+ * journal is the outbox: with a hold set, retention keeps every segment holding an event not
+ * yet shipped, and a disk that fills anyway fails new events (-ENOSPC, counted and logged).
  */
 #ifndef ET_JOURNAL_JOURNAL_H
 #define ET_JOURNAL_JOURNAL_H
@@ -57,6 +59,9 @@ struct journal_settings {
 	uint64_t retain_bytes;      /* delete oldest segments above this total (0 = no limit) */
 	uint64_t retain_days;       /* delete segments last written longer ago (0 = keep) */
 	enum journal_on_full on_full; /* "on_full": "reject" | "redirect-unrecorded" */
+	uint64_t hold_from;         /* keep segments holding seq >= hold_from (0 = no hold); not
+				       a config key: the fleet shipper sets it, also at run time
+				       through journal_hold_from */
 	int preallocate;            /* write records over space allocated and zero-filled ahead
 				       (in growing steps), so a full disk fails before any
 				       record byte lands and fdatasync changes no metadata; 1 */
@@ -138,6 +143,10 @@ void journal_stats_get(struct journal *j, struct journal_stats *out);
    succeeded. The server holds answers for the outcome of their event while this is true, also
    under sync=none, so a client never gets a success for an event the disk refuses. */
 bool journal_failing(struct journal *j);
+
+/* Any thread: retention keeps from now on every segment that holds a seq >= seq (the first
+   event not yet shipped); 0 lifts the hold. */
+void journal_hold_from(struct journal *j, uint64_t seq);
 
 /* Runs retention now (also run after every rotation and once a minute by the writer).
    Only before journal_start or after journal_stop. Returns segments deleted or -errno. */

@@ -81,6 +81,8 @@ struct journal {
 	struct pending *pend;
 	size_t npend, pend_cap;
 
+	_Atomic uint64_t hold_from; /* see journal_hold_from */
+	int held_logged;    /* retention was held back by the hold (log once per episode) */
 	int space_failing;  /* the last commit failed with ENOSPC (log once per episode) */
 	uint64_t last_retention_ns;
 	struct jcounters c;

@@ -251,6 +251,21 @@ static int seg_expired(const struct journal *j, const struct stat *st, uint64_t 
 	       (uint64_t)(now - st->st_mtime) > j->set.retain_days * 86400ull;
 }
 
+/* The segment starting at first ends before next_first; it may go only when every event in
+   it is below the hold. Logged once per episode of expired segments kept for the hold. */
+static int seg_held(struct journal *j, uint64_t next_first)
+{
+	uint64_t hold = atomic_load(&j->hold_from);
+
+	if (!hold || next_first <= hold)
+		return 0;
+	if (!j->held_logged)
+		log_warn("journal_retention_held", "dir=%s first_unshipped=%" PRIu64
+			 " reason=\"expired segments hold events not shipped yet\"", j->set.dir, hold);
+	j->held_logged = 1;
+	return 1;
+}
+
 int store_retention(struct journal *j)
 {
 	struct seg_list l;
@@ -274,6 +289,9 @@ int store_retention(struct journal *j)
 
 		if (seg_stat(j, l.first[i], &st) != 0 || !seg_expired(j, &st, total))
 			break;
+		if (i + 1 < l.n && seg_held(j, l.first[i + 1]))
+			break;
+		j->held_logged = 0;
 		seg_name(name, sizeof(name), l.first[i]);
 		if (unlinkat(j->dirfd, name, 0) != 0) {
 			log_warn("journal_retention_failed", "segment=%s err=%s", name, strerror(errno));

@@ -30,6 +30,7 @@ struct journal *journal_open(const struct journal_settings *s, char *err, size_t
 		return NULL;
 	}
 	j->set = *s;
+	atomic_store(&j->hold_from, s->hold_from);
 	j->seg_fd = j->dirfd = j->wake_fd = -1;
 	j->can_fallocate = 1;
 	if (j->set.batch_max == 0 || j->set.queue_depth < 2 ||
@@ -127,6 +128,11 @@ void journal_stats_get(struct journal *j, struct journal_stats *out)
 bool journal_failing(struct journal *j)
 {
 	return atomic_load_explicit(&j->failing, memory_order_relaxed);
+}
+
+void journal_hold_from(struct journal *j, uint64_t seq)
+{
+	atomic_store(&j->hold_from, seq);
 }
 
 int journal_retention_run(struct journal *j)

@@ -3,6 +3,7 @@
  * A config checked as a whole without serving it: what --check-config runs and what a bundle's
  * config must pass before anything on the appliance changes.
  */
+#include "server/fleet_link.h"
 #include "server/server.h"
 
 #include "core/err.h"
@@ -67,7 +68,8 @@ int server_check_config(struct config *cfg, char *err, size_t errlen)
 {
 	struct snapshot *st;
 
-	if (check_objects(cfg, err, errlen) || check_management(cfg, err, errlen)) {
+	if (check_objects(cfg, err, errlen) || check_management(cfg, err, errlen) ||
+	    fleet_link_check(cfg, err, errlen)) {
 		config_free(cfg);
 		return -1;
 	}

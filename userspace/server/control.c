@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "server/control.h"
+#include "server/fleet_link.h"
 
 #include "acme/challenge.h"
 #include "core/err.h"

@@ -5,6 +5,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
+#include "server/fleet_link.h"
 #include "server/mgmt.h"
 #include "server/state.h"
 #include "track/track_state.h"
@@ -246,6 +247,8 @@ static int open_journal(struct server *srv, const struct config *cfg, char *err,
 		snprintf(err, errlen, "%s: %s", cfg->source, why);
 		return -1;
 	}
+	if (fleet_link_hold(cfg, js, err, errlen))
+		return -1;
 	srv->journal = journal_open(js, why, sizeof(why));
 	if (!srv->journal) {
 		snprintf(err, errlen, "journal %s: %s", js->dir, why);
@@ -318,6 +321,14 @@ int server_start(struct server *srv, char *err, size_t errlen)
 	if (jrc) {
 		snprintf(err, errlen, "journal writer: %s", strerror(-jrc));
 		return -1;
+	}
+	{
+		struct snapshot *snap = snapshot_get(&srv->state);
+		int frc = fleet_link_start(srv, track_state_of(snap)->cfg, err, errlen);
+
+		snapshot_put(snap);
+		if (frc)
+			return -1;
 	}
 	for (unsigned i = 0; i < srv->n_workers; i++) {
 		int rc = worker_spawn(worker_at(srv, i));
@@ -408,10 +419,12 @@ void server_join(struct server *srv)
 	/* workers are gone: everything they submitted is written and synced here */
 	if (srv->journal)
 		journal_stop(srv->journal);
+	fleet_link_stop(srv);
 }
 
 void server_destroy(struct server *srv)
 {
+	fleet_link_stop(srv);
 #ifdef CONFIG_TLS
 	if (srv->tls)
 		tls_server_free(srv->tls);

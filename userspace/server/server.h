@@ -28,6 +28,7 @@ struct tls_server;
 struct cert_store;
 struct mgmt;
 struct metrics;
+struct shipper;
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
 enum server_counter {
@@ -62,6 +63,7 @@ struct server {
 	struct xdp_runtime *xdp;           /* NULL without CONFIG_XDP */
 	struct tls_server *tls;            /* NULL when no listener speaks TLS */
 	struct cert_store *certs;
+	struct shipper *shipper;           /* fleet: NULL without a "nats" config */
 	char cert_dir[256];
 	/* the addresses the workers listen on: a reload does not change them */
 	struct config_listen bound[CONFIG_MAX_LISTEN];

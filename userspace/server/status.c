@@ -7,6 +7,7 @@
 
 #include "acme/challenge.h"
 #include "core/version.h"
+#include "server/fleet_link.h"
 #include "server/mgmt.h"
 #include "server/state.h"
 #include "track/track_state.h"
@@ -96,6 +97,7 @@ json_t *server_status(struct server *srv)
 	json_object_set_new(o, "appliance_id", id[0] ? json_string(id) : json_null());
 	state_of(cfg, o);
 	json_object_set_new(o, "certs", certs_by_state(srv, cfg));
+	fleet_link_status(srv, o);
 	snapshot_put(s);
 	return o;
 }

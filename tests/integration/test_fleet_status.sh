@@ -1,0 +1,148 @@
+#!/bin/bash
+# The fleet's edges, against one real nats-server with JetStream: a config without "nats"
+# runs as before; --check-config refuses a bad "nats" object; a consumer started before any
+# stream exists waits for it; fetches that time out (an idle stream) are "nothing yet"; a
+# failing --exec command gets its events again and each exactly once when it succeeds;
+# retention keeps unshipped segments while NATS is gone and lets them go once shipped; a
+# damaged record is a gap the shipper reports and the consumers do not wait for;
+# `fleet status` shows the appliance and flags it stale once it stops refreshing.
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/nats.sh
+. "$(dirname "$0")/../../scripts/lib/nats.sh"
+H=click.example.com
+command -v nats-server >/dev/null || { echo "FAIL - nats-server missing (scripts/install-deps.sh)"; exit 1; }
+
+# hits PORT N: N opens over one keep-alive connection (one curl, a config of N URLs)
+TOKEN=$(mint open "$H")
+hits() {
+	local i
+	for i in $(seq "$2"); do
+		printf 'url = "http://127.0.0.1:%s/o/%s"\noutput = "/dev/null"\n' "$1" "$TOKEN"
+	done >"$T/curl.cfg"
+	curl -s -H "Host: $H" -K "$T/curl.cfg"
+}
+lines() { [ -e "$1" ] && wc -l <"$1" || echo 0; }
+at_least() { [ "$(lines "$1")" -ge "$2" ]; }
+
+# ---------------------------------------------------------------- no fleet
+PORT=$(free_port)
+write_config "$T/plain.json" "$PORT"
+start_etd "$T/plain.json" "$PORT" || exit 1
+hits "$PORT" 3
+stop_etd "$ET_PID"
+check "without \"nats\" nothing of the fleet runs" bash -c "[ ! -e '$T/data/fleet' ] && ! grep -q fleet_ '$T/etd.log'"
+
+# ---------------------------------------------------------------- --check-config
+bad() { # JSON-MEMBER EXPECTED-TEXT
+	write_config "$T/bad.json" "$PORT" ", \"nats\": $1"
+	out=$("$ETD" --check-config "$T/bad.json" 2>&1) && return 1
+	contains "$out" "$2"
+}
+check "--check-config: servers required" bad '{}' "nats.servers"
+check "--check-config: a URL must be nats://" bad '{"servers": ["http://x:1"]}' "nats.servers[0]"
+check "--check-config: unknown member" bad '{"servers": ["nats://x:1"], "replica": 3}' "nats.replica: unknown member"
+check "--check-config: replicas 1..5" bad '{"servers": ["nats://x:1"], "replicas": 9}' "nats.replicas"
+
+# ---------------------------------------------------------------- consumer first
+mkdir -p "$T/nats"
+nats_cluster "$T/nats" 1 "$T/.ports" || { echo "FAIL - nats-server did not start"; exit 1; }
+ET_PIDS+=("${NATS_PID[1]}")
+"$ETCTL" events consume --nats "$NATS_URLS" --durable first --state "$T/cs1" \
+	>"$T/out1.jsonl" 2>"$T/consume1.log" &
+C1=$!
+ET_PIDS+=("$C1")
+check "a consumer started before the stream waits for it" \
+	wait_until 10 "consume_waiting" grep -q consume_waiting "$T/consume1.log"
+
+rm -rf "$T/data"
+PORT=$(free_port)
+write_config "$T/fleet.json" "$PORT" ", \"nats\": {\"servers\": $(nats_json_urls), \"replicas\": 1,
+  \"appliance_id\": \"edge-1\", \"status_interval_s\": 1, \"max_pending\": 16},
+  \"journal\": {\"segment_bytes\": 4096, \"retain_bytes\": 1, \"segment_age_s\": 0}"
+"$ETD" --check-config "$T/fleet.json" >/dev/null
+check "--check-config accepts the nats object" eq "$?" 0
+start_etd "$T/fleet.json" "$PORT" || exit 1
+hits "$PORT" 20
+check "the consumer gets the events once the appliance made the stream" \
+	wait_until 20 "20 lines" at_least "$T/out1.jsonl" 20
+sleep 3 # several fetches time out on an idle stream: nothing yet, not an error
+hits "$PORT" 10
+check "after idle fetch timeouts the consumer goes on" wait_until 20 "30 lines" at_least "$T/out1.jsonl" 30
+
+# ---------------------------------------------------------------- --exec
+cat >"$T/sink.sh" <<SH
+#!/bin/sh
+# fails its first batch, takes the rest
+if [ ! -e "$T/sink.failed" ]; then : >"$T/sink.failed"; cat >/dev/null; exit 1; fi
+cat >>"$T/out2.jsonl"
+SH
+chmod +x "$T/sink.sh"
+"$ETCTL" events consume --nats "$NATS_URLS" --durable second --state "$T/cs2" \
+	--exec "$T/sink.sh" 2>"$T/consume2.log" &
+C2=$!
+ET_PIDS+=("$C2")
+check "--exec: a failed batch comes again, then every event once" \
+	wait_until 20 "30 lines from the command" at_least "$T/out2.jsonl" 30
+check "--exec: the failure was reported" grep -q consume_exec_failed "$T/consume2.log"
+
+# ---------------------------------------------------------------- retention hold
+segments() { find "$T/data/journal" -name '*.seg' | wc -l; }
+nats_kill 1 TERM
+sleep 0.5
+hits "$PORT" 200
+check "NATS gone: expired segments holding unshipped events stay ($(segments) segments)" \
+	bash -c "[ $(segments) -gt 3 ] && grep -q journal_retention_held '$T/etd.log'"
+# damage the first record of an unshipped, closed segment: the journal reader skips it, the
+# shipper counts the gap and ships the next event naming the one before the gap as prev,
+# and the consumers take it without waiting for the event that is gone
+# (max_pending 16: while NATS is gone the shipper reads no further than 16 events past the
+# 30 shipped, so the first record of a closed segment from seq 60 on is not read yet)
+DAMAGED= DAMAGED_SEQ=
+for f in $(find "$T/data/journal" -name '*.seg' | sort | head -n -1); do
+	DAMAGED_SEQ=$((10#$(basename "$f" .seg)))
+	[ "$DAMAGED_SEQ" -ge 60 ] && { DAMAGED=$f; break; }
+done
+[ -n "$DAMAGED" ] || { echo "FAIL - no closed segment from seq 60 on"; finish; exit 1; }
+python3 -c "
+f = open('$DAMAGED', 'r+b'); f.seek(32 + 40); b = f.read(1); f.seek(32 + 40)
+f.write(bytes([b[0] ^ 0xff])); f.close()"
+echo "    damaged the record of seq $DAMAGED_SEQ"
+nats_start "$T/nats" 1
+ET_PIDS+=("${NATS_PID[1]}")
+nats_wait_js "$T/nats" 1 30
+check "the backlog reaches both consumers, but for the damaged event" wait_until 30 "229 lines" \
+	bash -c "[ \$(wc -l <'$T/out1.jsonl') -ge 229 ] && [ \$(wc -l <'$T/out2.jsonl') -ge 229 ]"
+check "the shipper reported the gap" grep -q "fleet_journal_gap appliance=edge-1 missing_from=$DAMAGED_SEQ missing_to=$DAMAGED_SEQ" "$T/etd.log"
+shipped_all() { [ "$(sed -n 's/^last_seq=//p' "$T/data/fleet/cursor")" -ge 230 ]; }
+wait_until 20 "the cursor at 230" shipped_all
+hits "$PORT" 60 # a rotation runs retention again
+check "once shipped, retention deletes them ($(segments) segments left)" \
+	wait_until 10 "segments deleted" bash -c "[ \$(find '$T/data/journal' -name '*.seg' | wc -l) -le 3 ]"
+
+# ---------------------------------------------------------------- fleet status
+check "the status shows the appliance" \
+	wait_until 10 "edge-1 in fleet status" bash -c "'$ETCTL' fleet status --nats '$NATS_URLS' | grep -q '^edge-1 .* ok '"
+"$ETCTL" fleet status --json --nats "$NATS_URLS" >"$T/status.json"
+check "fleet status --json: shipped_seq and certs" python3 -c "
+import json, sys
+d = json.load(open('$T/status.json'))
+a = d['appliances'][0]
+assert a['id'] == 'edge-1' and a['shipped_seq'] >= 230 and a['flags'] == [], a
+assert set(a['certs']) == {'issued', 'pending', 'unknown'}, a"
+stop_etd "$ET_PID"
+stale() { "$ETCTL" fleet status --nats "$NATS_URLS" >"$T/stale.out"; [ $? -eq 3 ] && grep -q stale "$T/stale.out"; }
+check "a stopped appliance is flagged stale (exit 3)" wait_until 15 "stale flag" stale
+
+# ---------------------------------------------------------------- exactly once
+kill -TERM "$C1" "$C2"
+wait "$C1" "$C2"
+check "each output holds seq 1..N but the damaged one, once, in order" python3 -c "
+import json
+for f in ('$T/out1.jsonl', '$T/out2.jsonl'):
+    seqs = [json.loads(l)['seq'] for l in open(f)]
+    want = [s for s in range(1, seqs[-1] + 1) if s != $DAMAGED_SEQ]
+    assert seqs == want, (f, len(seqs))"
+sed -n 's/^/    /p' "$T/consume1.log" "$T/consume2.log" | grep 'consumed='
+check "no error output" bash -c "! grep -hE 'ERROR|runtime error|level=error' '$T/etd.log' '$T/consume1.log' '$T/consume2.log'"
+nats_kill 1 TERM
+finish

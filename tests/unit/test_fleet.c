@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+/* The fleet's pure logic: the shipper's cursor over out-of-order and missing acks, the
+   consumer's high-water marks, the "nats" config object and the status judgement. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fleet/fleet_settings.h"
+#include "fleet/hwm.h"
+#include "fleet/ship_status.h"
+#include "fleet/ship_window.h"
+
+/* ---------------------------------------------------------------- ship window */
+
+static void send_range(struct ship_window *w, uint64_t from, uint64_t to)
+{
+	for (uint64_t s = from; s <= to; s++) {
+		assert_true(ship_window_room(w, s));
+		ship_window_sent(w, s);
+	}
+}
+
+static void window_in_order(void **state)
+{
+	struct ship_window w;
+
+	(void)state;
+	assert_int_equal(ship_window_init(&w, 8, 0), 0);
+	send_range(&w, 1, 3);
+	assert_true(ship_window_ack(&w, 1));
+	assert_true(ship_window_ack(&w, 2));
+	assert_true(ship_window_ack(&w, 3));
+	assert_int_equal(w.acked, 3);
+	assert_int_equal(w.floor, 3);
+	assert_int_equal(ship_window_in_flight(&w), 0);
+	ship_window_free(&w);
+}
+
+static void window_out_of_order_acks(void **state)
+{
+	struct ship_window w;
+
+	(void)state;
+	assert_int_equal(ship_window_init(&w, 8, 10), 0);
+	send_range(&w, 11, 15);
+	/* 12..15 acknowledged, 11 not yet: the cursor stays */
+	assert_false(ship_window_ack(&w, 13));
+	assert_false(ship_window_ack(&w, 15));
+	assert_false(ship_window_ack(&w, 12));
+	assert_false(ship_window_ack(&w, 14));
+	assert_int_equal(w.acked, 10);
+	assert_true(ship_window_is_acked(&w, 13));
+	assert_false(ship_window_is_acked(&w, 11));
+	/* 11 closes the run: the cursor goes over all of them at once */
+	assert_true(ship_window_ack(&w, 11));
+	assert_int_equal(w.acked, 15);
+	assert_int_equal(w.floor, 15);
+	assert_int_equal(w.next, 16);
+	ship_window_free(&w);
+}
+
+static void window_gap_and_resend(void **state)
+{
+	struct ship_window w;
+
+	(void)state;
+	assert_int_equal(ship_window_init(&w, 8, 0), 0);
+	send_range(&w, 1, 6);
+	ship_window_ack(&w, 1);
+	ship_window_ack(&w, 2);
+	ship_window_failed(&w, 3); /* 3 is lost: resend from the cursor */
+	ship_window_ack(&w, 4);
+	ship_window_ack(&w, 6);
+	assert_int_equal(w.acked, 2);
+	assert_int_equal(w.next, 3);
+	/* the resend skips what is acknowledged and sends 3 and 5 again */
+	assert_false(ship_window_is_acked(&w, 3));
+	ship_window_sent(&w, 3);
+	assert_true(ship_window_is_acked(&w, 4));
+	ship_window_sent(&w, 5);
+	ship_window_ack(&w, 3);
+	assert_int_equal(w.acked, 4);
+	/* a late ack of the first send of 5 counts like any other */
+	ship_window_ack(&w, 5);
+	assert_int_equal(w.acked, 6);
+	/* acks below the cursor or beyond the window change nothing */
+	assert_false(ship_window_ack(&w, 2));
+	assert_false(ship_window_ack(&w, 100));
+	assert_int_equal(w.acked, 6);
+	ship_window_free(&w);
+}
+
+static void window_bounded(void **state)
+{
+	struct ship_window w;
+
+	(void)state;
+	assert_int_equal(ship_window_init(&w, 5, 0), 0);
+	assert_int_equal(w.cap, 8);
+	send_range(&w, 1, 8);
+	assert_false(ship_window_room(&w, 9));
+	ship_window_ack(&w, 2); /* out of order: no room yet */
+	assert_false(ship_window_room(&w, 9));
+	ship_window_ack(&w, 1);
+	assert_true(ship_window_room(&w, 9));
+	assert_true(ship_window_room(&w, 10));
+	assert_false(ship_window_room(&w, 11));
+	/* a slot reused one window later does not inherit the old seq's state */
+	send_range(&w, 9, 10);
+	assert_false(ship_window_is_acked(&w, 9));
+	assert_false(ship_window_is_acked(&w, 10));
+	ship_window_free(&w);
+}
+
+static void window_skip_missing(void **state)
+{
+	struct ship_window w;
+
+	(void)state;
+	assert_int_equal(ship_window_init(&w, 8, 0), 0);
+	send_range(&w, 1, 3);
+	ship_window_ack(&w, 1);
+	/* 4..99 are not in the journal; 2 and 3 are still in flight: wait */
+	assert_false(ship_window_skip_to(&w, 100));
+	ship_window_ack(&w, 3);
+	assert_false(ship_window_skip_to(&w, 100));
+	ship_window_ack(&w, 2);
+	assert_true(ship_window_skip_to(&w, 100));
+	assert_int_equal(w.acked, 99);
+	assert_int_equal(w.floor, 3); /* the cursor stored stays on a real event */
+	assert_true(ship_window_room(&w, 100));
+	ship_window_sent(&w, 100);
+	ship_window_ack(&w, 100);
+	assert_int_equal(w.floor, 100);
+	ship_window_free(&w);
+}
+
+static void window_unsend(void **state)
+{
+	struct ship_window w;
+
+	(void)state;
+	assert_int_equal(ship_window_init(&w, 8, 0), 0);
+	send_range(&w, 1, 2);
+	ship_window_unsend(&w, 2); /* the library's queue was full */
+	assert_int_equal(w.next, 2);
+	assert_int_equal(ship_window_in_flight(&w), 1);
+	ship_window_free(&w);
+}
+
+/* ---------------------------------------------------------------- high-water marks */
+
+static char *temp_dir(void)
+{
+	char *d = strdup("/tmp/etfleet-hwm.XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void remove_dir(char *d)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/hwm", d);
+	unlink(p);
+	rmdir(d);
+	free(d);
+}
+
+static void hwm_verdicts(void **state)
+{
+	struct hwm h;
+	char *d = temp_dir(), err[256];
+
+	(void)state;
+	assert_int_equal(hwm_load(&h, d, err, sizeof(err)), 0);
+	/* an appliance never seen: its first event has prev 0 */
+	assert_int_equal(hwm_check(&h, "a", 1, 0, false), HWM_DELIVER);
+	assert_int_equal(hwm_check(&h, "a", 2, 1, false), HWM_EARLY);
+	assert_int_equal(hwm_check(&h, "a", 2, 1, true), HWM_DELIVER);
+	assert_int_equal(hwm_set(&h, "a", 1), 0);
+	assert_int_equal(hwm_check(&h, "a", 1, 0, false), HWM_DUPLICATE);
+	assert_int_equal(hwm_check(&h, "a", 2, 1, false), HWM_DELIVER);
+	/* 4 arrives before 3 (3 was resent): held back */
+	assert_int_equal(hwm_check(&h, "a", 4, 3, false), HWM_EARLY);
+	hwm_set(&h, "a", 3);
+	assert_int_equal(hwm_check(&h, "a", 4, 3, false), HWM_DELIVER);
+	/* events that never existed (prev jumps over them) do not hold anything back */
+	assert_int_equal(hwm_check(&h, "a", 10, 3, false), HWM_DELIVER);
+	/* marks never go down; appliances are independent */
+	hwm_set(&h, "a", 2);
+	assert_int_equal(hwm_check(&h, "a", 3, 2, false), HWM_DUPLICATE);
+	assert_int_equal(hwm_check(&h, "b", 3, 2, false), HWM_EARLY);
+	hwm_free(&h);
+	remove_dir(d);
+}
+
+static void hwm_durable(void **state)
+{
+	struct hwm h, back;
+	char *d = temp_dir(), err[256], path[300];
+	uint64_t v = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(hwm_load(&h, d, err, sizeof(err)), 0);
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "app-%d", i);
+		assert_int_equal(hwm_set(&h, name, 1000 + (uint64_t)i), 0);
+	}
+	h.have_out = true;
+	h.out_dev = 7;
+	h.out_ino = 8;
+	h.out_size = 12345;
+	assert_int_equal(hwm_store(&h, err, sizeof(err)), 0);
+	assert_int_equal(hwm_load(&back, d, err, sizeof(err)), 0);
+	assert_int_equal(back.n, 40);
+	assert_true(hwm_get(&back, "app-39", &v));
+	assert_int_equal(v, 1039);
+	assert_false(hwm_get(&back, "app-40", &v));
+	assert_true(back.have_out);
+	assert_int_equal(back.out_size, 12345);
+	hwm_free(&back);
+	hwm_free(&h);
+	/* a damaged file is an error, never a silent start from nothing */
+	snprintf(path, sizeof(path), "%s/hwm", d);
+	f = fopen(path, "w");
+	fputs("edgetrack-consumer-hwm 1\napp-1 notanumber\n", f);
+	fclose(f);
+	assert_int_equal(hwm_load(&back, d, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a consumer state file"));
+	remove_dir(d);
+}
+
+/* ---------------------------------------------------------------- settings, status */
+
+static int parse(const char *text, struct fleet_settings *s, char *err, size_t errlen)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	int rc;
+
+	assert_non_null(o);
+	fleet_settings_default(s);
+	rc = fleet_settings_parse(o, s, err, errlen);
+	json_decref(o);
+	return rc;
+}
+
+static void settings(void **state)
+{
+	struct fleet_settings s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"servers\": [\"nats://a:4222\", \"nats://b:4222\"],"
+			       " \"replicas\": 1, \"appliance_id\": \"pop-1\"}", &s, err,
+			       sizeof(err)), 0);
+	assert_int_equal(s.n_servers, 2);
+	assert_string_equal(s.servers[1], "nats://b:4222");
+	assert_int_equal(s.replicas, 1);
+	assert_string_equal(s.stream, "EDGETRACK_EVENTS");
+	assert_string_equal(s.appliance_id, "pop-1");
+	assert_int_equal(parse("{\"servers\": []}", &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nats.servers"));
+	assert_int_equal(parse("{\"servers\": [\"http://x\"]}", &s, err, sizeof(err)), -1);
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"replicas\": 7}", &s, err,
+			       sizeof(err)), -1);
+	assert_non_null(strstr(err, "nats.replicas"));
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"stream\": \"a.b\"}", &s, err,
+			       sizeof(err)), -1);
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"sever\": 1}", &s, err,
+			       sizeof(err)), -1);
+	assert_non_null(strstr(err, "nats.sever: unknown member"));
+}
+
+static void lag_and_judge(void **state)
+{
+	struct lag_hist h = { 0 };
+	struct fleet_limits lim = { .now_s = 1000, .max_serial = 5, .max_lag_events = 100,
+				    .max_lag_ms = 5000 };
+	struct fleet_flags f;
+	json_t *st;
+
+	(void)state;
+	for (int i = 0; i < 99; i++)
+		lag_hist_add(&h, 3);
+	lag_hist_add(&h, 2500);
+	assert_int_equal(lag_hist_quantile(&h, 0.5), 4);
+	assert_int_equal(lag_hist_quantile(&h, 0.995), 3000);
+	st = json_pack("{s:i,s:i,s:i,s:i,s:i}", "updated_at", 995, "interval_s", 10,
+		       "bundle_serial", 5, "lag_events", 3, "lag_ms", 10);
+	fleet_judge(st, &lim, &f);
+	assert_false(f.stale || f.behind || f.lagging);
+	lim.now_s = 1100;
+	lim.max_serial = 6;
+	json_object_set_new(st, "lag_events", json_integer(101));
+	fleet_judge(st, &lim, &f);
+	assert_true(f.stale && f.behind && f.lagging);
+	json_decref(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(window_in_order),
+		cmocka_unit_test(window_out_of_order_acks),
+		cmocka_unit_test(window_gap_and_resend),
+		cmocka_unit_test(window_bounded),
+		cmocka_unit_test(window_skip_missing),
+		cmocka_unit_test(window_unsend),
+		cmocka_unit_test(hwm_verdicts),
+		cmocka_unit_test(hwm_durable),
+		cmocka_unit_test(settings),
+		cmocka_unit_test(lag_and_judge),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
