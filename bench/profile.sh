@@ -21,7 +21,11 @@ set -eu
 WL=${2:?workload: click, open, tls13, tls12 or https_click}
 TOOL=${PROFILE_TOOL:-callgrind}
 DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
-need_tools h2load openssl curl
+case $TOOL in
+callgrind) need_tools h2load openssl curl valgrind callgrind_annotate ;;
+perf) need_tools h2load openssl curl perf ;;
+*) die "PROFILE_TOOL: callgrind or perf" ;;
+esac
 
 bench_tmpdir profile
 ET_BUILD=$build . "$top/tests/tls/lib.sh"
@@ -52,7 +56,6 @@ callgrind)
 perf)
 	N=${3:-200000}
 	"$build/edgetrackd" --config "$T/et.json" >"$T/out" 2>"$T/log" & ;;
-*) die "PROFILE_TOOL: callgrind or perf" ;;
 esac
 PID=$!
 # valgrind does not deliver a blocked SIGTERM to edgetrackd's signalfd: stop it hard

@@ -14,6 +14,11 @@ libnats-dev nats-server
 curl wrk nginx-light nghttp2-client iproute2 procps util-linux xdp-tools
 "
 
+# bench/profile.sh: callgrind (its default) or perf.
+PKGS="$PKGS
+valgrind linux-perf
+"
+
 # The domain doctor (edgetrackctl domain): libpsl with Debian's public suffix list for
 # organizational domains; Knot serving test zones and Unbound resolving in front of it for
 # the integration test and bench/dns.sh.

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_acme.sh"
 . "$(dirname "$0")/../tls/lib.sh"
+. "$(dirname "$0")/lib_mgmt.sh"
 
 TLSPORT=$TLSP # the appliance's TLS listener, for tls_fingerprint
 MPORT=$(free_port)
@@ -14,7 +15,6 @@ MURL=https://127.0.0.1:$MPORT
 D=b1.cust.test
 ISSUED=$T/issued # the operator's cert dir: acme writes here, the bundle is made from here
 cd "$T" || exit 1
-lacks() { ! contains "$1" "$2" 2>/dev/null; }
 
 # ---------------------------------------------------------------- CA, DNS, account
 
@@ -31,22 +31,8 @@ check "account registered" eq "${#TP}" 43
 
 # ---------------------------------------------------------------- operator keys and certs
 
-# issue CA NAME EXTENSIONS: NAME.crt/.key issued by CA
-issue() {
-	openssl ecparam -name prime256v1 -genkey -noout -out "$2.key" 2>/dev/null &&
-		openssl req -new -key "$2.key" -subj "/CN=$2" -out "$2.csr" 2>/dev/null &&
-		printf '%b' "$3" >"$2.ext" &&
-		openssl x509 -req -in "$2.csr" -CA "$1/ca.crt" -CAkey "$1/ca.key" -days 30 \
-			-set_serial "0x$(openssl rand -hex 8)" -extfile "$2.ext" -out "$2.crt" 2>/dev/null
-}
-tls_ca opca || exit 1
-issue opca mgmt 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' &&
-	issue opca operator 'extendedKeyUsage=clientAuth\n' || exit 1
-"$ETCTL" keys gen --unencrypted --pub root.pub --sec root.key >/dev/null &&
-	"$ETCTL" keys gen --unencrypted --pub op.pub --sec op.key >/dev/null &&
-	"$ETCTL" keys certify --root-key root.key --keyring keyring --pub op.pub --not-after 1d >/dev/null ||
-	exit 1
-mkdir -p data/certs && cp keyring data/keyring
+mgmt_operator_certs && mgmt_operator_keys || exit 1
+mkdir -p data/certs
 
 # ---------------------------------------------------------------- the appliance
 

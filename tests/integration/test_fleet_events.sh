@@ -93,8 +93,9 @@ more_consumed() { [ "$(consumed)" -gt "$1" ]; }
 more_journaled() { [ "$(journaled "$1")" -gt "$2" ]; }
 
 load $((PHASE_S * 8 + 10))
-wait_until 20 "the consumer gets events" more_consumed 0 || die "no event reached the consumer"
-check "events flow: appliance -> stream -> consumer" true
+check "events flow: appliance -> stream -> consumer" \
+	wait_until 20 "the consumer gets events" more_consumed 0
+more_consumed 0 || die "no event reached the consumer"
 
 sleep "$PHASE_S"
 nats_kill 2 KILL

@@ -8,6 +8,7 @@
 # request.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../tls/lib.sh"
+. "$(dirname "$0")/lib_mgmt.sh"
 
 tls_test_setup
 MPORT=$(free_port)
@@ -15,29 +16,14 @@ MURL=https://127.0.0.1:$MPORT
 C1=click.example.com
 C2=pay.example.com
 cd "$T" || exit 1
-lacks() { ! contains "$1" "$2" 2>/dev/null; }
 
 # ---------------------------------------------------------------- keys, certs, config
 
-# issue CA NAME EXTENSIONS: NAME.crt/.key issued by CA (the management listener's own
-# certificate for 127.0.0.1, operators' client certificates)
-issue() {
-	openssl ecparam -name prime256v1 -genkey -noout -out "$2.key" 2>/dev/null &&
-		openssl req -new -key "$2.key" -subj "/CN=$2" -out "$2.csr" 2>/dev/null &&
-		printf '%b' "$3" >"$2.ext" &&
-		openssl x509 -req -in "$2.csr" -CA "$1/ca.crt" -CAkey "$1/ca.key" -days 30 \
-			-set_serial "0x$(openssl rand -hex 8)" -extfile "$2.ext" -out "$2.crt" 2>/dev/null
-}
-tls_ca opca && tls_ca other || exit 1
-issue opca mgmt 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' || exit 1
-issue opca operator 'extendedKeyUsage=clientAuth\n' && issue other stranger 'extendedKeyUsage=clientAuth\n' || exit 1
+mgmt_operator_certs && tls_ca other || exit 1
+issue other stranger 'extendedKeyUsage=clientAuth\n' || exit 1
 tls_leaf "$T/ca" "$T/certs" $C1 && tls_leaf "$T/ca" "$T/certs" $C2 || exit 1
 
-"$ETCTL" keys gen --unencrypted --pub root.pub --sec root.key >/dev/null &&
-	"$ETCTL" keys gen --unencrypted --pub op.pub --sec op.key >/dev/null &&
-	"$ETCTL" keys certify --root-key root.key --keyring keyring --pub op.pub --not-after 1d >/dev/null ||
-	exit 1
-mkdir -p data && cp keyring data/keyring
+mgmt_operator_keys || exit 1
 
 MGMT_JSON="{\"listen\": \"127.0.0.1:$MPORT\", \"cert\": \"$T/mgmt.crt\", \"key\": \"$T/mgmt.key\",
     \"client_ca\": \"$T/opca/ca.crt\", \"root_key\": \"$T/root.pub\", \"max_bundle_bytes\": 4194304,

@@ -76,57 +76,55 @@ static void test_tag_list(void **state)
 
 static void test_keys(void **state)
 {
-	char *rsa2048 = key_b64(EVP_PKEY_RSA, 2048, false);
-	char *rsa1024 = key_b64(EVP_PKEY_RSA, 1024, false);
-	char *rsa512 = key_b64(EVP_PKEY_RSA, 512, false);
-	char *pkcs1 = key_b64(EVP_PKEY_RSA, 2048, true);
-	char *ed = key_b64(EVP_PKEY_ED25519, 0, true);
-	char *ed_spki = key_b64(EVP_PKEY_ED25519, 0, false);
-	struct dd_check c;
-	char spaced[9000];
+	enum { RSA2048, RSA1024, RSA512, PKCS1, ED, ED_SPKI, SPACED, TRUNCATED, NONE };
+	static const struct {
+		const char *pattern; /* the record, its "%s" replaced by the key */
+		int key;
+		enum dd_level want;
+		const char *part;
+	} cases[] = {
+		{ "v=DKIM1; k=rsa; p=%s", RSA2048, DD_OK, "RSA key of 2048 bits" },
+		/* v= and k= are optional; the bare RSAPublicKey is allowed */
+		{ "p=%s", PKCS1, DD_OK, "RSA key of 2048 bits" },
+		{ "v=DKIM1; p=%s", RSA1024, DD_WARN, "1024 bits" },
+		{ "v=DKIM1; p=%s", RSA512, DD_FAIL, "under 1024 bits" },
+		{ "v=DKIM1; k=ed25519; p=%s", ED, DD_OK, "Ed25519" },
+		{ "v=DKIM1; k=ed25519; p=%s", ED_SPKI, DD_FAIL, "not its SubjectPublicKeyInfo" },
+		{ "v=DKIM1; k=ed25519; p=%s", RSA2048, DD_FAIL, "Ed25519 key is the bare 32-byte key" },
+		{ "v=DKIM1; p=%s", ED_SPKI, DD_FAIL, "but k= says rsa" },
+		{ "v=DKIM1; k=rsa; p=%s", NONE, DD_FAIL, "revoked" },
+		{ "v=DKIM1; p=-----BEGIN PUBLIC KEY-----%s-----END PUBLIC KEY-----", RSA2048, DD_FAIL,
+		  "PEM armour" },
+		{ "v=DKIM1; p=\"%s\"", RSA2048, DD_FAIL, "quotes" },
+		{ "v=DKIM1; p=%s", TRUNCATED, DD_FAIL, "not valid base64" },
+		{ "v=DKIM1; p=%s", SPACED, DD_WARN, "spaces or line breaks" },
+		{ "k=rsa; v=DKIM1; p=%s", RSA2048, DD_FAIL, "first tag" },
+		{ "v=DKIM2; p=%s", RSA2048, DD_FAIL, "DKIM1" },
+		{ "v=DKIM1; k=dsa; p=%s", RSA2048, DD_FAIL, "unknown key type" },
+		{ "v=DKIM1; h=sha1; p=%s", RSA2048, DD_FAIL, "RFC 8301" },
+		{ "v=DKIM1; h=sha1:sha256; t=y; p=%s", RSA2048, DD_WARN, "t=y" },
+		{ "v=DKIM1; s=tlsrpt; p=%s", RSA2048, DD_FAIL, "not for email" },
+		{ "v=DKIM1; k=rsa%s", NONE, DD_FAIL, "no p= tag" },
+	};
+	char *keys[NONE + 1] = {
+		[RSA2048] = key_b64(EVP_PKEY_RSA, 2048, false),
+		[RSA1024] = key_b64(EVP_PKEY_RSA, 1024, false),
+		[RSA512] = key_b64(EVP_PKEY_RSA, 512, false),
+		[PKCS1] = key_b64(EVP_PKEY_RSA, 2048, true),
+		[ED] = key_b64(EVP_PKEY_ED25519, 0, true),
+		[ED_SPKI] = key_b64(EVP_PKEY_ED25519, 0, false),
+		[SPACED] = malloc(9000),
+		[TRUNCATED] = strdup("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAr"),
+		[NONE] = strdup(""),
+	};
 
-	c = judge("v=DKIM1; k=rsa; p=%s", rsa2048);
-	expect(&c, DD_OK, "RSA key of 2048 bits");
-	c = judge("p=%s", pkcs1); /* v= and k= are optional; the bare RSAPublicKey is allowed */
-	expect(&c, DD_OK, "RSA key of 2048 bits");
-	c = judge("v=DKIM1; p=%s", rsa1024);
-	expect(&c, DD_WARN, "1024 bits");
-	c = judge("v=DKIM1; p=%s", rsa512);
-	expect(&c, DD_FAIL, "under 1024 bits");
-	c = judge("v=DKIM1; k=ed25519; p=%s", ed);
-	expect(&c, DD_OK, "Ed25519");
-	c = judge("v=DKIM1; k=ed25519; p=%s", ed_spki);
-	expect(&c, DD_FAIL, "not its SubjectPublicKeyInfo");
-	c = judge("v=DKIM1; k=ed25519; p=%s", rsa2048);
-	expect(&c, DD_FAIL, "Ed25519 key is the bare 32-byte key");
-	c = judge("v=DKIM1; p=%s", ed_spki);
-	expect(&c, DD_FAIL, "but k= says rsa");
-	c = judge("v=DKIM1; k=rsa; p=%s", "");
-	expect(&c, DD_FAIL, "revoked");
-	c = judge("v=DKIM1; p=-----BEGIN PUBLIC KEY-----%s-----END PUBLIC KEY-----", rsa2048);
-	expect(&c, DD_FAIL, "PEM armour");
-	c = judge("v=DKIM1; p=\"%s\"", rsa2048);
-	expect(&c, DD_FAIL, "quotes");
-	c = judge("v=DKIM1; p=%s", "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAr");
-	expect(&c, DD_FAIL, "not valid base64");
-	snprintf(spaced, sizeof(spaced), "%.100s %s", rsa2048, rsa2048 + 100);
-	c = judge("v=DKIM1; p=%s", spaced);
-	expect(&c, DD_WARN, "spaces or line breaks");
-	c = judge("k=rsa; v=DKIM1; p=%s", rsa2048);
-	expect(&c, DD_FAIL, "first tag");
-	c = judge("v=DKIM2; p=%s", rsa2048);
-	expect(&c, DD_FAIL, "DKIM1");
-	c = judge("v=DKIM1; k=dsa; p=%s", rsa2048);
-	expect(&c, DD_FAIL, "unknown key type");
-	c = judge("v=DKIM1; h=sha1; p=%s", rsa2048);
-	expect(&c, DD_FAIL, "RFC 8301");
-	c = judge("v=DKIM1; h=sha1:sha256; t=y; p=%s", rsa2048);
-	expect(&c, DD_WARN, "t=y");
-	c = judge("v=DKIM1; s=tlsrpt; p=%s", rsa2048);
-	expect(&c, DD_FAIL, "not for email");
-	c = judge("v=DKIM1; k=rsa%s", "");
-	expect(&c, DD_FAIL, "no p= tag");
-	free(rsa2048), free(rsa1024), free(rsa512), free(pkcs1), free(ed), free(ed_spki);
+	snprintf(keys[SPACED], 9000, "%.100s %s", keys[RSA2048], keys[RSA2048] + 100);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dd_check c = judge(cases[i].pattern, keys[cases[i].key]);
+		expect(&c, cases[i].want, cases[i].part);
+	}
+	for (size_t i = 0; i <= NONE; i++)
+		free(keys[i]);
 }
 
 static void test_selector(void **state)
@@ -143,31 +141,37 @@ static void test_selector(void **state)
 		{ "_domainkey.nodata.test", DNS_T_TXT, "o=-", 0 },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dd_check c;
+	static const struct {
+		const char *domain, *target; /* the selector is s1 */
+		enum dd_level want;
+		const char *part;
+		const char *found, *publish; /* parts of c.found and c.publish, or NULL */
+	} cases[] = {
+		{ "own.test", NULL, DD_OK, "2048 bits", NULL, NULL },
+		{ "cname.test", "s1.dkim.esp.test", DD_OK, "delegated by CNAME to s1.dkim.esp.test",
+		  "CNAME -> s1.dkim.esp.test", NULL },
+		{ "own.test", "s1.dkim.esp.test", DD_WARN, "should be a CNAME to s1.dkim.esp.test",
+		  NULL, NULL },
+		{ "split.test", NULL, DD_FAIL, "split across 2 TXT records", NULL, NULL },
+		{ "slow.test", NULL, DD_TEMPERROR, "failed", NULL, NULL },
+		{ "nodata.test", NULL, DD_FAIL, "the name does not exist", NULL,
+		  "s1._domainkey.nodata.test TXT \"v=DKIM1; k=rsa; p=" },
+	};
 
 	snprintf(rec, sizeof(rec), "v=DKIM1; k=rsa; p=%s", key);
 	snprintf(half1, sizeof(half1), "v=DKIM1; k=rsa; p=%.200s", key);
 	fake_dns_init(&dns, zone);
-	c = (struct dd_check){ 0 };
-	dkim_check(&dns.src, "own.test", "s1", NULL, &c);
-	expect(&c, DD_OK, "2048 bits");
-	c = (struct dd_check){ 0 };
-	dkim_check(&dns.src, "cname.test", "s1", "s1.dkim.esp.test", &c);
-	expect(&c, DD_OK, "delegated by CNAME to s1.dkim.esp.test");
-	assert_non_null(strstr(c.found, "CNAME -> s1.dkim.esp.test"));
-	c = (struct dd_check){ 0 };
-	dkim_check(&dns.src, "own.test", "s1", "s1.dkim.esp.test", &c);
-	expect(&c, DD_WARN, "should be a CNAME to s1.dkim.esp.test");
-	c = (struct dd_check){ 0 };
-	dkim_check(&dns.src, "split.test", "s1", NULL, &c);
-	expect(&c, DD_FAIL, "split across 2 TXT records");
-	c = (struct dd_check){ 0 };
-	dkim_check(&dns.src, "slow.test", "s1", NULL, &c);
-	expect(&c, DD_TEMPERROR, "failed");
-	c = (struct dd_check){ 0 };
-	dkim_check(&dns.src, "nodata.test", "s1", NULL, &c);
-	expect(&c, DD_FAIL, "the name does not exist");
-	assert_non_null(strstr(c.publish, "s1._domainkey.nodata.test TXT \"v=DKIM1; k=rsa; p="));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dd_check c = { 0 };
+		dkim_check(&dns.src, cases[i].domain, "s1", cases[i].target, &c);
+		expect(&c, cases[i].want, cases[i].part);
+		if (cases[i].found && !strstr(c.found, cases[i].found))
+			fail_msg("%s: found \"%s\" lacks \"%s\"", cases[i].domain, c.found,
+				 cases[i].found);
+		if (cases[i].publish && !strstr(c.publish, cases[i].publish))
+			fail_msg("%s: publish \"%s\" lacks \"%s\"", cases[i].domain, c.publish,
+				 cases[i].publish);
+	}
 	fake_dns_free(&dns);
 	free(key);
 }

@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "acme/atomic_file.h"
 #include "core/file.h"
+
+#include <errno.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,6 +55,7 @@ static void expect_refused(const char *name, const char *want)
 
 	assert_int_equal(file_read(dfd, name, 4096, &buf, &len, NULL, err, sizeof(err)), -1);
 	assert_null(buf);
+	assert_int_equal(errno, strstr(want, "cannot open") ? ENOENT : EINVAL);
 	if (!strstr(err, want))
 		fail_msg("reason \"%s\" lacks \"%s\"", err, want);
 	close(dfd);
@@ -92,6 +96,7 @@ static void test_too_large(void **state)
 	(void)state;
 	assert_int_equal(file_read(dfd, "a.txt", 3, &buf, &len, NULL, err, sizeof(err)), -1);
 	assert_string_equal(err, "a.txt is larger than 3 bytes");
+	assert_int_equal(errno, EFBIG);
 	close(dfd);
 }
 
@@ -132,6 +137,29 @@ static void test_device_and_directory(void **state)
 	expect_refused("d", "d is not a regular file (a directory)");
 }
 
+/* read_small_file() is file_read(): a FIFO is refused, not waited on, and errno tells why. */
+static void test_read_small_file(void **state)
+{
+	char path[sizeof(dir) + 16];
+	size_t len = 0;
+	char *buf;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/a.txt", dir);
+	buf = read_small_file(path, 4096, &len);
+	assert_non_null(buf);
+	assert_int_equal(len, 6);
+	free(buf);
+	assert_null(read_small_file(path, 3, NULL));
+	assert_int_equal(errno, EFBIG);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_null(read_small_file(path, 4096, NULL));
+	assert_int_equal(errno, EINVAL);
+	snprintf(path, sizeof(path), "%s/none.txt", dir);
+	assert_null(read_small_file(path, 4096, NULL));
+	assert_int_equal(errno, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_device_and_directory),
+		cmocka_unit_test(test_read_small_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

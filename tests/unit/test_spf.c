@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "dns/doctor.h"
 #include "dns/spf.h"
+#include "expect_note.h"
 #include "fake_dns.h"
 
 static struct fake_dns dns;
@@ -366,6 +368,49 @@ static void test_fetch(void **state)
 	fake_dns_free(&dns);
 }
 
+/* ------------------------------------------------------------ the doctor's warnings */
+
+static void test_doctor_lint(void **state)
+{
+	static char big[600];
+	const struct fake_rr zone[] = {
+		{ "_spf.esp.test", DNS_T_TXT, "v=spf1 ip4:192.0.2.0/24 -all", 0 },
+		{ "plus.test", DNS_T_TXT, "v=spf1 include:_spf.esp.test +all", 0 },
+		{ "query.test", DNS_T_TXT, "v=spf1 include:_spf.esp.test ?all", 0 },
+		{ "after.test", DNS_T_TXT, "v=spf1 include:_spf.esp.test -all ip4:192.0.2.1", 0 },
+		{ "noall.test", DNS_T_TXT, "v=spf1 include:_spf.esp.test", 0 },
+		{ "ptr.test", DNS_T_TXT, "v=spf1 ptr include:_spf.esp.test -all", 0 },
+		{ "big.test", DNS_T_TXT, big, 0 },
+		{ "old.test", DNS_T_TXT, "v=spf1 include:_spf.esp.test -all", 0 },
+		{ "old.test", DNS_T_SPF, "v=spf1 -all", 0 },
+		{ "good.test", DNS_T_TXT, "v=spf1 include:_spf.esp.test -all", 0 },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct { const char *domain; enum dd_level want; const char *part; } cases[] = {
+		{ "good.test", DD_OK, "include:_spf.esp.test is there" },
+		{ "plus.test", DD_WARN, "lets every server on the internet send as you" },
+		{ "query.test", DD_WARN, "\"?all\" says nothing" },
+		{ "after.test", DD_WARN, "\"ip4:192.0.2.1\" comes after \"all\"" },
+		{ "noall.test", DD_WARN, "has no \"all\"" },
+		{ "ptr.test", DD_WARN, "ptr is slow" },
+		{ "big.test", DD_WARN, "over 450" },
+		{ "old.test", DD_WARN, "retired SPF type (99)" },
+	};
+	struct domain_config cfg = { .spf_include = "_spf.esp.test" };
+	size_t o = (size_t)snprintf(big, sizeof(big), "v=spf1 include:_spf.esp.test");
+
+	for (int i = 1; o < 460; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, " ip4:198.51.100.%d", i);
+	snprintf(big + o, sizeof(big) - o, " -all");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dd_check c = { .name = "spf" };
+		fake_dns_init(&dns, zone);
+		doctor_spf(&dns.src, &cfg, cases[i].domain, &c);
+		expect(&c, cases[i].want, cases[i].part);
+		fake_dns_free(&dns);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_include_redirect),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_doctor_lint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,8 +92,15 @@ static long try_client(struct fixture *f, X509 *cert, int max, char *cn, size_t 
 	assert_non_null(s);
 	rc = handshake(&c, s);
 	if (rc == 0) {
+		SSL_SESSION *sess;
+
 		exchange(&c, s);
 		peer_cn(&c, cn, cnlen);
+		/* no ticket to resume with: the next connection shows its certificate again */
+		sess = SSL_get1_session(c.ssl);
+		assert_non_null(sess);
+		assert_false(SSL_SESSION_has_ticket(sess));
+		SSL_SESSION_free(sess);
 		printf("accepted: %s\n", tls_conn_version(s));
 	} else {
 		printf("refused: %s\n", tls_conn_error(s));

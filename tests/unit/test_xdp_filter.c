@@ -335,6 +335,96 @@ static void check(struct fx *f, const struct po *o, int want, const char *what)
 	check_raw(f, p.b, p.n, want, what);
 }
 
+/* ------------------------------------------------------------------ bucket time */
+
+/*
+ * The buckets refill from bpf_ktime_get_ns(), CLOCK_MONOTONIC. Tests do not sleep and hope:
+ * they freeze a bucket (a last refill in the future credits nothing), say how much time has
+ * passed by moving last_ns back, and check the credit against the time the program itself
+ * recorded in last_ns, so no count depends on how fast the machine runs the test.
+ */
+#define FROZEN UINT64_MAX
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct xdp_src_key src_key(const char *addr)
+{
+	struct xdp_src_key k = { 0 };
+	uint8_t a[16];
+
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		k.family = 4;
+		memcpy(k.prefix, a, 4);
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
+		k.family = 6;
+		memcpy(k.prefix, a, 8);
+	}
+	return k;
+}
+
+static struct xdp_bucket bucket_get(int fd, const void *key)
+{
+	struct xdp_bucket b;
+
+	assert_int_equal(bpf_map_lookup_elem(fd, key, &b), 0);
+	return b;
+}
+
+static void bucket_put(int fd, const void *key, int64_t tokens, uint64_t last_ns)
+{
+	struct xdp_bucket b = { .tokens = tokens, .last_ns = last_ns };
+
+	assert_int_equal(bpf_map_update_elem(fd, key, &b, BPF_ANY), 0);
+}
+
+static void bucket_freeze(int fd, const void *key)
+{
+	bucket_put(fd, key, bucket_get(fd, key).tokens, FROZEN);
+}
+
+/*
+ * Let ns pass for a frozen bucket of rate tokens/s and burst tokens, then send one packet.
+ * The credit must be exactly the nanoseconds the program saw pass times the rate, capped at
+ * the burst, and the packet must take a whole token if there is one. The bucket is frozen
+ * again; returns the packet's reason.
+ */
+static int elapse_and_send(struct fx *f, int fd, const void *key, uint64_t ns, uint64_t rate,
+			   uint64_t burst, const struct po *o)
+{
+	const int64_t one = (int64_t)XDP_TOKEN_ONE, cap = (int64_t)(burst * XDP_TOKEN_ONE);
+	int64_t t0 = bucket_get(fd, key).tokens, t1;
+	uint64_t start = mono_ns() - ns, seen;
+	struct xdp_counter d[XDP_R_MAX];
+	struct xdp_bucket after;
+	struct pkt p = build(o);
+	struct res r;
+
+	bucket_put(fd, key, t0, start);
+	r = run_n(f, p.b, p.n, 1, d);
+	after = bucket_get(fd, key);
+	assert_true(after.last_ns > start);
+	seen = after.last_ns - start;
+	t1 = t0 + (seen * rate > (uint64_t)cap ? cap : (int64_t)(seen * rate));
+	if (t1 > cap)
+		t1 = cap;
+	if (t1 >= one)
+		t1 -= one;
+	else
+		assert_true(r.reason != XDP_R_PASS_SERVICE && r.reason != XDP_R_PASS_ICMP);
+	if (after.tokens != t1)
+		fail_msg("%llu ns at %llu/s: %lld nano-tokens left, want %lld", (unsigned long long)seen,
+			 (unsigned long long)rate, (long long)after.tokens, (long long)t1);
+	bucket_freeze(fd, key);
+	return r.reason;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_service_pass(void **state)
@@ -678,11 +768,13 @@ static void test_return_traffic(void **state)
 static void test_icmp(void **state)
 {
 	FX();
+	const uint32_t icmp = XDP_BUCKET_ICMP;
 	struct xdp_counter d[XDP_R_MAX];
 	struct pkt p;
 	struct po o;
 
 	install(f, "{\"icmp\": {\"rate\": 1, \"burst\": 3}}");
+	bucket_put(f->m.buckets, &icmp, 3 * (int64_t)XDP_TOKEN_ONE, FROZEN);
 	o = tcp4();
 	o.proto = IPPROTO_ICMP;
 	o.icmp_type = 8;
@@ -709,8 +801,8 @@ static void test_icmp(void **state)
 	check(f, &o, XDP_R_DROP_POLICY, "unknown icmpv6");
 	o.icmp_type = 2;
 	check(f, &o, XDP_R_DROP_ICMP_RATE, "packet too big, limited");
-	sleep(1);
-	check(f, &o, XDP_R_PASS_ICMP, "one token after a second");
+	assert_int_equal(elapse_and_send(f, f->m.buckets, &icmp, 1000000000, 1, 3, &o),
+			 XDP_R_PASS_ICMP); /* one token after a second */
 	check(f, &o, XDP_R_DROP_ICMP_RATE, "and only one");
 }
 
@@ -718,6 +810,7 @@ static void test_syn_source_bucket(void **state)
 {
 	FX();
 	struct xdp_counter d[XDP_R_MAX];
+	struct xdp_src_key k;
 	struct pkt p;
 	struct po o;
 
@@ -749,23 +842,26 @@ static void test_syn_source_bucket(void **state)
 	/* A reload keeps the buckets: no fresh burst for a flooding source. */
 	install(f, "{\"syn\": {\"per_source\": 1, \"burst\": 10, \"global\": 0}}");
 	o.src = "2001:db8:1:2::1";
+	k = src_key(o.src);
+	bucket_freeze(f->m.syn_src, &k);
 	check(f, &o, XDP_R_DROP_SYN_SOURCE, "bucket kept across reload");
-	sleep(1);
-	check(f, &o, XDP_R_PASS_SERVICE, "refilled one token");
+	assert_int_equal(elapse_and_send(f, f->m.syn_src, &k, 1000000000, 1, 10, &o),
+			 XDP_R_PASS_SERVICE); /* refilled one token */
 	check(f, &o, XDP_R_DROP_SYN_SOURCE, "exactly one");
 }
 
-/* Refill by elapsed nanoseconds: over a long test run the admitted count must lie between
- * rate * (time spent in the program) and burst + rate * (wall time of the run). The burst
- * is large enough that short preemptions of the run do not cap the refill. */
+/*
+ * Refill by elapsed nanoseconds: 100,000 tokens/s is one token per 10 us, so the credit for
+ * half a millisecond is counted in nano-tokens exactly, whole tokens are admitted and the
+ * rest dropped, and ten seconds fill the bucket to its burst and no further.
+ */
 static void test_syn_refill_rate(void **state)
 {
 	FX();
-	LIBBPF_OPTS(bpf_test_run_opts, t);
-	struct xdp_counter before[XDP_R_MAX], after[XDP_R_MAX];
-	const double rate = 100000, burst = 100;
-	struct timespec a, b;
-	double prog_s, wall_s, got;
+	const uint64_t rate = 100000, burst = 100;
+	struct xdp_counter d[XDP_R_MAX];
+	struct xdp_src_key k;
+	int64_t whole;
 	struct pkt p;
 	struct po o;
 
@@ -774,36 +870,39 @@ static void test_syn_refill_rate(void **state)
 	o.flags = F_SYN;
 	o.src = "198.18.9.9";
 	p = build(&o);
-	t.data_in = p.b;
-	t.data_size_in = (__u32)p.n;
-	t.repeat = 400000;
-	assert_int_equal(xdp_counters_read(&f->m, before), 0);
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(bpf_prog_test_run_opts(f->prog, &t), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	assert_int_equal(xdp_counters_read(&f->m, after), 0);
-	/* duration is the mean ns per run, truncated: allow for that with 5 %. */
-	prog_s = (double)t.duration * t.repeat / 1e9;
-	wall_s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	got = (double)(after[XDP_R_PASS_SERVICE].packets - before[XDP_R_PASS_SERVICE].packets);
-	print_message("refill: %.0f admitted; program time %.2f ms -> at least %.0f; "
-		      "wall %.2f ms -> at most %.0f\n", got, prog_s * 1e3, rate * prog_s * 0.95,
-		      wall_s * 1e3, burst + 1 + rate * wall_s);
-	assert_true(got >= rate * prog_s * 0.95);
-	assert_true(got <= burst + 1 + rate * wall_s);
-	assert_int_equal(got + (double)(after[XDP_R_DROP_SYN_SOURCE].packets -
-					before[XDP_R_DROP_SYN_SOURCE].packets), t.repeat);
+	check(f, &o, XDP_R_PASS_SERVICE, "a new source starts with a full bucket");
+	k = src_key(o.src);
+	bucket_put(f->m.syn_src, &k, 0, FROZEN);
+	check(f, &o, XDP_R_DROP_SYN_SOURCE, "empty and frozen");
+
+	assert_int_equal(elapse_and_send(f, f->m.syn_src, &k, 500000, rate, burst, &o),
+			 XDP_R_PASS_SERVICE);
+	whole = bucket_get(f->m.syn_src, &k).tokens / (int64_t)XDP_TOKEN_ONE;
+	assert_true(whole >= 49 && whole < (int64_t)burst);
+	run_n(f, p.b, p.n, 1000, d);
+	assert_int_equal(d[XDP_R_PASS_SERVICE].packets, whole);
+	assert_int_equal(d[XDP_R_DROP_SYN_SOURCE].packets, 1000 - whole);
+
+	assert_int_equal(elapse_and_send(f, f->m.syn_src, &k, 10000000000ULL, rate, burst, &o),
+			 XDP_R_PASS_SERVICE);
+	assert_int_equal(bucket_get(f->m.syn_src, &k).tokens,
+			 (int64_t)((burst - 1) * XDP_TOKEN_ONE));
+	run_n(f, p.b, p.n, 1000, d);
+	assert_int_equal(d[XDP_R_PASS_SERVICE].packets, burst - 1);
+	assert_int_equal(d[XDP_R_DROP_SYN_SOURCE].packets, 1000 - (burst - 1));
 }
 
 static void test_syn_global(void **state)
 {
 	FX();
+	const uint32_t syn = XDP_BUCKET_SYN;
 	struct po o;
 	char src[32];
 	int i, pass = 0, drop = 0;
 
 	install(f, "{\"syn\": {\"per_source\": 1000, \"burst\": 1000, \"global\": 1, "
 		   "\"global_burst\": 5}}");
+	bucket_put(f->m.buckets, &syn, 5 * (int64_t)XDP_TOKEN_ONE, FROZEN);
 	o = tcp4();
 	o.flags = F_SYN;
 	for (i = 0; i < 10; i++) {

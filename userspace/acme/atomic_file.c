@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "acme/atomic_file.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -83,26 +85,11 @@ int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen)
 
 char *read_small_file(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
 	char *buf;
 	size_t n;
 
-	if (!f)
+	if (file_read(AT_FDCWD, path, max, &buf, &n, NULL, NULL, 0))
 		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	fclose(f);
-	if (n > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	buf[n] = '\0';
 	if (len)
 		*len = n;
 	return buf;

@@ -17,8 +17,9 @@ int ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen);
 /* write(2) until all of data is written (EINTR retried). 0 or -1 with errno. */
 int write_all(int fd, const void *data, size_t len);
 
-/* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer; NULL with
- * errno set (ENOENT when absent, EFBIG when larger than max). */
+/* Reads a whole regular file (at most max bytes) into a malloc'd NUL-terminated buffer, as
+ * file_read() does (never waiting on a FIFO or a device); NULL with errno set (ENOENT when
+ * absent, EFBIG when larger than max, EINVAL when not a regular file). */
 char *read_small_file(const char *path, size_t max, size_t *len);
 
 #endif

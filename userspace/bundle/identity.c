@@ -98,13 +98,11 @@ static int make_dir(const char *dir, char *err, size_t errlen)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return err_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		if (ensure_dir(tmp, 0755, err, errlen))
+			return -1;
 		*p = '/';
 	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return err_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	return 0;
+	return ensure_dir(tmp, 0700, err, errlen);
 }
 
 /* Writes the key whole under a temp name (atomic_write_file: 0600, fsync), then link()s it

@@ -15,3 +15,11 @@ int err_set(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+int err_usage(const char *cmd, const char *why, const char *usage_text)
+{
+	if (why)
+		fprintf(stderr, "%s: %s\n", cmd, why);
+	fputs(usage_text, stderr);
+	return 2;
+}

@@ -30,8 +30,11 @@ static int open_failed(int dirfd, const char *path, char *err, size_t errlen)
 	int e = errno;
 	struct stat sb;
 
-	if (fstatat(dirfd, path, &sb, 0) == 0 && !S_ISREG(sb.st_mode))
-		return err_set(err, errlen, "%s is not a regular file (%s)", path, kind_of(sb.st_mode));
+	if (fstatat(dirfd, path, &sb, 0) == 0 && !S_ISREG(sb.st_mode)) {
+		err_set(err, errlen, "%s is not a regular file (%s)", path, kind_of(sb.st_mode));
+		errno = EINVAL;
+		return -1;
+	}
 	err_set(err, errlen, "cannot open %s: %s", path, strerror(e));
 	errno = e;   /* callers tell a missing file (ENOENT) from a bad one */
 	return -1;
@@ -57,20 +60,25 @@ int file_read(int dirfd, const char *path, size_t max, char **buf, size_t *len, 
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat sb;
-	int rc = -1;
+	int rc = -1, e = 0;
 
 	*buf = NULL;
 	if (fd < 0)
 		return open_failed(dirfd, path, err, errlen);
 	if (fstat(fd, &sb)) {
-		err_set(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+		e = errno;
+		err_set(err, errlen, "cannot stat %s: %s", path, strerror(e));
 	} else if (!S_ISREG(sb.st_mode)) {
+		e = EINVAL;
 		err_set(err, errlen, "%s is not a regular file (%s)", path, kind_of(sb.st_mode));
 	} else if ((size_t)sb.st_size > max) {
+		e = EFBIG;
 		err_set(err, errlen, "%s is larger than %zu bytes", path, max);
 	} else if (!(*buf = malloc((size_t)sb.st_size + 1))) {
+		e = ENOMEM;
 		err_set(err, errlen, "%s: out of memory", path);
 	} else if ((rc = read_all(fd, *buf, (size_t)sb.st_size)) != 0) {
+		e = -rc;
 		err_set(err, errlen, "cannot read %s: %s", path,
 			rc == -EIO ? "short read" : strerror(-rc));
 		free(*buf);
@@ -83,5 +91,7 @@ int file_read(int dirfd, const char *path, size_t max, char **buf, size_t *len, 
 			*st = sb;
 	}
 	close(fd);
+	if (rc)
+		errno = e;
 	return rc;
 }

@@ -15,7 +15,8 @@
 /*
  * Reads path (relative to dirfd, or AT_FDCWD) into a new NUL-terminated buffer of at most max
  * bytes: *buf (free() it), *len, and the file's stat in *st when st is non-NULL.
- * Symlinks are followed. Returns 0, or -1 with a reason naming path in err.
+ * Symlinks are followed. Returns 0, or -1 with a reason naming path in err (NULL: none) and
+ * errno set (ENOENT when absent, EFBIG when larger than max, EINVAL when not a regular file).
  */
 int file_read(int dirfd, const char *path, size_t max, char **buf, size_t *len, struct stat *st,
 	      char *err, size_t errlen);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "dns/dkim.h"
+#include "core/err.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -24,27 +25,19 @@ static int parse_spec(struct tag_list *l, char *s, size_t pos, char *err, size_t
 
 	if (!*p)
 		return 0; /* an empty spec after the last ';' */
-	if (!isalpha((unsigned char)*p)) {
-		snprintf(err, errlen, "bad tag name at column %zu", pos + (size_t)(p - s) + 1);
-		return -1;
-	}
+	if (!isalpha((unsigned char)*p))
+		return err_set(err, errlen, "bad tag name at column %zu", pos + (size_t)(p - s) + 1);
 	while (isalnum((unsigned char)p[nl]) || p[nl] == '_')
 		nl++;
 	eq = (char *)skip_fws(p + nl);
-	if (*eq != '=') {
-		snprintf(err, errlen, "tag \"%.*s\" has no '=' (column %zu)", (int)nl, p,
-			 pos + (size_t)(p - s) + 1);
-		return -1;
-	}
+	if (*eq != '=')
+		return err_set(err, errlen, "tag \"%.*s\" has no '=' (column %zu)", (int)nl, p,
+			       pos + (size_t)(p - s) + 1);
 	for (size_t i = 0; i < l->n; i++)
-		if (strlen(l->t[i].name) == nl && !strncmp(l->t[i].name, p, nl)) {
-			snprintf(err, errlen, "tag \"%.*s\" appears twice", (int)nl, p);
-			return -1;
-		}
-	if (l->n == TAGS_MAX || nl >= sizeof(l->t[0].name)) {
-		snprintf(err, errlen, "too many or too long tags");
-		return -1;
-	}
+		if (strlen(l->t[i].name) == nl && !strncmp(l->t[i].name, p, nl))
+			return err_set(err, errlen, "tag \"%.*s\" appears twice", (int)nl, p);
+	if (l->n == TAGS_MAX || nl >= sizeof(l->t[0].name))
+		return err_set(err, errlen, "too many or too long tags");
 	snprintf(l->t[l->n].name, sizeof(l->t[0].name), "%.*s", (int)nl, p);
 	l->t[l->n].pos = pos + (size_t)(p - s);
 	eq = (char *)skip_fws(eq + 1);
@@ -55,9 +48,9 @@ static int parse_spec(struct tag_list *l, char *s, size_t pos, char *err, size_t
 		if ((unsigned char)*v < 0x21 || *v == 0x7f || *v == ';') {
 			if (strchr(" \t\r\n", *v))
 				continue;
-			snprintf(err, errlen, "tag \"%s\" has a character outside the syntax (0x%02x)",
-				 l->t[l->n].name, (unsigned char)*v);
-			return -1;
+			return err_set(err, errlen,
+				       "tag \"%s\" has a character outside the syntax (0x%02x)",
+				       l->t[l->n].name, (unsigned char)*v);
 		}
 	l->t[l->n++].value = eq;
 	return 0;
@@ -70,10 +63,8 @@ int tag_list_parse(const char *text, struct tag_list *out, char *err, size_t err
 
 	memset(out, 0, sizeof(*out));
 	out->buf = strdup(text);
-	if (!out->buf) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!out->buf)
+		return err_set(err, errlen, "out of memory");
 	s = out->buf;
 	for (;;) {
 		char *semi = strchr(s, ';');

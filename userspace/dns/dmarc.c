@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "dns/dmarc.h"
+#include "core/err.h"
 #include "dns/dkim.h"
 
 #include <ctype.h>
@@ -61,10 +62,9 @@ static int uri_list(const char *v, char (*out)[256], size_t *n, const char *tag,
 			l--;
 		while (l && isspace((unsigned char)*v))
 			v++, l--;
-		if (strncasecmp(v, "mailto:", 7) || !memchr(v, '@', l)) {
-			snprintf(err, errlen, "%s: \"%.*s\" is not a mailto: address", tag, (int)l, v);
-			return -1;
-		}
+		if (strncasecmp(v, "mailto:", 7) || !memchr(v, '@', l))
+			return err_set(err, errlen, "%s: \"%.*s\" is not a mailto: address", tag,
+				       (int)l, v);
 		if (*n < DMARC_MAX_URIS)
 			snprintf(out[(*n)++], 256, "%.*s", (int)l, v);
 		v += strcspn(v, ",");
@@ -83,10 +83,8 @@ static int align_mode(const char *v, char *out, const char *tag, char *err, size
 {
 	if (!v)
 		return 0;
-	if (strcmp(v, "r") && strcmp(v, "s")) {
-		snprintf(err, errlen, "%s=%s: must be r or s", tag, v);
-		return -1;
-	}
+	if (strcmp(v, "r") && strcmp(v, "s"))
+		return err_set(err, errlen, "%s=%s: must be r or s", tag, v);
 	*out = v[0];
 	return 0;
 }
@@ -104,27 +102,22 @@ static int parse_tags(const struct tag_list *l, struct dmarc_record *r, char *er
 	if (!policy_word(p)) {
 		if (!r->n_rua) {
 			if (p)
-				snprintf(err, errlen, "p=%s: must be none, quarantine or reject", p);
-			else
-				snprintf(err, errlen, "p= is missing");
-			return -1;
+				return err_set(err, errlen,
+					       "p=%s: must be none, quarantine or reject", p);
+			return err_set(err, errlen, "p= is missing");
 		}
 		r->p_missing = true; /* §6.6.3 step 6: a record with rua= counts as p=none */
 		p = "none";
 	}
 	snprintf(r->p, sizeof(r->p), "%s", p);
-	if (sp && !policy_word(sp)) {
-		snprintf(err, errlen, "sp=%s: must be none, quarantine or reject", sp);
-		return -1;
-	}
+	if (sp && !policy_word(sp))
+		return err_set(err, errlen, "sp=%s: must be none, quarantine or reject", sp);
 	snprintf(r->sp, sizeof(r->sp), "%s", sp ? sp : "");
 	if (pct) {
 		char *end;
 		long v = strtol(pct, &end, 10);
-		if (*end || end == pct || v < 0 || v > 100) {
-			snprintf(err, errlen, "pct=%s: must be 0 to 100", pct);
-			return -1;
-		}
+		if (*end || end == pct || v < 0 || v > 100)
+			return err_set(err, errlen, "pct=%s: must be 0 to 100", pct);
 		r->pct = (int)v;
 	}
 	return 0;

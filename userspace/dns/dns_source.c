@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "dns/dns_source.h"
+#include "core/err.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -81,22 +82,16 @@ int dns_cname_chain(struct dns_source *s, const char *name, char (*chain)[DNS_NA
 	*n = 0;
 	for (;;) {
 		const struct dns_answer *a = dns_lookup(s, cur, DNS_T_CNAME);
-		if (a->status == DNS_TEMPFAIL) {
-			snprintf(err, errlen, "CNAME lookup of %s failed: %s", cur, a->error);
-			return -1;
-		}
+		if (a->status == DNS_TEMPFAIL)
+			return err_set(err, errlen, "CNAME lookup of %s failed: %s", cur, a->error);
 		if (a->status != DNS_OK)
 			return 0;
 		for (size_t i = 0; i < *n; i++)
-			if (!strcmp(chain[i], a->rr[0].text)) {
-				snprintf(err, errlen, "CNAME chain of %s loops at %s", name,
-					 a->rr[0].text);
-				return -1;
-			}
-		if (*n == cap) {
-			snprintf(err, errlen, "CNAME chain of %s is longer than %zu", name, cap);
-			return -1;
-		}
+			if (!strcmp(chain[i], a->rr[0].text))
+				return err_set(err, errlen, "CNAME chain of %s loops at %s", name,
+					       a->rr[0].text);
+		if (*n == cap)
+			return err_set(err, errlen, "CNAME chain of %s is longer than %zu", name, cap);
 		snprintf(chain[*n], DNS_NAME_MAX, "%s", a->rr[0].text);
 		cur = chain[(*n)++];
 	}

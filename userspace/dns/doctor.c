@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "dns/doctor.h"
 #include "acme/dns_check.h"
+#include "core/err.h"
 #include "dns/dkim.h"
 #include "dns/dmarc.h"
 #include "dns/dns_client.h"
@@ -304,10 +305,8 @@ int doctor_run(const struct domain_config *cfg, char *const *domains, size_t n, 
 	if (nw > n)
 		nw = n ? n : 1;
 	w = calloc(nw, sizeof(*w));
-	if (!w) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!w)
+		return err_set(err, errlen, "out of memory");
 	/* clients are made here, on one thread: c-ares' library init is not thread-safe */
 	for (size_t i = 0; i < nw && !rc; i++) {
 		w[i].pool = &pool;

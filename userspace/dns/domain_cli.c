@@ -39,53 +39,33 @@ struct opts {
 	const char *ip, *sender, *helo;
 };
 
-/* Flags that set a config string. */
-static const struct { const char *flag; size_t off, cap; } str_flags[] = {
-	{ "--selector", offsetof(struct domain_config, selector), sizeof(((struct domain_config *)0)->selector) },
-	{ "--resolver", offsetof(struct domain_config, resolver), DOMAIN_CFG_STR },
-	{ "--spf-include", offsetof(struct domain_config, spf_include), DOMAIN_CFG_STR },
-	{ "--return-path", offsetof(struct domain_config, return_path), DOMAIN_CFG_STR },
-	{ "--state-dir", offsetof(struct domain_config, state_dir), sizeof(((struct domain_config *)0)->state_dir) },
-	{ NULL, 0, 0 },
+/* Flags that set a member of the settings file, by its name there. */
+static const struct { const char *flag, *key; } cfg_flags[] = {
+	{ "--selector", "dkim_selector" },
+	{ "--resolver", "resolver" },
+	{ "--spf-include", "spf_include" },
+	{ "--return-path", "return_path" },
+	{ "--state-dir", "state_dir" },
+	{ "--deadline-ms", "deadline_ms" },
+	{ "--concurrency", "concurrency" },
+	{ "--interval", "watch_interval_seconds" },
+	{ NULL, NULL },
 };
-
-static int number(const char *flag, const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	if (*end || end == v || n < lo || n > hi) {
-		fprintf(stderr, "edgetrackctl: %s wants a number from %ld to %ld\n", flag, lo, hi);
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
 
 /* A flag with a value at argv[*i]; 1 when taken, 0 when not ours, -1 on error. */
 static int value_flag(struct opts *o, const char *f, const char *v)
 {
-	long n;
+	char err[300];
 
-	for (int k = 0; str_flags[k].flag; k++)
-		if (!strcmp(f, str_flags[k].flag)) {
-			snprintf((char *)&o->cfg + str_flags[k].off, str_flags[k].cap, "%s", v);
-			return 1;
+	for (int k = 0; cfg_flags[k].flag; k++)
+		if (!strcmp(f, cfg_flags[k].flag)) {
+			if (!domain_config_set(&o->cfg, cfg_flags[k].key, v, f, err, sizeof(err)))
+				return 1;
+			fprintf(stderr, "edgetrackctl: %s\n", err);
+			return -1;
 		}
 	if (!strcmp(f, "--ip") || !strcmp(f, "--sender") || !strcmp(f, "--helo")) {
 		*(f[2] == 'i' ? &o->ip : f[2] == 's' ? &o->sender : &o->helo) = v;
-		return 1;
-	}
-	if (!strcmp(f, "--deadline-ms") || !strcmp(f, "--concurrency") ||
-	    !strcmp(f, "--interval")) {
-		if (number(f, v, 1, f[2] == 'd' ? 600000 : f[2] == 'c' ? 256 : 30L * 86400, &n))
-			return -1;
-		if (f[2] == 'd')
-			o->cfg.deadline_ms = (int)n;
-		else if (f[2] == 'c')
-			o->cfg.concurrency = (int)n;
-		else
-			o->cfg.interval = n;
 		return 1;
 	}
 	return 0;

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "dns/domain_config.h"
+#include "core/err.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 struct member {
 	const char *key;
-	size_t off, cap; /* a string member; cap 0: an integer member (int, or long for interval) */
+	size_t off, cap; /* a string member; cap 0: an int member from lo to hi */
 	long lo, hi;
 };
 
@@ -56,30 +58,51 @@ int domain_config_secret(struct domain_config *cfg, const char *hex)
 	return 0;
 }
 
-static int member(const struct member *m, json_t *v, struct domain_config *c, const char *path,
-		  char *err, size_t errlen)
+/* Sets m from a string (s, len) or an integer (n); ok is false when the value had the other
+ * type. where names the source (the file, or the command-line flag) in the error. */
+static int set(const struct member *m, struct domain_config *c, bool ok, const char *s,
+	       size_t len, long long n, const char *where, char *err, size_t errlen)
 {
 	char *base = (char *)c + m->off;
 
 	if (m->cap) {
-		if (!json_is_string(v) || json_string_length(v) >= m->cap) {
-			snprintf(err, errlen, "%s: %s: must be a string shorter than %zu", path,
-				 m->key, m->cap);
-			return -1;
-		}
-		snprintf(base, m->cap, "%s", json_string_value(v));
+		if (!ok || len >= m->cap)
+			return err_set(err, errlen, "%s: %s: must be a string shorter than %zu",
+				       where, m->key, m->cap);
+		memcpy(base, s, len);
+		base[len] = '\0';
 		return 0;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < m->lo || json_integer_value(v) > m->hi) {
-		snprintf(err, errlen, "%s: %s: must be an integer from %ld to %ld", path, m->key,
-			 m->lo, m->hi);
-		return -1;
-	}
-	if (m->off == offsetof(struct domain_config, interval))
-		c->interval = (long)json_integer_value(v);
-	else
-		*(int *)(void *)base = (int)json_integer_value(v);
+	if (!ok || n < m->lo || n > m->hi)
+		return err_set(err, errlen, "%s: %s: must be an integer from %ld to %ld", where,
+			       m->key, m->lo, m->hi);
+	*(int *)(void *)base = (int)n;
 	return 0;
+}
+
+static const struct member *find(const char *key)
+{
+	const struct member *m = members;
+
+	while (m->key && strcmp(m->key, key))
+		m++;
+	return m->key ? m : NULL;
+}
+
+int domain_config_set(struct domain_config *c, const char *key, const char *value,
+		      const char *where, char *err, size_t errlen)
+{
+	const struct member *m = find(key);
+	char *end;
+	long long n;
+
+	if (!m)
+		return err_set(err, errlen, "%s: %s: unknown member", where, key);
+	if (m->cap)
+		return set(m, c, true, value, strlen(value), 0, where, err, errlen);
+	errno = 0;
+	n = strtoll(value, &end, 10);
+	return set(m, c, *value && !*end && !errno, NULL, 0, n, where, err, errlen);
 }
 
 static int load(json_t *root, struct domain_config *c, const char *path, char *err,
@@ -88,26 +111,22 @@ static int load(json_t *root, struct domain_config *c, const char *path, char *e
 	const char *key;
 	json_t *v;
 
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "%s: must be a JSON object", path);
-		return -1;
-	}
+	if (!json_is_object(root))
+		return err_set(err, errlen, "%s: must be a JSON object", path);
 	json_object_foreach(root, key, v) {
-		const struct member *m = members;
+		const struct member *m = find(key);
 		if (!strcmp(key, "secret")) {
-			if (!json_is_string(v) || domain_config_secret(c, json_string_value(v))) {
-				snprintf(err, errlen, "%s: secret: must be 64 to 128 hex digits", path);
-				return -1;
-			}
+			if (!json_is_string(v) || domain_config_secret(c, json_string_value(v)))
+				return err_set(err, errlen, "%s: secret: must be 64 to 128 hex digits",
+					       path);
 			continue;
 		}
-		while (m->key && strcmp(m->key, key))
-			m++;
-		if (!m->key) {
-			snprintf(err, errlen, "%s: %s: unknown member", path, key);
-			return -1;
-		}
-		if (member(m, v, c, path, err, errlen))
+		if (!m)
+			return err_set(err, errlen, "%s: %s: unknown member", path, key);
+		if (m->cap ? set(m, c, json_is_string(v), json_string_value(v),
+				 json_string_length(v), 0, path, err, errlen)
+			   : set(m, c, json_is_integer(v), NULL, 0, json_integer_value(v), path,
+				 err, errlen))
 			return -1;
 	}
 	return 0;
@@ -123,10 +142,8 @@ int domain_config_load(const char *path, struct domain_config *c, char *err, siz
 	if (!path)
 		return 0;
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
-		return -1;
-	}
+	if (!root)
+		return err_set(err, errlen, "%s:%d: %s", path, je.line, je.text);
 	rc = load(root, c, path, err, errlen);
 	json_decref(root);
 	return rc;

@@ -48,7 +48,7 @@ struct domain_config {
 	char resolver[DOMAIN_CFG_STR];
 	int dns_timeout_ms, deadline_ms, concurrency;
 	char state_dir[1024];
-	long interval;
+	int interval;            /* seconds */
 };
 
 /* The defaults, then path when it is not NULL. 0, or -1 with "path: member: why" in err. */
@@ -57,6 +57,11 @@ int domain_config_load(const char *path, struct domain_config *cfg, char *err,
 
 /* The secret from hex; -1 when it is not 64-128 hex digits. */
 int domain_config_secret(struct domain_config *cfg, const char *hex);
+
+/* Sets the member the settings file calls key from its text (a number for the integer
+ * members), with the file's limits. 0, or -1 with the reason, prefixed by where. */
+int domain_config_set(struct domain_config *cfg, const char *key, const char *value,
+		      const char *where, char *err, size_t errlen);
 
 /* A template with {domain} and {selector} filled in. */
 void domain_template(const char *tmpl, const char *domain, const char *selector, char *out,

@@ -7,7 +7,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static json_t *load(const char *path, const char *domain)
 {
@@ -93,10 +92,8 @@ int watch_apply(const char *dir, const struct dd_report *r, time_t now, FILE *ou
 	char *text;
 	int changes, rc;
 
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (ensure_dir(dir, 0755, err, errlen))
 		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/%s.json", dir, r->domain);
 	st = load(path, r->domain);
 	stamp(now, ts);

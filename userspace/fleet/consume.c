@@ -2,6 +2,7 @@
 #include "fleet/consume.h"
 
 #include "acme/atomic_file.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/hwm.h"
@@ -61,10 +62,7 @@ static const char usage_text[] =
 
 static int usage(const char *why)
 {
-	if (why)
-		fprintf(stderr, "events consume: %s\n", why);
-	fputs(usage_text, stderr);
-	return 2;
+	return err_usage("events consume", why, usage_text);
 }
 
 static int parse_opts(int argc, char **argv, struct consume_opts *o)
@@ -166,28 +164,34 @@ static int emit(struct consumer *c)
 	return 0;
 }
 
-static int append_line(struct consumer *c, json_t *o)
+static int buf_put(const char *data, size_t n, void *arg)
 {
-	char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	size_t n = line ? strlen(line) : 0;
+	struct consumer *c = arg;
 
-	if (!line)
-		return -1;
-	if (c->len + n + 1 > c->cap) {
-		size_t cap = (c->len + n + 1) * 2;
+	if (c->len + n > c->cap) {
+		size_t cap = (c->len + n) * 2;
 		char *nb = realloc(c->buf, cap);
 
-		if (!nb) {
-			free(line);
+		if (!nb)
 			return -1;
-		}
 		c->buf = nb;
 		c->cap = cap;
 	}
-	memcpy(c->buf + c->len, line, n);
-	c->buf[c->len + n] = '\n';
-	c->len += n + 1;
-	free(line);
+	memcpy(c->buf + c->len, data, n);
+	c->len += n;
+	return 0;
+}
+
+/* The event's line, dumped straight into the batch's buffer (or nothing of it). */
+static int append_line(struct consumer *c, json_t *o)
+{
+	size_t start = c->len;
+
+	if (json_dump_callback(o, buf_put, c, JSON_COMPACT | JSON_PRESERVE_ORDER) ||
+	    buf_put("\n", 1, c)) {
+		c->len = start;
+		return -1;
+	}
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "fleet/fleet_cli.h"
 
+#include "core/err.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/nats_link.h"
 #include "fleet/ship_status.h"
@@ -27,11 +28,9 @@ struct status_opts {
 
 static int usage(const char *why)
 {
-	if (why)
-		fprintf(stderr, "fleet: %s\n", why);
-	fputs("usage: edgetrackctl fleet status [--json] --nats URL[,URL...] [--bucket NAME]\n"
-	      "           [--max-lag-events N] [--max-lag-ms N]\n", stderr);
-	return 2;
+	return err_usage("fleet", why,
+			 "usage: edgetrackctl fleet status [--json] --nats URL[,URL...] [--bucket NAME]\n"
+			 "           [--max-lag-events N] [--max-lag-ms N]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct status_opts *o)

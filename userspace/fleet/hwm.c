@@ -106,8 +106,8 @@ int hwm_load(struct hwm *h, const char *dir, char *err, size_t errlen)
 	memset(h, 0, sizeof(*h));
 	if ((size_t)snprintf(h->path, sizeof(h->path), "%s/hwm", dir) >= sizeof(h->path))
 		return err_set(err, errlen, "%s: path too long", dir);
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return err_set(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+	if (ensure_dir(dir, 0750, err, errlen))
+		return -1;
 	text = read_small_file(h->path, HWM_MAX_FILE, &len);
 	if (!text && errno == ENOENT)
 		return 0;

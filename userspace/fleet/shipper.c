@@ -58,6 +58,8 @@ struct shipper {
 	uint64_t prev;            /* seq of the last event read (the next one's "prev") */
 	uint64_t gap_logged;      /* the seq after the last gap counted */
 	uint64_t stored, store_ns, status_ns;
+	/* one event's JSON: every character of host and id escaped as \u00XX still fits */
+	char msg[4096];
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -281,26 +283,27 @@ static void take_rewind(struct shipper *s)
 
 static int publish(struct shipper *s, const struct journal_record *rec, uint64_t prev)
 {
-	char msgid[FLEET_NAME_MAX + 24], *data;
+	char msgid[FLEET_NAME_MAX + 24];
 	json_t *o = journal_record_json(rec);
 	natsMsg *m = NULL;
 	jsPubOptions po;
 	natsStatus st;
+	size_t len;
 
 	if (!o)
 		return NATS_NO_MEMORY;
 	json_object_set_new(o, "appliance", json_string(s->id));
 	json_object_set_new(o, "prev", json_u64(prev));
-	data = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* into the shipper's own buffer: no text allocated per event (natsMsg_Create copies) */
+	len = json_dumpb(o, s->msg, sizeof(s->msg), JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	if (!data)
+	if (!len || len > sizeof(s->msg))
 		return NATS_NO_MEMORY;
 	snprintf(msgid, sizeof(msgid), "%s:%" PRIu64, s->id, rec->seq);
 	jsPubOptions_Init(&po);
 	po.MsgId = msgid;
 	po.MaxWait = s->cfg.set.ack_timeout_ms;
-	st = natsMsg_Create(&m, s->subject, NULL, data, (int)strlen(data));
-	free(data);
+	st = natsMsg_Create(&m, s->subject, NULL, s->msg, (int)len);
 	if (st == NATS_OK)
 		st = js_PublishMsgAsync(s->js, &m, &po);
 	natsMsg_Destroy(m);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "journal/cursor.h"
 #include "journal/journal.h"
 #include "journal/reader.h"
@@ -39,10 +40,7 @@ static const char usage_text[] =
 
 static int usage(const char *why)
 {
-	if (why)
-		fprintf(stderr, "events: %s\n", why);
-	fputs(usage_text, stderr);
-	return 2;
+	return err_usage("events", why, usage_text);
 }
 
 /* ---------------------------------------------------------------- formatting */

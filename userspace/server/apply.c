@@ -48,14 +48,12 @@ static bool is_bound(const struct server *srv, const struct config_listen *l)
  * start it is bound, and an address that cannot be would keep edgetrackd from starting. */
 static int bindable(const struct config_listen *l, char *why, size_t len)
 {
-	int one = 1, fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+	int fd = listen_bind(l, 0, false), rc = 0;
 
-	if (fd < 0)
-		return err_set(why, len, "listen %s: %s", l->text, strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) || listen(fd, 1))
+	if (fd < 0 || listen(fd, 1))
 		rc = err_set(why, len, "listen %s: %s", l->text, strerror(errno));
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -236,19 +236,11 @@ static json_t *check_config(const struct bundle_item *it, const struct state_bas
 static int write_at(int dfd, const char *name, const void *data, size_t len, mode_t mode)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	const char *p = data;
-	int rc = 0;
+	int rc;
 
 	if (fd < 0)
 		return -1;
-	while (len && rc == 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n <= 0)
-			rc = -1;
-		p += n > 0 ? n : 0;
-		len -= n > 0 ? (size_t)n : 0;
-	}
+	rc = write_all(fd, data, len);
 	if (rc == 0)
 		rc = fsync(fd);
 	close(fd);

@@ -1156,24 +1156,16 @@ static void *worker_main(void *arg)
  * SO_REUSEPORT lets the workers share a port, but it would also let a second edgetrackd (same
  * user) share it and silently take half the connections. Before the first worker binds, a
  * plain bind of the address tells whether anything is listening there already.
- * Returns 0 (free, or an error the real bind will report), 1 (in use) or -1.
+ * True when the address is in use (any other error is the real bind's to report).
  */
-static int probe_once(const struct config_listen *cl, char *err, size_t errlen)
+static bool in_use(const struct config_listen *cl)
 {
-	int one = 1, rc = 0;
-	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = listen_bind(cl, 0, false);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "listen %s: socket: %s", cl->text, strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (cl->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) && errno == EADDRINUSE)
-		rc = 1;
+	if (fd < 0)
+		return errno == EADDRINUSE;
 	close(fd);
-	return rc;
+	return false;
 }
 
 /*
@@ -1191,10 +1183,8 @@ static int probe_address(const struct config_listen *cl, pid_t gone_owner, char 
 	const struct timespec step = { 0, PROBE_STEP_MS * 1000000L };
 
 	for (int waited = 0;; waited += PROBE_STEP_MS) {
-		int rc = probe_once(cl, err, errlen);
-
-		if (rc <= 0)
-			return rc;
+		if (!in_use(cl))
+			return 0;
 		if (!gone_owner || waited >= PROBE_WAIT_MS)
 			break;
 		if (waited == 0)
@@ -1208,26 +1198,38 @@ static int probe_address(const struct config_listen *cl, pid_t gone_owner, char 
 	return -1;
 }
 
+int listen_bind(const struct config_listen *cl, int type, bool reuseport)
+{
+	int one = 1, e;
+	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | type, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
+	    (cl->addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 static int open_listener(const struct server *srv, const struct config_listen *cl, bool first,
 			 char *err, size_t errlen)
 {
-	int one = 1;
 	int fd;
 
 	if (first && probe_address(cl, srv->owner.previous, err, errlen))
 		return -1;
-	fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "listen %s: socket: %s", cl->text, strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
-	    (cl->addr.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) || listen(fd, 4096)) {
+	fd = listen_bind(cl, SOCK_NONBLOCK, true);
+	if (fd < 0 || listen(fd, 4096)) {
 		snprintf(err, errlen, "listen %s: %s", cl->text, strerror(errno));
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
