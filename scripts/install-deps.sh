@@ -26,6 +26,12 @@ PKGS="$PKGS
 libpsl-dev publicsuffix knot knot-dnsutils unbound
 "
 
+# The metrics and status page tests: Prometheus scrapes edgetrackd (promtool checks the
+# exposition), headless Chromium loads the status page.
+PKGS="$PKGS
+prometheus chromium
+"
+
 # Firmware images (make image / qemu-run / qemu-test): QEMU, image tools, and the arm64
 # cross toolchain with the multiarch -dev packages of every library edgetrackd links.
 # The boards' kernels are not installed: images/build.sh downloads and unpacks them.

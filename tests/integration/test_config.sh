@@ -25,6 +25,9 @@ bad "bad thumbprint" "s/$THUMB/nope/" 'acme.thumbprints[0]: must be an RFC 7638 
 bad "duplicate domain" 's/"\*.track.example.net"/"click.example.com"/' 'domains[1]: duplicate'
 bad "HSTS preload without includeSubDomains" 's/"include_subdomains": true/"include_subdomains": false, "preload": true/' 'domains[2].hsts: preload needs include_subdomains'
 bad "bad limit" 's/"workers": 2/"workers": 2, "limits": {"header_timeout_ms": 1}/' 'limits.header_timeout_ms: must be between'
+bad "metrics listener on a public address" 's/"workers": 2/"workers": 2, "metrics": {"listen": "192.0.2.1:9100"}/' 'metrics.listen: 192.0.2.1:9100: a loopback address or the management listener'"'"'s address'
+bad "metrics listener on a tracking address" "s/\"workers\": 2/\"workers\": 2, \"metrics\": {\"listen\": \"127.0.0.1:$PORT\"}/" 'metrics.listen: 127.0.0.1:'"$PORT"' is a tracking listener too'
+bad "unknown metrics setting" 's/"workers": 2/"workers": 2, "metrics": {"listen": "[::1]:9100", "tls": true}/' 'metrics: unknown setting "tls"'
 check "good config accepted" contains "$("$ETD" --check-config "$T/good.json" 2>&1)" "ok (3 domains, 1 keys, 1 listeners)"
 check "missing file refused" contains "$("$ETD" --config "$T/none.json" 2>&1)" "$T/none.json"
 

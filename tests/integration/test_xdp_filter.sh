@@ -4,6 +4,7 @@
 # its configured rate while another source keeps being served, and the counters add up to
 # the packets sent. Namespaces, links and the bpffs mount go away however the test ends.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../xdp/netns.sh"
 
 SYNFLOOD=$ET_BUILD/tests/xdp/synflood
 XDPCTL=("$ETCTL" xdp)
@@ -21,10 +22,7 @@ RATE=50 BURST=20
 
 xdp_cleanup() {
 	[ -d "$PIN" ] && ip netns exec "$S" "${XDPCTL[@]}" --pin-dir "$PIN" detach >/dev/null 2>&1
-	ip netns del "$S" 2>/dev/null
-	ip netns del "$C" 2>/dev/null
-	ip link del "$VS" 2>/dev/null
-	mountpoint -q "$T/bpf" && { rm -rf "$PIN"; umount "$T/bpf"; }
+	xdp_net_down
 }
 trap 'xdp_cleanup; cleanup' EXIT
 trap 'exit 130' INT TERM HUP PIPE
@@ -36,22 +34,8 @@ counter() { xdpctl stats | awk -v r="$1" '$1 == r { print $2 }'; }
 total() { xdpctl stats | awk '$1 == "total_pass" || $1 == "total_drop" { n += $2 } END { print n }'; }
 
 # ------------------------------------------------------------------ network
-ip netns add "$S" && ip netns add "$C" || exit 1
-ip link add "$VS" netns "$S" type veth peer name "$VC" netns "$C" || exit 1
-for ns in "$S" "$C"; do
-	ip -n "$ns" link set lo up
-	# No IPv6 on the pair: its autoconfiguration traffic would blur the packet counts.
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-ip -n "$S" addr add $SRV/24 dev "$VS"
-ip -n "$S" link set "$VS" up
-ip -n "$S" route add 198.51.100.0/24 dev "$VS"
-for a in $GOOD $BAD; do ip -n "$C" addr add $a/24 dev "$VC"; done
-ip -n "$C" link set "$VC" up
-ip -n "$C" route add 192.0.2.0/24 dev "$VC" src $GOOD
-
-mkdir -p "$T/bpf" "$T/data"
-mount -t bpf bpf "$T/bpf" || exit 1
+xdp_net_up $GOOD $BAD || exit 1
+mkdir -p "$T/data"
 
 # ------------------------------------------------------------------ edgetrackd behind XDP
 cat >"$T/et.json" <<JSON

@@ -4,6 +4,7 @@
  *
  *   edgetrackctl token encode|decode|verify ...     mint and read tracking tokens
  *   edgetrackctl [--socket PATH] status|ping|reload talk to a running edgetrackd
+ *   edgetrackctl [--socket PATH] status --table|--json   tables for a person, or the JSON
  *   edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list
  *   edgetrackctl bundle create|sign|verify|inspect|attach-signature ...   signed bundles
  *   edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE
@@ -16,6 +17,7 @@
 #include "dns/domain_cli.h"
 #include "fleet/push.h"
 #include "journal/events_cli.h"
+#include "metrics/status_table.h"
 #include "track/token_cli.h"
 #ifdef CONFIG_FLEET
 #include "fleet/consume.h"
@@ -26,6 +28,7 @@
 #endif
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,20 +54,40 @@ static void usage(FILE *f)
 #ifdef CONFIG_XDP
 		"       edgetrackctl xdp stats|rules|block CIDR|unblock CIDR|attach|detach\n"
 #endif
-		"       edgetrackctl [--socket PATH] status | ping | reload | cert reload [DOMAIN]\n"
+		"       edgetrackctl [--socket PATH] status [--table|--json] | ping | reload | cert reload [DOMAIN]\n"
 		"       edgetrackctl [--socket PATH] challenge add TOKEN KEYAUTH | del TOKEN | list\n"
 		"       edgetrackctl bundle push --to https://HOST:PORT[,...] --cert C --key K --ca CA FILE\n"
 		"\n"
-		"The control socket defaults to $EDGETRACK_SOCKET, else %s.\n",
+		"The control socket defaults to $EDGETRACK_SOCKET, else %s.\n"
+		"status prints tables on a terminal and JSON otherwise, unless told.\n",
 		CONFIG_CONTROL_SOCKET);
 }
 
-/* Sends one command line; prints the body; exit 0 on "ok", 1 on "error: ...". */
-static int control(const char *path, int argc, char **argv)
+/* A body line: to stdout, or kept in *keep (a growing string) when keep is not NULL. */
+static void body_line(char **keep, size_t *kept, const char *line, size_t n)
+{
+	char *p;
+
+	if (!keep) {
+		fwrite(line, 1, n, stdout);
+		return;
+	}
+	p = realloc(*keep, *kept + n + 1);
+	if (!p)
+		return;
+	memcpy(p + *kept, line, n);
+	*kept += n;
+	p[*kept] = '\0';
+	*keep = p;
+}
+
+/* Sends one command line; prints the body (or keeps it in *keep, malloc'd, when keep is not
+ * NULL); exit 0 on "ok", 1 on "error: ...". */
+static int control(const char *path, int argc, char **argv, char **keep)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char cmd[1024], buf[4096], *last;
-	size_t len = 0, cl = 0;
+	size_t len = 0, cl = 0, kept = 0;
 	ssize_t n;
 	int fd;
 
@@ -101,13 +124,13 @@ static int control(const char *path, int argc, char **argv)
 		len += n;
 		buf[len] = '\0';
 		while ((nl = strchr(buf, '\n')) && (size_t)(nl - buf) + 1 < len) {
-			fwrite(buf, 1, nl - buf + 1, stdout);
+			body_line(keep, &kept, buf, nl - buf + 1);
 			memmove(buf, nl + 1, len - (nl - buf + 1));
 			len -= nl - buf + 1;
 			buf[len] = '\0';
 		}
 		if (len == sizeof(buf) - 1) { /* an overlong body line: pass it through */
-			fwrite(buf, 1, len, stdout);
+			body_line(keep, &kept, buf, len);
 			len = 0;
 		}
 	}
@@ -119,6 +142,30 @@ static int control(const char *path, int argc, char **argv)
 		return 0;
 	fprintf(stderr, "edgetrackctl: %s\n", last[0] ? last : "no answer from edgetrackd");
 	return 1;
+}
+
+/* status [--table|--json]: tables on a terminal, the JSON for scripts and pipes. */
+static int status(const char *sock, int argc, char **argv)
+{
+	bool table = isatty(STDOUT_FILENO);
+	char *body = NULL, *cmd[] = { "status" };
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--table") || !strcmp(argv[i], "--json")) {
+			table = argv[i][2] == 't';
+		} else {
+			fprintf(stderr, "edgetrackctl: status [--table|--json]\n");
+			return 2;
+		}
+	}
+	rc = control(sock, 1, cmd, table ? &body : NULL);
+	if (!rc && table && status_table_print(body ? body : "", stdout)) {
+		fprintf(stderr, "edgetrackctl: not a status object: %s", body ? body : "\n");
+		rc = 1;
+	}
+	free(body);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -163,9 +210,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "xdp"))
 		return xdp_cli_main(argc - i, argv + i);
 #endif
-	if (!strcmp(argv[i], "status") || !strcmp(argv[i], "ping") || !strcmp(argv[i], "reload") ||
+	if (!strcmp(argv[i], "status"))
+		return status(sock, argc - i, argv + i);
+	if (!strcmp(argv[i], "ping") || !strcmp(argv[i], "reload") ||
 	    !strcmp(argv[i], "challenge") || !strcmp(argv[i], "cert"))
-		return control(sock, argc - i, argv + i);
+		return control(sock, argc - i, argv + i, NULL);
 	fprintf(stderr, "edgetrackctl: unknown command \"%s\"\n", argv[i]);
 	usage(stderr);
 	return 2;

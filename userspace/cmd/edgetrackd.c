@@ -156,14 +156,14 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		unsigned nd = cfg->n_domains, nk = cfg->n_keys, nl = cfg->n_listen;
-		bool mgmt = cfg->management.enabled;
+		bool mgmt = cfg->management.enabled, metrics = cfg->metrics.enabled;
 
 		if (server_check_config(cfg, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		printf("%s: ok (%u domains, %u keys, %u listeners%s)\n", config_path, nd, nk, nl,
-		       mgmt ? ", management API" : "");
+		printf("%s: ok (%u domains, %u keys, %u listeners%s%s)\n", config_path, nd, nk, nl,
+		       mgmt ? ", management API" : "", metrics ? ", metrics listener" : "");
 		return 0;
 	}
 	if (workers > 0)

@@ -607,12 +607,64 @@ static int parse_management(struct perr *e, struct config *c, json_t *root)
 	return 0;
 }
 
+static bool is_loopback(const struct config_listen *l)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)&l->addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&l->addr;
+
+	if (l->addr.ss_family == AF_INET)
+		return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+/* The host part of a and b is the same (ports may differ). */
+static bool same_host(const struct config_listen *a, const struct config_listen *b)
+{
+	const struct sockaddr_in *a4 = (const void *)&a->addr, *b4 = (const void *)&b->addr;
+	const struct sockaddr_in6 *a6 = (const void *)&a->addr, *b6 = (const void *)&b->addr;
+
+	if (a->addr.ss_family != b->addr.ss_family)
+		return false;
+	if (a->addr.ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+static int parse_metrics(struct perr *e, struct config *c, json_t *root)
+{
+	static const char *const known[] = { "listen", NULL };
+	struct config_metrics *m = &c->metrics;
+	json_t *o = json_object_get(root, "metrics");
+	const char *addr;
+
+	if (!o)
+		return 0;
+	if (check_keys(e, o, "metrics", known))
+		return -1;
+	addr = json_string_value(json_object_get(o, "listen"));
+	if (!addr || parse_listen_addr(addr, &m->listen))
+		return fail(e, "metrics.listen", "expected \"ADDRESS:PORT\" or \"[IPV6]:PORT\"");
+	/* plain HTTP without client certificates: only where the operator's own network is */
+	if (!is_loopback(&m->listen) &&
+	    !(c->management.enabled && same_host(&m->listen, &c->management.listen)))
+		return fail(e, "metrics.listen", "%s: a loopback address or the management "
+			    "listener's address", m->listen.text);
+	if (c->management.enabled && same_address(&m->listen, &c->management.listen))
+		return fail(e, "metrics.listen", "%s is the management listener", m->listen.text);
+	for (unsigned i = 0; i < c->n_listen; i++)
+		if (same_address(&c->listen[i], &m->listen))
+			return fail(e, "metrics.listen", "%s is a tracking listener too",
+				    m->listen.text);
+	m->enabled = true;
+	return 0;
+}
+
 static int parse_root(struct perr *e, struct config *c, json_t *root)
 {
 	static const char *const known[] = { "workers", "listen", "data_dir", "control_socket",
 					     "keys", "acme", "domains", "limits",
 					     "machine", "privacy", "tls", "xdp", "journal",
-					     "management", "nats", NULL };
+					     "management", "metrics", "nats", NULL };
 	uint32_t workers = CONFIG_WORKERS;
 
 	if (check_keys(e, root, "(top level)", known) ||
@@ -630,7 +682,8 @@ static int parse_root(struct perr *e, struct config *c, json_t *root)
 		return -1;
 	if (parse_listen(e, c, root) || parse_keys(e, c, root) || parse_acme(e, c, root) ||
 	    parse_domains(e, c, root) || parse_limits(e, c, root) || parse_machine(e, c, root) ||
-	    parse_privacy(e, c, root) || parse_management(e, c, root))
+	    parse_privacy(e, c, root) || parse_management(e, c, root) ||
+	    parse_metrics(e, c, root))
 		return -1;
 	c->tls = json_object_get(root, "tls");
 	c->xdp = json_object_get(root, "xdp");

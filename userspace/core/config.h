@@ -86,6 +86,16 @@ struct config_management {
 	char appliance_id[65];          /* empty: derived from the appliance's identity key */
 };
 
+/*
+ * The metrics listener: plain HTTP for Prometheus scrapers without client certificates,
+ * serving only GET /metrics and GET / (the status page). It binds a loopback address or
+ * the management listener's address, never a public tracking address.
+ */
+struct config_metrics {
+	bool enabled;                   /* the "metrics" object is present */
+	struct config_listen listen;
+};
+
 struct config {
 	char source[CONFIG_PATH_MAX]; /* file path, or "<embedded>" */
 	bool embedded;
@@ -105,6 +115,7 @@ struct config {
 	struct config_machine machine;
 	uint8_t ipv4_prefix, ipv6_prefix; /* client address truncation in events */
 	struct config_management management;
+	struct config_metrics metrics;
 	json_t *tls, *xdp, *journal, *nats; /* borrowed from root; NULL when absent */
 	json_t *root;
 };

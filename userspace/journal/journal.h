@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics/hist.h"
 #include "track/event.h"
 
 enum journal_sync {
@@ -133,6 +134,7 @@ struct journal_stats {
 	uint64_t segments_created;
 	uint64_t segments_deleted;
 	uint64_t next_seq;         /* sequence number the next event will get */
+	struct hist_sum commit;    /* how long commits took: rotation, write and sync */
 };
 
 void journal_stats_get(struct journal *j, struct journal_stats *out);

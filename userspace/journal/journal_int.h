@@ -46,6 +46,7 @@ struct pending {
 struct jcounters {
 	_Atomic uint64_t appended, batches, fsyncs, enospc, io_errors, corrupt_skipped,
 		truncated_bytes, segments_created, segments_deleted, next_seq;
+	struct hist commit;  /* commit durations: written by the writer thread alone */
 };
 
 struct journal {

@@ -119,6 +119,7 @@ void journal_stats_get(struct journal *j, struct journal_stats *out)
 	out->segments_created = atomic_load(&j->c.segments_created);
 	out->segments_deleted = atomic_load(&j->c.segments_deleted);
 	out->next_seq = atomic_load(&j->c.next_seq);
+	hist_merge(&out->commit, &j->c.commit);
 	for (int i = 0; i < j->nworkers; i++)
 		out->full_rejects += atomic_load_explicit(&j->workers[i]->full_rejects,
 							  memory_order_relaxed);
@@ -433,16 +434,17 @@ static void log_failure(struct journal *j, int rc, size_t events)
 static void commit_range(struct journal *j, size_t a, size_t b, int do_sync)
 {
 	size_t from = j->pend[a].off, len = j->pend[b - 1].off + j->pend[b - 1].len - from;
-	uint64_t t0 = log_get_level() <= LOG_DEBUG ? mono_ns() : 0;
+	uint64_t t0 = mono_ns(), took;
 	int rc = 0;
 
 	if (store_needs_rotation(j, len))
 		rc = store_rotate(j, j->pend[a].seq);
 	if (rc == 0)
 		rc = append(j, from, len, do_sync);
-	if (t0)
-		log_debug("journal_commit", "events=%zu bytes=%zu sync=%d rc=%d us=%" PRIu64, b - a,
-			  len, do_sync, rc, (mono_ns() - t0) / 1000);
+	took = mono_ns() - t0;
+	hist_observe(&j->c.commit, took);
+	log_debug("journal_commit", "events=%zu bytes=%zu sync=%d rc=%d us=%" PRIu64, b - a, len,
+		  do_sync, rc, took / 1000);
 	if (rc == 0) {
 		j->seg_size += len;
 		if (j->seg_alloc < j->seg_size)

@@ -5,6 +5,7 @@
 #include "acme/challenge.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "server/mgmt.h"
 
 #include <errno.h>
@@ -216,15 +217,17 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 	int sfd = signalfd(-1, set, SFD_CLOEXEC);
 	int lfd = open_socket(socket_path);
 	/* a negative fd is skipped by poll: no control socket, no management API */
-	struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
-				 { .fd = srv->mgmt ? mgmt_fd(srv->mgmt) : -1, .events = POLLIN } };
+	struct pollfd pfd[4] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
+				 { .fd = srv->mgmt ? mgmt_fd(srv->mgmt) : -1, .events = POLLIN },
+				 { .fd = metrics_fd(srv->metrics), .events = POLLIN } };
 
 	if (sfd < 0) {
 		log_error("signalfd_failed", "error=\"%s\"", strerror(errno));
 		return -1;
 	}
+	metrics_refresh(srv);
 	for (;;) {
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -235,6 +238,11 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 			serve_client(srv, lfd);
 		if (pfd[2].revents & POLLIN)
 			mgmt_run_jobs(srv);
+		if (pfd[3].revents & POLLIN)
+			metrics_tick(srv);
+		/* a reload, a bundle or a command may have changed config or certificates: the
+		 * certificate view is built again here, not while a page or a scrape waits */
+		metrics_refresh(srv);
 	}
 	server_drain(srv);
 	/* workers wait for their management jobs before they can finish */

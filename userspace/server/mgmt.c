@@ -12,6 +12,7 @@
 #include "bundle/identity.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "server/server.h"
 #include "server/state.h"
 #ifdef CONFIG_TLS
@@ -46,6 +47,7 @@ struct mgmt {
 	bool closed;
 	unsigned n_workers;
 	_Atomic(struct mgmt_job *) *answers; /* per worker, a stack the worker takes whole */
+	struct mgmt_bundle_stats bundles;    /* control thread */
 };
 
 /* ---------------------------------------------------------------- jobs */
@@ -202,6 +204,11 @@ static void run_bundle(struct server *srv, struct mgmt_job *j)
 	json_t *o;
 
 	unlink(j->input);
+	m->bundles.applies[r]++;
+	m->bundles.any = true;
+	m->bundles.last = r;
+	m->bundles.last_serial = serial;
+	m->bundles.last_time = time(NULL);
 	if (r == MGMT_APPLIED) {
 		set_answer(j, 200, json_pack("{sssI}", "result", "applied", "serial",
 					     (json_int_t)serial));
@@ -227,6 +234,7 @@ void mgmt_run_jobs(struct server *srv)
 		case MGMT_STATUS: run_status(srv, j); break;
 		case MGMT_CHALLENGE: run_challenge(srv, j); break;
 		case MGMT_BUNDLE: run_bundle(srv, j); break;
+		case MGMT_METRICS: case MGMT_PAGE: metrics_run_job(srv, j); break;
 		}
 		post_answer(srv, j);
 	}
@@ -280,6 +288,11 @@ struct tls_server *mgmt_tls_new(const struct config_management *mc, char *err, s
 struct tls_server *mgmt_tls(struct mgmt *m)
 {
 	return m->tls;
+}
+
+void mgmt_bundle_stats(const struct mgmt *m, struct mgmt_bundle_stats *out)
+{
+	*out = m->bundles;
 }
 
 const char *mgmt_incoming_dir(const struct mgmt *m)
@@ -339,7 +352,7 @@ int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, 
 {
 	struct mgmt *m;
 
-	if (!cfg->management.enabled)
+	if (!cfg->management.enabled && !cfg->metrics.enabled)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -357,6 +370,8 @@ int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, 
 	state_init(&m->state, cfg->data_dir);
 	if (m->efd < 0 || !m->answers)
 		return err_set(err, errlen, "management: %s", strerror(errno ? errno : ENOMEM));
+	if (!cfg->management.enabled)
+		return 0; /* the metrics listener's jobs alone */
 	if (incoming_dir(m, cfg->data_dir, err, errlen) || state_prepare(&m->state, err, errlen) ||
 	    identity(m, cfg->management.appliance_id, err, errlen))
 		return -1;

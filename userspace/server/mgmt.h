@@ -10,6 +10,11 @@
  *                        "serial":N,"reason":"..."} (applied, unhealthy, previous state back)
  *   GET  /v1/status      200, the JSON `edgetrackctl status` prints
  *   POST /v1/challenges  {"token":"...","key_authorization":"..."}: 200 {"result":"added"}
+ *   GET  /metrics        Prometheus text format 0.0.4, or OpenMetrics 1.0 by Accept
+ *   GET  /               the status page (HTML; ?q= ?sort= ?page= ?state= ?refresh=)
+ *
+ * The metrics listener (config "metrics", plain HTTP) serves GET /metrics and GET / alone,
+ * through the same job queue, so this part exists when either listener is configured.
  *
  * Tracking routes are not served here, nor these routes on the tracking listeners.
  *
@@ -35,7 +40,7 @@ struct config_management;
 struct bundle_trust;
 struct state_store;
 
-/* Sets up srv->mgmt when cfg has a "management" object; nothing otherwise. */
+/* Sets up srv->mgmt when cfg has a "management" or a "metrics" object; nothing otherwise. */
 int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, char *err,
 	      size_t errlen);
 void mgmt_free(struct mgmt *m);
@@ -63,7 +68,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 
 /* ---- jobs: a worker's request handed to the control thread */
 
-enum mgmt_kind { MGMT_STATUS, MGMT_CHALLENGE, MGMT_BUNDLE };
+enum mgmt_kind { MGMT_STATUS, MGMT_CHALLENGE, MGMT_BUNDLE, MGMT_METRICS, MGMT_PAGE };
 
 struct mgmt_job {
 	struct mgmt_job *next;
@@ -71,10 +76,13 @@ struct mgmt_job {
 	unsigned worker;       /* whose connection waits for the answer */
 	void *conn;
 	bool keep_alive;
-	char *input;           /* challenge: the request body; bundle: the uploaded file */
+	char *input;           /* challenge: the request body; bundle: the uploaded file;
+				  metrics: the Accept header; page: the query string */
 	size_t input_len;
-	int status;            /* the answer: HTTP status and a JSON body */
+	int status;            /* the answer: HTTP status and a body, */
 	char *answer;
+	size_t answer_len;     /* ... its length (0: strlen), */
+	const char *content_type; /* ... and its type (static; NULL: JSON) */
 };
 
 struct mgmt_job *mgmt_job_new(enum mgmt_kind kind, unsigned worker, void *conn,
@@ -84,6 +92,16 @@ void mgmt_job_free(struct mgmt_job *j);
 int mgmt_submit(struct mgmt *m, struct mgmt_job *j);
 /* The jobs answered for this worker since its last call, as a list through next. */
 struct mgmt_job *mgmt_answers(struct mgmt *m, unsigned worker);
+/* The last bundle applied through the management API, for the metrics (control thread). */
+struct mgmt_bundle_stats {
+	uint64_t applies[3];          /* by enum mgmt_apply */
+	bool any;                     /* a bundle came since the start */
+	enum mgmt_apply last;
+	uint64_t last_serial;
+	int64_t last_time;            /* unix seconds */
+};
+void mgmt_bundle_stats(const struct mgmt *m, struct mgmt_bundle_stats *out);
+
 /* Where uploads go, and the largest one taken. */
 const char *mgmt_incoming_dir(const struct mgmt *m);
 uint32_t mgmt_max_bundle(const struct mgmt *m);

@@ -33,14 +33,17 @@ struct mgmt_conn {
 	char buf[UPLOAD_BUF];
 };
 
-enum mroute { MR_BUNDLE, MR_STATUS, MR_CHALLENGES, MR_NONE };
+enum mroute { MR_BUNDLE, MR_STATUS, MR_CHALLENGES, MR_METRICS, MR_PAGE, MR_NONE };
 
 static const struct {
 	const char *path, *method;
+	bool reading;          /* served on the metrics listener too */
 } routes[] = {
-	[MR_BUNDLE] = { "/v1/bundle", "PUT" },
-	[MR_STATUS] = { "/v1/status", "GET" },
-	[MR_CHALLENGES] = { "/v1/challenges", "POST" },
+	[MR_BUNDLE] = { "/v1/bundle", "PUT", false },
+	[MR_STATUS] = { "/v1/status", "GET", false },
+	[MR_CHALLENGES] = { "/v1/challenges", "POST", false },
+	[MR_METRICS] = { "/metrics", "GET", true },
+	[MR_PAGE] = { "/", "GET", true },
 };
 
 static bool str_eq(struct http_str s, const char *lit)
@@ -50,12 +53,15 @@ static bool str_eq(struct http_str s, const char *lit)
 
 /* ---------------------------------------------------------------- answers */
 
-static void answer(struct worker *w, struct conn *c, int status, const char *json,
-		   const char *allow, bool keep_alive)
+/* Room for the status line and headers of an answer, besides its body. */
+#define HEAD_ROOM 512
+
+static void answer_body(struct worker *w, struct conn *c, int status, const char *body,
+			size_t len, const char *type, const char *allow, bool keep_alive)
 {
 	struct http_out o;
 
-	if (!ensure_out(w, c)) {
+	if (!out_reserve(w, c, len + HEAD_ROOM)) {
 		conn_close(w, c);
 		return;
 	}
@@ -65,9 +71,10 @@ static void answer(struct worker *w, struct conn *c, int status, const char *jso
 	if (allow)
 		http_out_header(&o, "Allow", allow, strlen(allow));
 	http_out_raw(&o, "Cache-Control: no-store\r\n", 25);
-	http_out_finish(&o, w->date, "application/json", json, strlen(json), false, keep_alive);
+	http_out_finish(&o, w->date, type ? type : "application/json", body, len, false,
+			keep_alive);
 	if (!http_out_ok(&o)) {
-		/* only a status larger than the output buffer gets here */
+		/* only a head larger than HEAD_ROOM gets here */
 		o = out_of(c);
 		http_out_status(&o, 500);
 		http_out_finish(&o, w->date, "application/json", "{\"result\":\"error\"}", 18,
@@ -77,6 +84,12 @@ static void answer(struct worker *w, struct conn *c, int status, const char *jso
 	c->out_len = o.len;
 	if (!keep_alive)
 		c->close_after_send = true;
+}
+
+static void answer(struct worker *w, struct conn *c, int status, const char *json,
+		   const char *allow, bool keep_alive)
+{
+	answer_body(w, c, status, json, strlen(json), NULL, allow, keep_alive);
 }
 
 /* An error the worker decides alone; the connection closes (an unread body may follow). */
@@ -134,8 +147,11 @@ void mgmt_reap(struct worker *w)
 			if (conn_quiet(c))
 				conn_free(w, c);
 		} else {
-			answer(w, c, j->status, j->answer ? j->answer : "{\"result\":\"error\"}",
-			       NULL, j->keep_alive);
+			const char *body = j->answer ? j->answer : "{\"result\":\"error\"}";
+
+			answer_body(w, c, j->status, body,
+				    j->answer && j->answer_len ? j->answer_len : strlen(body),
+				    j->answer ? j->content_type : NULL, NULL, j->keep_alive);
 			c->sent_continue = false;
 			resume(w, c);
 		}
@@ -303,10 +319,11 @@ bool mgmt_next(struct worker *w, struct conn *c)
 
 /* ---------------------------------------------------------------- requests */
 
-static enum mroute route_of(const struct http_request *req, const char **allow)
+static enum mroute route_of(const struct conn *c, const struct http_request *req,
+			    const char **allow)
 {
 	for (enum mroute r = 0; r < MR_NONE; r++) {
-		if (!str_eq(req->path, routes[r].path))
+		if (!str_eq(req->path, routes[r].path) || (c->metrics_only && !routes[r].reading))
 			continue;
 		*allow = routes[r].method;
 		return str_eq(req->method_str, routes[r].method) ? r : MR_NONE;
@@ -332,10 +349,28 @@ static size_t small_request(struct worker *w, struct conn *c, const struct http_
 	return req->head_len + req->content_length;
 }
 
+/* The metrics and the status page: what the job needs is in the head (Accept, the query). */
+static size_t reading_request(struct worker *w, struct conn *c, const struct http_request *req,
+			      enum mroute r)
+{
+	const struct http_header *accept = http_find_header(req, "Accept");
+	struct http_str in = r == MR_PAGE ? req->query
+			     : accept ? accept->value : (struct http_str){ "", 0 };
+
+	if (req->content_length) {
+		answer_error(w, c, 400, "no body expected", NULL);
+		return req->head_len;
+	}
+	submit(w, c, mgmt_job_new(r == MR_PAGE ? MGMT_PAGE : MGMT_METRICS, w->id, c, in.p, in.len),
+	       req->keep_alive);
+	return req->head_len;
+}
+
 size_t mgmt_process(struct worker *w, struct conn *c, const char *buf, size_t len)
 {
 	struct http_request req;
 	const char *allow;
+	enum mroute mr;
 	int r;
 
 	if (c->m)
@@ -343,14 +378,16 @@ size_t mgmt_process(struct worker *w, struct conn *c, const char *buf, size_t le
 	/* one request at a time: the next waits until this one's answer is out */
 	if (c->ext_wait || c->close_after_send || (c->out && c->out_len > c->out_off))
 		return 0;
-	r = http_parse_request_max(buf, len, &req, mgmt_max_bundle(w->srv->mgmt));
+	r = c->metrics_only ? http_parse_request(buf, len, &req)
+			    : http_parse_request_max(buf, len, &req, mgmt_max_bundle(w->srv->mgmt));
 	if (r == 0)
 		return 0;
 	if (r < 0) {
 		answer_error(w, c, -r, http_reason(-r), NULL);
 		return len;
 	}
-	switch (route_of(&req, &allow)) {
+	mr = route_of(c, &req, &allow);
+	switch (mr) {
 	case MR_BUNDLE:
 		if (!upload_start(w, c, &req))
 			return len;
@@ -359,6 +396,9 @@ size_t mgmt_process(struct worker *w, struct conn *c, const char *buf, size_t le
 		return small_request(w, c, &req, MGMT_STATUS, buf + r, len - (size_t)r);
 	case MR_CHALLENGES:
 		return small_request(w, c, &req, MGMT_CHALLENGE, buf + r, len - (size_t)r);
+	case MR_METRICS:
+	case MR_PAGE:
+		return reading_request(w, c, &req, mr);
 	case MR_NONE:
 		break;
 	}

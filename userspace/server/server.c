@@ -4,6 +4,7 @@
 #include "acme/challenge.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "server/fleet_link.h"
 #include "server/mgmt.h"
 #include "server/state.h"
@@ -126,8 +127,11 @@ static int apply_xdp(struct server *srv, const struct config *cfg, char *err, si
 #ifdef CONFIG_TLS
 static void cert_rejected(void *arg, const char *domain, const char *reason)
 {
-	(void)arg;
+	struct server *srv = arg;
+
 	log_error("cert_rejected", "domain=%s reason=\"%s\" action=keep_previous", domain, reason);
+	/* the status page says why a domain has no certificate */
+	metrics_cert_rejected(srv->metrics, domain, reason);
 }
 
 static bool wants_tls(const struct config *cfg)
@@ -144,13 +148,16 @@ int server_reload_certs(struct server *srv, const char *domain, char *err, size_
 
 	if (!srv->certs)
 		return err_set(err, errlen, "HTTPS is not set up (no TLS listener)");
+	metrics_certs_loading(srv->metrics, domain);
 	if (domain) {
-		if (cert_store_load_domain(srv->certs, srv->cert_dir, domain, err, errlen))
+		if (cert_store_load_domain(srv->certs, srv->cert_dir, domain, err, errlen)) {
+			metrics_cert_rejected(srv->metrics, domain, err);
 			return -1;
+		}
 		log_info("cert_loaded", "domain=%s", domain);
 		return 0;
 	}
-	return cert_store_load_dir(srv->certs, srv->cert_dir, &res, cert_rejected, NULL, err,
+	return cert_store_load_dir(srv->certs, srv->cert_dir, &res, cert_rejected, srv, err,
 				   errlen);
 }
 
@@ -199,7 +206,8 @@ static int reload_tls(struct server *srv, const struct config *cfg, char *err, s
 	    tls_server_set_ticket_keys(srv->tls, ts.ticket_keys, ts.n_ticket_keys, why, sizeof(why)))
 		return err_set(err, errlen, "tls.ticket_keys: %s", why);
 	config_cert_dir(cfg, dir, sizeof(dir));
-	if (cert_store_load_dir(srv->certs, dir, NULL, cert_rejected, NULL, err, errlen))
+	metrics_certs_loading(srv->metrics, NULL);
+	if (cert_store_load_dir(srv->certs, dir, NULL, cert_rejected, srv, err, errlen))
 		return -1;
 	snprintf(srv->cert_dir, sizeof(srv->cert_dir), "%s", dir);
 	return 0;
@@ -260,8 +268,9 @@ int server_init(struct server *srv, struct config *cfg, const char *config_path,
 	srv->owner.fd = -1;
 	srv->drain_timeout_ms = 10000;
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
+	srv->metrics = metrics_new(err, errlen);
 	/* the lock first: nothing in the data directory is touched while another owner lives */
-	if (make_dirs(cfg->data_dir, true, err, errlen) ||
+	if (!srv->metrics || make_dirs(cfg->data_dir, true, err, errlen) ||
 	    owner_lock(&srv->owner, cfg->data_dir, err, errlen) ||
 	    make_dirs(cfg->control_socket, false, err, errlen) || open_journal(srv, cfg, err, errlen) ||
 	    setup_tls(srv, cfg, err, errlen)) {
@@ -435,6 +444,8 @@ void server_destroy(struct server *srv)
 	srv->workers = NULL;
 	mgmt_free(srv->mgmt);
 	srv->mgmt = NULL;
+	metrics_free(srv->metrics);
+	srv->metrics = NULL;
 	if (srv->state.cur)
 		snapshot_slot_destroy(&srv->state);
 	if (srv->challenges.cur)
@@ -444,6 +455,11 @@ void server_destroy(struct server *srv)
 		journal_close(srv->journal);
 	srv->journal = NULL;
 	owner_release(&srv->owner);
+}
+
+const struct server_counters *server_worker_counters(const struct server *srv, unsigned i)
+{
+	return worker_counters(worker_at(srv, i));
 }
 
 void server_counters_sum(const struct server *srv, uint64_t *ctr, uint64_t *routes,

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/snapshot.h"
 #include "journal/journal.h"
+#include "metrics/wstats.h"
 #include "server/owner.h"
 #include "track/routes.h"
 
@@ -26,6 +27,7 @@ struct xdp_runtime;
 struct tls_server;
 struct cert_store;
 struct mgmt;
+struct metrics;
 struct shipper;
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
@@ -39,13 +41,13 @@ struct server_counters {
 	_Atomic uint64_t c[CTR__COUNT];
 	_Atomic uint64_t routes[ROUTE__COUNT];
 	_Atomic uint64_t open_conns;
+	struct wstats ws;              /* what the metrics add: routes by code, durations, TLS */
 };
 
 static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 {
 	/* single writer: a plain load+store, no locked instruction on the hot path */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	single_writer_add(c, n);
 }
 
 struct server {
@@ -66,7 +68,9 @@ struct server {
 	/* the addresses the workers listen on: a reload does not change them */
 	struct config_listen bound[CONFIG_MAX_LISTEN];
 	unsigned n_bound;
-	struct mgmt *mgmt;                 /* the management API, NULL when not configured */
+	struct mgmt *mgmt;                 /* the management API and the metrics listener's
+					      requests; NULL when neither is configured */
+	struct metrics *metrics;           /* the control thread's side of the metrics */
 	atomic_bool draining;
 	uint32_t drain_timeout_ms;
 	uint64_t started_ns;
@@ -113,6 +117,8 @@ void worker_wake(struct worker *w);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 const struct server_counters *worker_counters(const struct worker *w);
+/* Worker i's counters (any thread; read them with relaxed loads). */
+const struct server_counters *server_worker_counters(const struct server *srv, unsigned i);
 size_t worker_size(void);
 
 #endif

@@ -69,6 +69,14 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 static uint64_t real_ns(void)
 {
 	struct timespec ts;
@@ -122,6 +130,17 @@ static void pool_put(struct worker *w, struct pool_buf *b)
 	w->pool_n++;
 }
 
+/* Gives c's output buffer back: to the pool, or to free() when it was a large answer's. */
+static void out_release(struct worker *w, struct conn *c)
+{
+	if (c->out_big)
+		free(c->out);
+	else
+		pool_put(w, c->out);
+	c->out = NULL;
+	c->out_big = false;
+}
+
 static void recycle_buf(struct worker *w, unsigned bid)
 {
 	io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, bid,
@@ -167,8 +186,8 @@ void conn_free(struct worker *w, struct conn *c)
 		mgmt_conn_end(c);
 	close(c->fd);
 	pool_put(w, c->in);
-	pool_put(w, c->out);
-	c->in = c->out = NULL;
+	c->in = NULL;
+	out_release(w, c);
 	conn_list_remove(&c->tnode);
 	c->tnode.next = (struct conn_node *)w->free_conns;
 	w->free_conns = c;
@@ -251,8 +270,7 @@ static void arm_send(struct worker *w, struct conn *c)
 			conn_close(w, c);
 			return;
 		}
-		pool_put(w, c->out);
-		c->out = NULL;
+		out_release(w, c);
 		c->out_len = c->out_off = 0;
 		len = tls_conn_pending(c->tls, &data);
 	}
@@ -319,7 +337,30 @@ bool ensure_out(struct worker *w, struct conn *c)
 		return true;
 	c->out = pool_get(w);
 	c->out_len = c->out_off = 0;
+	c->out_cap = OUT_CAP;
 	return c->out != NULL;
+}
+
+bool out_reserve(struct worker *w, struct conn *c, size_t need)
+{
+	struct pool_buf *big;
+
+	if (!ensure_out(w, c))
+		return false;
+	if (c->out_cap - c->out_len >= need)
+		return true;
+	if (c->out_len + need > UINT32_MAX - sizeof(*big))
+		return false;
+	big = malloc(sizeof(*big) + c->out_len + need);
+	if (!big)
+		return false;
+	/* what is queued already (a 100 Continue) goes first */
+	memcpy(big->data, c->out->data, c->out_len);
+	out_release(w, c);
+	c->out = big;
+	c->out_big = true;
+	c->out_cap = c->out_len + (uint32_t)need;
+	return true;
 }
 
 /* Parser errors: answer with the status and close. */
@@ -339,6 +380,8 @@ static void respond_error(struct worker *w, struct conn *c, int status)
 	if (http_out_ok(&o))
 		c->out_len = o.len;
 	c->close_after_send = true;
+	if (!c->mgmt)
+		wstats_response(&w->ctr.ws, WSTATS_ROUTE_INVALID, status);
 }
 
 static void write_route_response(struct worker *w, struct conn *c, const struct http_request *req,
@@ -460,7 +503,10 @@ static void event_done(struct worker *w, struct conn *c, int status)
 		log_journal_full(w, status);
 		c->out_len = c->held_off;
 		respond_unavailable(w, c, NULL, keep_alive);
+		c->req_status = 503;
 	}
+	/* the held answer is ready now: its duration includes the wait for the disk */
+	wstats_request(&w->ctr.ws, c->req_route, c->req_status, mono_ns() - c->req_start_ns);
 	resume(w, c);
 }
 
@@ -491,6 +537,7 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 		.now_ns = real_ns(), .st = w->st, .challenges = w->chal, .opens = &w->opens,
 		.verifier = w->verifier,
 	};
+	uint64_t start = mono_ns();
 	enum route_outcome o;
 	bool keep_alive;
 
@@ -508,11 +555,20 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 		     c->nreq < limits(w)->max_keepalive_requests;
 	if (rs.has_event && !submit_event(w, c, &rs.ev)) {
 		respond_unavailable(w, c, req, keep_alive);
+		wstats_request(&w->ctr.ws, o, 503, mono_ns() - start);
 		return;
 	}
 	write_route_response(w, c, req, &rs, keep_alive);
 	if (!keep_alive)
 		c->close_after_send = true;
+	if (c->journal_wait) {
+		/* counted when the journal releases (or replaces) the answer */
+		c->req_route = o;
+		c->req_status = rs.status;
+		c->req_start_ns = start;
+		return;
+	}
+	wstats_request(&w->ctr.ws, o, rs.status, mono_ns() - start);
 }
 
 /* Parses and answers every complete request in buf; returns the bytes consumed. */
@@ -680,6 +736,10 @@ static void consume_tls(struct worker *w, struct conn *c, const char *data, size
 	}
 	if (!tls_pull(w, c))
 		return;
+	if (!c->hs_counted && tls_conn_established(c->tls)) {
+		c->hs_counted = true;
+		wstats_handshake(&w->ctr.ws, tls_conn_version(c->tls), tls_conn_resumed(c->tls));
+	}
 	if (c->in_len && !c->close_after_send) {
 		size_t n;
 		if (!process_input(w, c, &n))
@@ -821,8 +881,7 @@ static void on_send(struct worker *w, struct conn *c, int res)
 		arm_send(w, c);
 		return;
 	}
-	pool_put(w, c->out);
-	c->out = NULL;
+	out_release(w, c);
 	c->out_len = c->out_off = 0;
 	resume(w, c);
 }
@@ -880,6 +939,7 @@ static void on_accept(struct worker *w, struct listener *l, int res, unsigned fl
 	}
 #endif
 	c->mgmt = l->mgmt;
+	c->metrics_only = l->metrics_only;
 	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ctr(w, CTR_ACCEPTED);
 	timer_set(w, c, &w->header_list, limits(w)->header_timeout_ms);
@@ -1277,9 +1337,15 @@ int worker_create(struct server *srv, unsigned id, const struct config *cfg, cha
 	for (unsigned i = 0; i < cfg->n_listen; i++)
 		if (add_listener(w, &cfg->listen[i], srv->tls, false, err, errlen))
 			return -1;
-	if (srv->mgmt && add_listener(w, &cfg->management.listen, mgmt_tls(srv->mgmt), true, err,
-				      errlen))
+	if (cfg->management.enabled &&
+	    add_listener(w, &cfg->management.listen, mgmt_tls(srv->mgmt), true, err, errlen))
 		return -1;
+	/* the metrics listener's requests go the management API's way, restricted to reading */
+	if (cfg->metrics.enabled) {
+		if (add_listener(w, &cfg->metrics.listen, NULL, true, err, errlen))
+			return -1;
+		w->listeners[w->n_listeners - 1].metrics_only = true;
+	}
 	return 0;
 }
 

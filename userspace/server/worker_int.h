@@ -37,6 +37,7 @@ struct listener {
 	int fd;
 	bool tls;
 	bool mgmt;                     /* the management API's, not a tracking listener */
+	bool metrics_only;             /* the metrics listener's: GET /metrics and / only */
 	bool armed;
 	struct tls_server *tls_srv;    /* whose TLS sessions it accepts */
 	char text[64];
@@ -55,6 +56,12 @@ struct conn {
 	bool sent_continue;            /* 100 Continue sent for the request being read */
 	bool held_click;               /* ... and it is a click (may redirect unrecorded) */
 	bool mgmt;                     /* accepted on the management listener */
+	bool metrics_only;             /* ... or on the metrics listener */
+	bool hs_counted;               /* its TLS handshake is in the metrics */
+	bool out_big;                  /* out is a large answer's own buffer, not a pooled one */
+	uint8_t req_route;             /* the held request's route, for the metrics */
+	uint16_t req_status;           /* ... its status, and when it started */
+	uint64_t req_start_ns;
 	bool ext_wait;                 /* a file write or a management job refers to c */
 	uint32_t held_off;             /* where the held response starts in out */
 	uint8_t family;                /* peer address, fetched on first event */
@@ -63,7 +70,7 @@ struct conn {
 	struct pool_buf *in;
 	uint32_t in_len;
 	struct pool_buf *out;
-	uint32_t out_len, out_off;
+	uint32_t out_len, out_off, out_cap;
 	uint32_t lingered;
 	struct tls_conn *tls;          /* NULL on plain HTTP */
 	bool tls_shut;                 /* close_notify queued */
@@ -77,7 +84,7 @@ struct worker {
 	bool started;
 	struct io_uring ring;
 	bool ring_ok;
-	struct listener listeners[CONFIG_MAX_LISTEN + 1]; /* + the management listener */
+	struct listener listeners[CONFIG_MAX_LISTEN + 2]; /* + the management and metrics ones */
 	unsigned n_listeners;
 	struct io_uring_buf_ring *br;
 	char *bufs;
@@ -119,7 +126,7 @@ static inline void set_data(struct io_uring_sqe *sqe, void *p, enum op op)
 
 static inline struct http_out out_of(struct conn *c)
 {
-	struct http_out o = { c->out->data, c->out_len, OUT_CAP, false };
+	struct http_out o = { c->out->data, c->out_len, c->out_cap, false };
 
 	return o;
 }
@@ -127,6 +134,10 @@ static inline struct http_out out_of(struct conn *c)
 /* worker.c */
 struct io_uring_sqe *get_sqe(struct worker *w);
 bool ensure_out(struct worker *w, struct conn *c);
+/* Room for need more bytes in c->out: a pooled buffer when they fit, else a buffer of its own
+ * (a large management answer), freed once sent. */
+bool out_reserve(struct worker *w, struct conn *c, size_t need);
+uint64_t mono_ns(void);
 void conn_close(struct worker *w, struct conn *c);
 void conn_free(struct worker *w, struct conn *c);
 void conn_next(struct worker *w, struct conn *c, bool request_started);

@@ -113,6 +113,10 @@ void xdp_settings_free(struct xdp_settings *s);
 struct xdp_runtime *xdp_runtime_start(const struct xdp_settings *s, char *err, size_t errlen);
 /* True when the program is loaded and attached. */
 bool xdp_runtime_active(const struct xdp_runtime *rt);
+/* The verdict counters summed over CPUs, indexed by enum xdp_reason (bpf/xdp_filter.h),
+ * packets and bytes for each; -1 when the filter is not active. */
+struct xdp_counter;
+int xdp_runtime_counters(const struct xdp_runtime *rt, struct xdp_counter *out);
 /* SIGHUP: swap the rule set atomically (new maps, then one generation switch). Interfaces,
  * mode and pin_dir changes need a restart (logged); everything else applies. On error the
  * running rule set stays. */

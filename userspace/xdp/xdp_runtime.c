@@ -345,6 +345,13 @@ bool xdp_runtime_active(const struct xdp_runtime *rt)
 	return rt && rt->active;
 }
 
+int xdp_runtime_counters(const struct xdp_runtime *rt, struct xdp_counter *out)
+{
+	if (!rt || !rt->active)
+		return -1;
+	return xdp_counters_read(&rt->maps, out);
+}
+
 static bool same_interfaces(const struct xdp_runtime *rt, const struct xdp_settings *s)
 {
 	size_t i;
