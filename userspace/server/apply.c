@@ -218,6 +218,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 				  const struct bundle_trust *trust, const char *path,
 				  uint32_t window_ms, uint64_t *serial, char *why, size_t len)
 {
+	uint64_t t0 = now_ms(), t1, t2;
 	struct bundle *b = bundle_verify(path, trust, why, len);
 	const struct bundle_item *kr = b ? keyring_item(b) : NULL;
 	struct minisig_pubkey root;
@@ -227,6 +228,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 	if (!b)
 		return MGMT_REFUSED;
 	*serial = b->serial;
+	t1 = now_ms();
 	if ((kr && minisig_pubkey_load(trust->root_pubkey_path, &root, why, len)) ||
 	    (kr && check_keyring(kr, &root, why, len)) || commit(srv, st, b, why, len)) {
 		bundle_free(b);
@@ -234,6 +236,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 	}
 	if (kr)
 		install_keyring(kr, &root, trust->keyring_path);
+	t2 = now_ms();
 	if (activate(srv, window_ms, why, len)) {
 		log_error("bundle_unhealthy", "serial=%" PRIu64 " reason=\"%s\"", b->serial, why);
 		res = MGMT_ROLLED_BACK;
@@ -243,8 +246,11 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 				  err);
 	} else {
 		add_challenges(srv, b);
-		log_info("bundle_applied", "serial=%" PRIu64 " key_id=%s items=%zu", b->serial,
-			 b->key_id, b->n_items);
+		/* where an apply's time goes: verifying, checking and staging, serving it */
+		log_info("bundle_applied",
+			 "serial=%" PRIu64 " key_id=%s items=%zu verify_ms=%" PRIu64
+			 " stage_ms=%" PRIu64 " activate_ms=%" PRIu64, b->serial, b->key_id,
+			 b->n_items, t1 - t0, t2 - t1, now_ms() - t2);
 	}
 	state_prune(st);
 	bundle_free(b);
