@@ -599,27 +599,61 @@ static int pair_check(const char *domain, struct pem_pair *p, time_t now, char *
 	return names_cover(leaf, domain, err, errlen);
 }
 
-int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const void *key,
-		      size_t key_len, time_t now, char *err, size_t errlen)
+/* The decoder is what a check would otherwise set up again each time (most of its cost). */
+struct cert_checker {
+	struct key_decoder kd;
+};
+
+struct cert_checker *cert_checker_new(void)
+{
+	struct cert_checker *c = calloc(1, sizeof(*c));
+
+	if (c && key_decoder_init(&c->kd)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void cert_checker_free(struct cert_checker *c)
+{
+	if (!c)
+		return;
+	key_decoder_fini(&c->kd);
+	free(c);
+}
+
+int cert_checker_check(struct cert_checker *c, const char *domain, const void *crt,
+		       size_t crt_len, const void *key, size_t key_len, time_t now, char *err,
+		       size_t errlen)
 {
 	struct pem_pair p = { 0 };
-	struct key_decoder kd;
 	int rc;
 
 	if (!domain_valid(domain)) {
 		snprintf(err, errlen, "'%s' is not a domain name", domain);
 		return -1;
 	}
-	if (key_decoder_init(&kd)) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = pair_parse(&kd, crt, crt_len, key, key_len, &p, err, errlen);
+	rc = pair_parse(&c->kd, crt, crt_len, key, key_len, &p, err, errlen);
 	if (rc == 0)
 		rc = pair_check(domain, &p, now, err, errlen);
 	pair_free(&p);
-	key_decoder_fini(&kd);
 	ERR_clear_error();
+	return rc;
+}
+
+int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const void *key,
+		      size_t key_len, time_t now, char *err, size_t errlen)
+{
+	struct cert_checker *c = cert_checker_new();
+	int rc;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = cert_checker_check(c, domain, crt, crt_len, key, key_len, now, err, errlen);
+	cert_checker_free(c);
 	return rc;
 }
 

@@ -120,4 +120,13 @@ void cert_store_stats(struct cert_store *s, struct cert_store_stats *st);
 int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const void *key,
 		      size_t key_len, time_t now, char *err, size_t errlen);
 
+/* The same for many pairs (a bundle's): one checker serves every check, which then costs the
+ * parse and the checks alone, not the decoder's set-up. Not shared between threads. */
+struct cert_checker;
+struct cert_checker *cert_checker_new(void);
+int cert_checker_check(struct cert_checker *c, const char *domain, const void *crt,
+		       size_t crt_len, const void *key, size_t key_len, time_t now, char *err,
+		       size_t errlen);
+void cert_checker_free(struct cert_checker *c);
+
 #endif

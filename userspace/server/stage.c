@@ -180,8 +180,8 @@ static char *file_of(const struct cert_change *c, const struct bundle_item *it,
 }
 
 /* Every changed pair as the cert store validates it when it loads the directory. */
-static int check_pair(const struct cert_change *c, const char *cert_dir, time_t now,
-		      char *reason, size_t len)
+static int check_pair(struct cert_checker *chk, const struct cert_change *c,
+		      const char *cert_dir, time_t now, char *reason, size_t len)
 {
 	size_t clen = 0, klen = 0;
 	char *crt = file_of(c, c->crt, cert_dir, "crt", &clen);
@@ -192,7 +192,7 @@ static int check_pair(const struct cert_change *c, const char *cert_dir, time_t 
 	if (!crt || !key)
 		rc = err_set(reason, len, "%s: a %s without its %s", c->domain, crt ? "cert" : "key",
 			     crt ? "key" : "cert");
-	else if (cert_validate_pem(c->domain, crt, clen, key, klen, now, why, sizeof(why)))
+	else if (cert_checker_check(chk, c->domain, crt, clen, key, klen, now, why, sizeof(why)))
 		rc = err_set(reason, len, "%s: %s", c->domain, why);
 	if (key)
 		explicit_bzero(key, klen);
@@ -378,10 +378,16 @@ static int sync_stage(struct state_stage *sg, char *err, size_t errlen)
 static int check_all(const struct plan *p, const struct state_base *base, time_t now,
 		     char *reason, size_t len)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (!p->certs[i].removed && check_pair(&p->certs[i], base->cert_dir, now, reason, len))
-			return -1;
-	return 0;
+	struct cert_checker *chk = cert_checker_new();
+	int rc = 0;
+
+	if (!chk)
+		return err_set(reason, len, "out of memory");
+	for (size_t i = 0; i < p->n && rc == 0; i++)
+		if (!p->certs[i].removed)
+			rc = check_pair(chk, &p->certs[i], base->cert_dir, now, reason, len);
+	cert_checker_free(chk);
+	return rc;
 }
 
 struct state_stage *state_stage_bundle(const struct state_store *st, const struct state_base *base,
