@@ -289,6 +289,29 @@ static void test_carried_keyring_certifies_new_signer(void **state)
 	expect_refusal(f, &o, "keyring in the bundle refused: keyring is not signed by the root");
 }
 
+/* Peeking trusts nothing: a signed bundle's claimed serial, an unsigned or broken one refused. */
+static void test_peek(void **state)
+{
+	struct fx *f = *state;
+	struct opts o = defaults;
+	struct frame_buf b = { 0 };
+	uint64_t serial = 0;
+
+	o.by = OP_UNKNOWN; /* not checked here */
+	o.serial = 77;
+	build(f, &o, &b);
+	assert_int_equal(bundle_peek(b.p, b.len, &serial, f->err, sizeof(f->err)), 0);
+	assert_int_equal(serial, 77);
+	assert_int_equal(bundle_peek(b.p, b.len / 2, &serial, f->err, sizeof(f->err)), -1);
+	frame_buf_free(&b);
+	o.no_sign = true;
+	build(f, &o, &b);
+	assert_int_equal(bundle_peek(b.p, b.len, &serial, f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "bundle is not signed"));
+	frame_buf_free(&b);
+	assert_int_equal(bundle_peek("{\"serial\": 9}", 13, &serial, f->err, sizeof(f->err)), -1);
+}
+
 /* ------------------------------------------------------------------ refusals */
 
 static void test_unsigned(void **state)
@@ -488,6 +511,7 @@ int main(void)
 		T(test_list_scope_pure),
 		T(test_manifest_is_pretty_json_with_sealed_keys),
 		T(test_carried_keyring_certifies_new_signer),
+		T(test_peek),
 		T(test_unsigned),
 		T(test_bad_signature),
 		T(test_unknown_key),

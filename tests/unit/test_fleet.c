@@ -14,6 +14,7 @@
 
 #include "fleet/fleet_settings.h"
 #include "fleet/hwm.h"
+#include "fleet/kv_item.h"
 #include "fleet/ship_status.h"
 #include "fleet/ship_window.h"
 
@@ -281,6 +282,94 @@ static void settings(void **state)
 	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"sever\": 1}", &s, err,
 			       sizeof(err)), -1);
 	assert_non_null(strstr(err, "nats.sever: unknown member"));
+	assert_string_equal(s.bundle_bucket, "edgetrack_bundles");
+	assert_string_equal(s.challenge_bucket, "edgetrack_challenges");
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"bundle_bucket\": \"b1\","
+			       " \"challenge_bucket\": \"c1\"}", &s, err, sizeof(err)), 0);
+	assert_string_equal(s.bundle_bucket, "b1");
+	assert_string_equal(s.challenge_bucket, "c1");
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"bundle_bucket\": \"b.1\"}", &s,
+			       err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nats.bundle_bucket"));
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"challenge_bucket\":"
+			       " \"edgetrack_status\"}", &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "three different buckets"));
+}
+
+#define KV_TOKEN "kvChallengeToken_0123456789"
+#define KV_THUMB "QPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
+
+static void expect_challenge_refused(const char *json, const char *why)
+{
+	struct kv_challenge c;
+	char err[256];
+
+	assert_int_equal(kv_challenge_parse(json, strlen(json), &c, err, sizeof(err)), -1);
+	if (!strstr(err, why))
+		fail_msg("want \"%s\", got \"%s\"", why, err);
+}
+
+static void kv_challenges(void **state)
+{
+	struct kv_challenge c;
+	char err[256], *v;
+	uint32_t ttl = 0;
+
+	(void)state;
+	v = kv_challenge_json(KV_TOKEN, KV_TOKEN "." KV_THUMB, 1700000060, err, sizeof(err));
+	assert_non_null(v);
+	assert_int_equal(kv_challenge_parse(v, strlen(v), &c, err, sizeof(err)), 0);
+	free(v);
+	assert_string_equal(c.token, KV_TOKEN);
+	assert_string_equal(c.key_authorization, KV_TOKEN "." KV_THUMB);
+	assert_int_equal(c.expires_at, 1700000060);
+	assert_null(kv_challenge_json("short", "short." KV_THUMB, 1, err, sizeof(err)));
+	assert_null(kv_challenge_json(KV_TOKEN, "other." KV_THUMB, 1, err, sizeof(err)));
+	expect_challenge_refused("[]", "not a JSON object");
+	expect_challenge_refused("{\"token\": \"" KV_TOKEN "\"}", "are required");
+	expect_challenge_refused("{\"token\": \"" KV_TOKEN "\", \"key_authorization\": \"" KV_TOKEN
+				 "." KV_THUMB "\"}", "expires_at");
+	expect_challenge_refused("{\"token\": \"" KV_TOKEN "\", \"key_authorization\": \"" KV_TOKEN
+				 "." KV_THUMB "\", \"expires_at\": 0}", "expires_at");
+	expect_challenge_refused("{\"token\": \"" KV_TOKEN "\", \"key_authorization\": \"" KV_TOKEN
+				 ".short\", \"expires_at\": 5}", "43-character thumbprint");
+	expect_challenge_refused("{\"token\": \"" KV_TOKEN "\", \"key_authorization\": \"" KV_TOKEN
+				 "." KV_THUMB "\", \"expires_at\": 5, \"ttl\": 1}", "ttl: unknown member");
+	assert_int_equal(kv_challenge_ttl("30", &ttl, err, sizeof(err)), 0);
+	assert_int_equal(ttl, 30);
+	assert_int_equal(kv_challenge_ttl("86400", &ttl, err, sizeof(err)), 0);
+	assert_int_equal(kv_challenge_ttl("0", &ttl, err, sizeof(err)), -1);
+	assert_int_equal(kv_challenge_ttl("86401", &ttl, err, sizeof(err)), -1);
+	assert_int_equal(kv_challenge_ttl("-5", &ttl, err, sizeof(err)), -1);
+	assert_int_equal(kv_challenge_ttl("10s", &ttl, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--ttl"));
+}
+
+/* An entry with its own expiry is answered until then and dropped at it. */
+static void challenge_expiry(void **state)
+{
+	struct challenge_table *t = challenge_table_new(3600);
+	struct snapshot *snap;
+	const struct challenge_store *cs;
+	char err[256];
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(challenge_table_add_until(t, KV_TOKEN, KV_TOKEN "." KV_THUMB, 1000, 1005,
+						   err, sizeof(err)), 0);
+	assert_int_equal(challenge_table_add(t, "otherChallengeToken_0123", "otherChallengeToken_0123."
+					     KV_THUMB, 1000, err, sizeof(err)), 0);
+	snap = challenge_table_build(t);
+	cs = challenge_store_snapshot(snap);
+	assert_non_null(challenge_store_find(cs, KV_TOKEN, strlen(KV_TOKEN), 1004));
+	assert_null(challenge_store_find(cs, KV_TOKEN, strlen(KV_TOKEN), 1005));
+	assert_non_null(challenge_store_find(cs, "otherChallengeToken_0123", 24, 1005));
+	snapshot_put(snap);
+	assert_int_equal(challenge_table_expire(t, 1004), 0);
+	assert_int_equal(challenge_table_expire(t, 1005), 1);
+	assert_int_equal(challenge_table_count(t), 1);
+	assert_int_equal(challenge_table_expire(t, 1000 + 3600), 1);
+	challenge_table_free(t);
 }
 
 static void lag_and_judge(void **state)
@@ -322,6 +411,8 @@ int main(void)
 		cmocka_unit_test(hwm_durable),
 		cmocka_unit_test(settings),
 		cmocka_unit_test(lag_and_judge),
+		cmocka_unit_test(kv_challenges),
+		cmocka_unit_test(challenge_expiry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@ struct challenge_entry {
 	char token[ACME_TOKEN_MAX + 1];
 	char keyauth[ACME_KEYAUTH_MAX + 1];
 	time_t added;
+	time_t expires;     /* answered while now < expires */
 };
 
 struct challenge_store {
@@ -61,7 +62,8 @@ static int cmp_token(const char *token, size_t len, const char *entry)
 	return entry[len] ? -1 : 0;
 }
 
-const char *challenge_store_find(const struct challenge_store *cs, const char *token, size_t len)
+const char *challenge_store_find(const struct challenge_store *cs, const char *token, size_t len,
+				 time_t now)
 {
 	size_t lo = 0, hi = cs->n;
 
@@ -69,7 +71,7 @@ const char *challenge_store_find(const struct challenge_store *cs, const char *t
 		size_t mid = lo + (hi - lo) / 2;
 		int c = cmp_token(token, len, cs->e[mid].token);
 		if (!c)
-			return cs->e[mid].keyauth;
+			return now < cs->e[mid].expires ? cs->e[mid].keyauth : NULL;
 		if (c < 0)
 			hi = mid;
 		else
@@ -100,11 +102,9 @@ static struct challenge_entry *table_find(struct challenge_table *t, const char 
 	return NULL;
 }
 
-int challenge_table_add(struct challenge_table *t, const char *token, const char *keyauth,
-			time_t now, char *err, size_t errlen)
+int challenge_pair_valid(const char *token, const char *keyauth, char *err, size_t errlen)
 {
 	size_t tl = strlen(token), kl = strlen(keyauth);
-	struct challenge_entry *e;
 
 	if (!acme_token_valid(token, tl)) {
 		snprintf(err, errlen, "token must be %d to %d base64url characters", ACME_TOKEN_MIN,
@@ -118,6 +118,22 @@ int challenge_table_add(struct challenge_table *t, const char *token, const char
 		snprintf(err, errlen, "key authorization must be \"<token>.<43-character thumbprint>\"");
 		return -1;
 	}
+	return 0;
+}
+
+int challenge_table_add(struct challenge_table *t, const char *token, const char *keyauth,
+			time_t now, char *err, size_t errlen)
+{
+	return challenge_table_add_until(t, token, keyauth, now, 0, err, errlen);
+}
+
+int challenge_table_add_until(struct challenge_table *t, const char *token, const char *keyauth,
+			      time_t now, time_t expires, char *err, size_t errlen)
+{
+	struct challenge_entry *e;
+
+	if (challenge_pair_valid(token, keyauth, err, errlen))
+		return -1;
 	e = table_find(t, token);
 	if (!e) {
 		if (t->n == CHALLENGE_TABLE_MAX) {
@@ -126,9 +142,10 @@ int challenge_table_add(struct challenge_table *t, const char *token, const char
 		}
 		e = &t->e[t->n++];
 	}
-	memcpy(e->token, token, tl + 1);
-	memcpy(e->keyauth, keyauth, kl + 1);
+	snprintf(e->token, sizeof(e->token), "%s", token);
+	snprintf(e->keyauth, sizeof(e->keyauth), "%s", keyauth);
 	e->added = now;
+	e->expires = expires ? expires : now + t->ttl;
 	return 0;
 }
 
@@ -147,7 +164,7 @@ unsigned challenge_table_expire(struct challenge_table *t, time_t now)
 	unsigned dropped = 0;
 
 	for (size_t i = 0; i < t->n;) {
-		if (now - t->e[i].added < t->ttl) {
+		if (now < t->e[i].expires) {
 			i++;
 			continue;
 		}

@@ -31,19 +31,27 @@ int acme_key_authorization(const char *token, size_t len, const char *thumbprint
 /* Immutable, shared by workers through a snapshot slot. */
 struct challenge_store;
 struct challenge_store *challenge_store_snapshot(struct snapshot *s);
-/* The explicit key authorization for token, NULL when none. */
-const char *challenge_store_find(const struct challenge_store *cs, const char *token, size_t len);
+/* The explicit key authorization for token, NULL when none or expired at now. */
+const char *challenge_store_find(const struct challenge_store *cs, const char *token, size_t len,
+				 time_t now);
 
 /* Mutable table owned by the control thread; publish() builds and swaps in a new snapshot. */
 struct challenge_table;
 struct challenge_table *challenge_table_new(time_t ttl_seconds);
 void challenge_table_free(struct challenge_table *t);
-/* 0, or -1 with a reason (bad token, key authorization not for this token, table full). */
+/* A token and a key authorization for it (token "." 43-character thumbprint): 0, or -1
+   with the reason. */
+int challenge_pair_valid(const char *token, const char *keyauth, char *err, size_t errlen);
+/* 0, or -1 with a reason (bad token, key authorization not for this token, table full).
+   Answered for the table's TTL from now. */
 int challenge_table_add(struct challenge_table *t, const char *token, const char *keyauth,
 			time_t now, char *err, size_t errlen);
+/* The same, answered until expires (unix seconds; 0: the table's TTL from now). */
+int challenge_table_add_until(struct challenge_table *t, const char *token, const char *keyauth,
+			      time_t now, time_t expires, char *err, size_t errlen);
 /* 0 when removed, -1 when absent. */
 int challenge_table_del(struct challenge_table *t, const char *token);
-/* Drops entries older than the TTL; returns how many. */
+/* Drops entries expired at now; returns how many. */
 unsigned challenge_table_expire(struct challenge_table *t, time_t now);
 size_t challenge_table_count(const struct challenge_table *t);
 /* Calls fn for each entry (token, keyauth, added). */

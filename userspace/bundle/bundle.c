@@ -291,6 +291,34 @@ static struct bundle *verify(struct verify *v, const void *file, size_t len)
 	return assemble(v);
 }
 
+int bundle_peek(const void *file, size_t len, uint64_t *serial, char *err, size_t errlen)
+{
+	struct bundle_parts parts;
+	struct manifest m = { 0 };
+	struct minisig sig;
+	char why[512];
+	int rc = -1;
+
+	if (bundle_split(file, len, &parts, err, errlen))
+		goto out;
+	if (!parts.sig_len) {
+		err_set(err, errlen, "bundle is not signed");
+		goto out;
+	}
+	if (minisig_parse((const char *)parts.sig, parts.sig_len, &sig, why, sizeof(why))) {
+		err_set(err, errlen, "signature section: %s", why);
+		goto out;
+	}
+	if (manifest_parse(parts.manifest, parts.manifest_len, &m, err, errlen))
+		goto out;
+	*serial = m.serial;
+	rc = 0;
+out:
+	manifest_free(&m);
+	bundle_parts_free(&parts);
+	return rc;
+}
+
 struct bundle *bundle_verify_mem(const void *file, size_t len, const struct bundle_trust *trust,
 				 char *err, size_t errlen)
 {

@@ -116,4 +116,10 @@ struct bundle *bundle_verify_mem(const void *file, size_t len, const struct bund
 				 char *err, size_t errlen);
 void bundle_free(struct bundle *b);
 
+/* Without any trust: the file is a bundle (framing, a manifest that parses, a signature
+ * section that parses as minisign's) and its claimed serial. Nothing here is verified: it
+ * tells an operator's tool it holds a signed bundle, and an appliance which serial a bundle
+ * says it has before it asks for the whole check. 0, or -1 with the reason. */
+int bundle_peek(const void *file, size_t len, uint64_t *serial, char *err, size_t errlen);
+
 #endif

@@ -11,6 +11,7 @@
  *   edgetrackctl keys gen|certify|keyring ...       signing keys and the keyring
  *   edgetrackctl id [--data-dir DIR]                 appliance id and X25519 key
  *   edgetrackctl events consume ... | fleet status   the fleet's events and status (NATS)
+ *   edgetrackctl bundle publish | challenge publish --nats URL ...  into the fleet's buckets
  */
 #include "acme/acme_cli.h"
 #include "bundle/bundle_cli.h"
@@ -22,6 +23,7 @@
 #ifdef CONFIG_FLEET
 #include "fleet/consume.h"
 #include "fleet/fleet_cli.h"
+#include "fleet/publish_cli.h"
 #endif
 #ifdef CONFIG_XDP
 #include "xdp/xdp.h"
@@ -44,6 +46,8 @@ static void usage(FILE *f)
 #ifdef CONFIG_FLEET
 		"       edgetrackctl events consume --nats URL [--durable NAME] [--state DIR] [--exec CMD]\n"
 		"       edgetrackctl fleet status [--json] --nats URL\n"
+		"       edgetrackctl bundle publish --nats URL[,URL...] [--bucket NAME] FILE\n"
+		"       edgetrackctl challenge publish --nats URL --token T --key-authz KA [--ttl S]\n"
 #endif
 		"       edgetrackctl acme [--config FILE] issue DOMAIN... | renew | status [--json] | check DOMAIN\n"
 		"       edgetrackctl bundle create|sign|verify|inspect|attach-signature [options]\n"
@@ -190,6 +194,10 @@ int main(int argc, char **argv)
 		return consume_main(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "fleet"))
 		return fleet_cli_main(argc - i, argv + i);
+	if ((!strcmp(argv[i], "bundle") || !strcmp(argv[i], "challenge")) && i + 1 < argc &&
+	    !strcmp(argv[i + 1], "publish"))
+		return argv[i][0] == 'b' ? bundle_publish_main(argc - i - 1, argv + i + 1)
+					 : challenge_publish_main(argc - i - 1, argv + i + 1);
 #endif
 	if (!strcmp(argv[i], "acme")) return acme_cli_main(argc - i, argv + i);
 	if (!strcmp(argv[i], "bundle") && i + 1 < argc && !strcmp(argv[i + 1], "push"))

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "fleet/fleet_cli.h"
 
+#include "bundle/bundle.h"
 #include "core/err.h"
 #include "fleet/fleet_settings.h"
+#include "fleet/kv_item.h"
 #include "fleet/nats_link.h"
 #include "fleet/ship_status.h"
 #include "journal/record_json.h"
@@ -21,7 +23,7 @@ struct status_opts {
 	char urls_buf[4096];
 	const char *urls[FLEET_MAX_SERVERS];
 	int n_urls;
-	const char *bucket;
+	const char *bucket, *bundle_bucket;
 	bool json;
 	uint64_t max_lag_events, max_lag_ms;
 };
@@ -30,7 +32,7 @@ static int usage(const char *why)
 {
 	return err_usage("fleet", why,
 			 "usage: edgetrackctl fleet status [--json] --nats URL[,URL...] [--bucket NAME]\n"
-			 "           [--max-lag-events N] [--max-lag-ms N]\n");
+			 "           [--bundle-bucket NAME] [--max-lag-events N] [--max-lag-ms N]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct status_opts *o)
@@ -38,18 +40,21 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 	static const struct option opts[] = {
 		{ "nats", required_argument, NULL, 'n' }, { "bucket", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "bundle-bucket", required_argument, NULL, 'B' },
 		{ "max-lag-events", required_argument, NULL, 'e' },
 		{ "max-lag-ms", required_argument, NULL, 'm' }, { 0 },
 	};
 	int c;
 
-	*o = (struct status_opts){ .bucket = FLEET_BUCKET_DEFAULT, .max_lag_events = 1000,
+	*o = (struct status_opts){ .bucket = FLEET_BUCKET_DEFAULT,
+				   .bundle_bucket = FLEET_BUNDLE_BUCKET_DEFAULT, .max_lag_events = 1000,
 				   .max_lag_ms = 60000 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': snprintf(o->urls_buf, sizeof(o->urls_buf), "%s", optarg); break;
 		case 'b': o->bucket = optarg; break;
+		case 'B': o->bundle_bucket = optarg; break;
 		case 'j': o->json = true; break;
 		case 'e': o->max_lag_events = strtoull(optarg, NULL, 10); break;
 		case 'm': o->max_lag_ms = strtoull(optarg, NULL, 10); break;
@@ -118,10 +123,11 @@ static json_t *flags_json(const struct fleet_flags *f)
 	return a;
 }
 
-/* Adds "flags" to each entry; returns how many are flagged. */
+/* Adds "flags" to each entry; returns how many are flagged. *max_serial: the bucket's
+   bundle serial in, the highest of it and every appliance's out. */
 static int judge_all(json_t *list, const struct status_opts *o, uint64_t *max_serial)
 {
-	struct fleet_limits lim = { .now_s = (uint64_t)time(NULL),
+	struct fleet_limits lim = { .now_s = (uint64_t)time(NULL), .max_serial = *max_serial,
 				    .max_lag_events = o->max_lag_events,
 				    .max_lag_ms = o->max_lag_ms };
 	json_t *st;
@@ -177,26 +183,39 @@ static void print_table(json_t *list)
 	}
 }
 
+/* The serial of the bundle bucket's latest bundle; 0 when there is none (no bucket, no
+   bundle, or a value that is no bundle). */
+static uint64_t published_serial(jsCtx *js, const char *bucket)
+{
+	kvStore *kv = NULL;
+	kvEntry *e = NULL;
+	uint64_t serial = 0;
+	char err[256];
+
+	if (nats_link_bucket(&kv, js, bucket, 1, false, err, sizeof(err)))
+		return 0;
+	if (kvStore_Get(&e, kv, KV_BUNDLE_KEY) == NATS_OK &&
+	    bundle_peek(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), &serial, err, sizeof(err)))
+		serial = 0;
+	kvEntry_Destroy(e);
+	kvStore_Destroy(kv);
+	return serial;
+}
+
 static int cmd_status(const struct status_opts *o)
 {
-	struct nats_link_opts lo = { .servers = o->urls, .n_servers = o->n_urls,
-				     .name = "edgetrackctl" };
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
-	kvStore *kv = NULL;
+	struct nats_link_kv l;
 	json_t *list = json_array();
 	uint64_t max_serial = 0;
 	char err[512];
 	int rc = 1, flagged;
 
-	snprintf(err, sizeof(err), "no JetStream");
-	if (nats_link_connect(&nc, &lo, err, sizeof(err)) ||
-	    natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
-	    nats_link_bucket(&kv, js, o->bucket, 1, false, err, sizeof(err)) ||
-	    read_all(kv, list, err, sizeof(err))) {
+	if (nats_link_kv_open(&l, o->urls, o->n_urls, o->bucket, 1, 0, false, err, sizeof(err)) ||
+	    read_all(l.kv, list, err, sizeof(err))) {
 		fprintf(stderr, "fleet status: %s\n", err);
 		goto out;
 	}
+	max_serial = published_serial(l.js, o->bundle_bucket);
 	flagged = judge_all(list, o, &max_serial);
 	if (o->json) {
 		json_t *doc = json_pack("{s:O,s:o,s:i}", "appliances", list, "max_serial",
@@ -210,12 +229,7 @@ static int cmd_status(const struct status_opts *o)
 	rc = flagged ? 3 : 0;
 out:
 	json_decref(list);
-	if (kv)
-		kvStore_Destroy(kv);
-	if (js)
-		jsCtx_Destroy(js);
-	if (nc)
-		natsConnection_Destroy(nc);
+	nats_link_kv_close(&l);
 	return rc;
 }
 

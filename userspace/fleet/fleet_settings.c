@@ -12,6 +12,9 @@ void fleet_settings_default(struct fleet_settings *s)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->stream, sizeof(s->stream), "%s", FLEET_STREAM_DEFAULT);
 	snprintf(s->status_bucket, sizeof(s->status_bucket), "%s", FLEET_BUCKET_DEFAULT);
+	snprintf(s->bundle_bucket, sizeof(s->bundle_bucket), "%s", FLEET_BUNDLE_BUCKET_DEFAULT);
+	snprintf(s->challenge_bucket, sizeof(s->challenge_bucket), "%s",
+		 FLEET_CHALLENGE_BUCKET_DEFAULT);
 	s->replicas = 3;
 	s->max_pending = 256;
 	s->ack_timeout_ms = 5000;
@@ -81,12 +84,24 @@ static int get_servers(const json_t *o, struct fleet_settings *s, char *err, siz
 	return 0;
 }
 
+/* One bucket per purpose: a status record read as a bundle would be refused for ever. */
+static int distinct_buckets(const struct fleet_settings *s, char *err, size_t errlen)
+{
+	if (!strcmp(s->status_bucket, s->bundle_bucket) ||
+	    !strcmp(s->status_bucket, s->challenge_bucket) ||
+	    !strcmp(s->bundle_bucket, s->challenge_bucket))
+		return err_set(err, errlen, "nats: status_bucket, bundle_bucket and "
+			       "challenge_bucket must be three different buckets");
+	return 0;
+}
+
 int fleet_settings_parse(const json_t *obj, struct fleet_settings *out, char *err,
 			 size_t errlen)
 {
 	static const char *const known[] = { "servers", "stream", "replicas", "appliance_id",
 					     "max_pending", "ack_timeout_ms", "status_bucket",
-					     "status_interval_s", NULL };
+					     "status_interval_s", "bundle_bucket",
+					     "challenge_bucket", NULL };
 	struct fleet_settings s = *out;
 	uint32_t replicas = s.replicas;
 	const char *bad;
@@ -101,6 +116,10 @@ int fleet_settings_parse(const json_t *obj, struct fleet_settings *out, char *er
 	    get_name(obj, "appliance_id", s.appliance_id, sizeof(s.appliance_id), err, errlen) ||
 	    get_name(obj, "status_bucket", s.status_bucket, sizeof(s.status_bucket), err,
 		     errlen) ||
+	    get_name(obj, "bundle_bucket", s.bundle_bucket, sizeof(s.bundle_bucket), err,
+		     errlen) ||
+	    get_name(obj, "challenge_bucket", s.challenge_bucket, sizeof(s.challenge_bucket),
+		     err, errlen) || distinct_buckets(&s, err, errlen) ||
 	    get_u32(obj, "replicas", 1, 5, &replicas, err, errlen) ||
 	    get_u32(obj, "max_pending", 1, 65536, &s.max_pending, err, errlen) ||
 	    get_u32(obj, "ack_timeout_ms", 100, 600000, &s.ack_timeout_ms, err, errlen) ||

@@ -10,7 +10,9 @@
  *            "max_pending": 256,                         unacknowledged publishes, 1..65536
  *            "ack_timeout_ms": 5000,                     a publish unanswered this long is resent
  *            "status_bucket": "edgetrack_status",        KV bucket of appliance status
- *            "status_interval_s": 10}                    status refresh period, 1..3600
+ *            "status_interval_s": 10,                    status refresh period, 1..3600
+ *            "bundle_bucket": "edgetrack_bundles",       KV bucket of signed bundles (watched)
+ *            "challenge_bucket": "edgetrack_challenges"} KV bucket of ACME challenge answers
  */
 #ifndef ET_FLEET_FLEET_SETTINGS_H
 #define ET_FLEET_FLEET_SETTINGS_H
@@ -25,6 +27,8 @@
 #define FLEET_SUBJECT_BASE "edgetrack.events"
 #define FLEET_STREAM_DEFAULT "EDGETRACK_EVENTS"
 #define FLEET_BUCKET_DEFAULT "edgetrack_status"
+#define FLEET_BUNDLE_BUCKET_DEFAULT "edgetrack_bundles"
+#define FLEET_CHALLENGE_BUCKET_DEFAULT "edgetrack_challenges"
 
 struct fleet_settings {
 	char servers[FLEET_MAX_SERVERS][FLEET_URL_MAX];
@@ -36,6 +40,8 @@ struct fleet_settings {
 	uint32_t ack_timeout_ms;
 	char status_bucket[FLEET_NAME_MAX + 1];
 	uint32_t status_interval_s;
+	char bundle_bucket[FLEET_NAME_MAX + 1];
+	char challenge_bucket[FLEET_NAME_MAX + 1];
 };
 
 void fleet_settings_default(struct fleet_settings *s);

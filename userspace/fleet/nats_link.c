@@ -118,6 +118,12 @@ int nats_link_stream(jsCtx *js, const char *stream, unsigned replicas, char *err
 int nats_link_bucket(kvStore **kv, jsCtx *js, const char *bucket, unsigned replicas,
 		     bool create, char *err, size_t errlen)
 {
+	return nats_link_bucket_aged(kv, js, bucket, replicas, 0, create, err, errlen);
+}
+
+int nats_link_bucket_aged(kvStore **kv, jsCtx *js, const char *bucket, unsigned replicas,
+			  int64_t max_age_s, bool create, char *err, size_t errlen)
+{
 	kvConfig cfg;
 	natsStatus s = js_KeyValue(kv, js, bucket);
 
@@ -129,8 +135,38 @@ int nats_link_bucket(kvStore **kv, jsCtx *js, const char *bucket, unsigned repli
 	cfg.Bucket = bucket;
 	cfg.History = 1;
 	cfg.Replicas = (int)replicas;
+	cfg.TTL = max_age_s * 1000000000; /* the stream's MaxAge: nanoseconds */
 	s = js_CreateKeyValue(kv, js, &cfg);
 	if (s != NATS_OK)
 		s = js_KeyValue(kv, js, bucket); /* made by another appliance meanwhile */
 	return s == NATS_OK ? 0 : nats_link_err(err, errlen, "create bucket", s);
+}
+
+int nats_link_kv_open(struct nats_link_kv *l, const char *const *urls, int n_urls,
+		      const char *bucket, unsigned replicas, int64_t max_age_s, bool create,
+		      char *err, size_t errlen)
+{
+	struct nats_link_opts lo = { .servers = urls, .n_servers = n_urls,
+				     .name = "edgetrackctl" };
+	natsStatus s;
+
+	*l = (struct nats_link_kv){ 0 };
+	if (nats_link_connect(&l->nc, &lo, err, errlen))
+		return -1;
+	s = natsConnection_JetStream(&l->js, l->nc, NULL);
+	if (s != NATS_OK)
+		return nats_link_err(err, errlen, "jetstream", s);
+	return nats_link_bucket_aged(&l->kv, l->js, bucket, replicas, max_age_s, create, err,
+				     errlen);
+}
+
+void nats_link_kv_close(struct nats_link_kv *l)
+{
+	if (l->kv)
+		kvStore_Destroy(l->kv);
+	if (l->js)
+		jsCtx_Destroy(l->js);
+	if (l->nc)
+		natsConnection_Destroy(l->nc);
+	*l = (struct nats_link_kv){ 0 };
 }

@@ -10,6 +10,7 @@
 #include <nats/nats.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct nats_link_opts {
 	const char *const *servers;
@@ -34,9 +35,27 @@ int nats_link_split_urls(char *list, const char **urls, int max);
 int nats_link_stream(jsCtx *js, const char *stream, unsigned replicas, char *err,
 		     size_t errlen);
 
-/* The status bucket (made when missing and create is set). 0 or -1 with err. */
+/* A bucket of one value per key (made when missing and create is set). 0 or -1 with err. */
 int nats_link_bucket(kvStore **kv, jsCtx *js, const char *bucket, unsigned replicas,
 		     bool create, char *err, size_t errlen);
+/* The same, values older than max_age_s dropped by the server when it makes the bucket
+   (0: kept). An existing bucket is used as it is. */
+int nats_link_bucket_aged(kvStore **kv, jsCtx *js, const char *bucket, unsigned replicas,
+			  int64_t max_age_s, bool create, char *err, size_t errlen);
+
+/* An operator command's connection to one bucket. */
+struct nats_link_kv {
+	natsConnection *nc;
+	jsCtx *js;
+	kvStore *kv;
+};
+
+/* Connects to urls (no waiting for a server) and opens the bucket as nats_link_bucket_aged
+   does. 0, or -1 with err (nats_link_kv_close still frees what was made). */
+int nats_link_kv_open(struct nats_link_kv *l, const char *const *urls, int n_urls,
+		      const char *bucket, unsigned replicas, int64_t max_age_s, bool create,
+		      char *err, size_t errlen);
+void nats_link_kv_close(struct nats_link_kv *l);
 
 /* err = "what: <library text>"; always -1. */
 int nats_link_err(char *err, size_t errlen, const char *what, natsStatus s);

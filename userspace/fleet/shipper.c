@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "fleet/shipper.h"
 
+#include "core/deadline.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "fleet/nats_link.h"
@@ -531,13 +532,9 @@ static void status_if_due(struct shipper *s)
 
 static bool wait_a_little(struct shipper *s, unsigned ms)
 {
-	struct timespec ts;
+	struct timespec ts = deadline_after_ms(ms);
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&s->mu);
 	if (!s->stop && !s->rewind)
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);

@@ -130,8 +130,13 @@ struct mgmt_job *mgmt_answers(struct mgmt *m, unsigned worker)
 static void post_answer(struct server *srv, struct mgmt_job *j)
 {
 	_Atomic(struct mgmt_job *) *slot = &srv->mgmt->answers[j->worker];
-	struct mgmt_job *head = atomic_load_explicit(slot, memory_order_relaxed);
+	struct mgmt_job *head;
 
+	if (j->done) {
+		j->done(j);
+		return;
+	}
+	head = atomic_load_explicit(slot, memory_order_relaxed);
 	do {
 		j->next = head;
 	} while (!atomic_compare_exchange_weak_explicit(slot, &head, j, memory_order_release,
@@ -176,13 +181,14 @@ static void run_challenge(struct server *srv, struct mgmt_job *j)
 	if (!token || !keyauth) {
 		set_answer(j, 400, result("error", "expected {\"token\": \"...\", "
 					  "\"key_authorization\": \"...\"}"));
-	} else if (challenge_table_add(srv->ctable, token, keyauth, time(NULL), why,
-				       sizeof(why))) {
+	} else if (challenge_table_add_until(srv->ctable, token, keyauth, time(NULL), j->expires,
+					     why, sizeof(why))) {
 		set_answer(j, 422, result("refused", why));
 	} else if (server_publish_challenges(srv)) {
 		set_answer(j, 500, result("error", "out of memory"));
 	} else {
-		log_info("challenge_updated", "op=add token=%s via=management", token);
+		log_info("challenge_updated", "op=add token=%s via=%s", token,
+			 j->done ? "fleet" : "management");
 		set_answer(j, 200, json_pack("{ssss}", "result", "added", "token", token));
 	}
 	json_decref(req);
@@ -199,10 +205,14 @@ static void run_bundle(struct server *srv, struct mgmt_job *j)
 	};
 	char why[CONFIG_ERR_MAX] = "";
 	uint64_t serial = 0;
-	enum mgmt_apply r = mgmt_apply_bundle(srv, &m->state, &trust, j->input,
-					      m->conf.health_window_ms, &serial, why, sizeof(why));
+	enum mgmt_apply r = MGMT_REFUSED;
 	json_t *o;
 
+	if (m->conf.enabled)
+		r = mgmt_apply_bundle(srv, &m->state, &trust, j->input, m->conf.health_window_ms,
+				      &serial, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "no \"management\" object: no root key to verify with");
 	unlink(j->input);
 	m->bundles.applies[r]++;
 	m->bundles.any = true;
@@ -290,6 +300,20 @@ struct tls_server *mgmt_tls(struct mgmt *m)
 	return m->tls;
 }
 
+bool mgmt_takes_bundles(const struct mgmt *m)
+{
+	return m && m->conf.enabled;
+}
+
+bool mgmt_serials(const struct mgmt *m, uint64_t *current, uint64_t *highest)
+{
+	char gen[64];
+
+	*current = 0;
+	*highest = m && m->conf.enabled ? state_highest_serial(&m->state) : 0;
+	return m && m->conf.enabled && state_current(&m->state, gen, sizeof(gen), current) == 0;
+}
+
 void mgmt_bundle_stats(const struct mgmt *m, struct mgmt_bundle_stats *out)
 {
 	*out = m->bundles;
@@ -352,7 +376,7 @@ int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, 
 {
 	struct mgmt *m;
 
-	if (!cfg->management.enabled && !cfg->metrics.enabled)
+	if (!cfg->management.enabled && !cfg->metrics.enabled && !cfg->nats)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -371,7 +395,7 @@ int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, 
 	if (m->efd < 0 || !m->answers)
 		return err_set(err, errlen, "management: %s", strerror(errno ? errno : ENOMEM));
 	if (!cfg->management.enabled)
-		return 0; /* the metrics listener's jobs alone */
+		return 0; /* the metrics listener's and the fleet's jobs alone */
 	if (incoming_dir(m, cfg->data_dir, err, errlen) || state_prepare(&m->state, err, errlen) ||
 	    identity(m, cfg->management.appliance_id, err, errlen))
 		return -1;

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct server;
 struct mgmt;
@@ -40,7 +41,8 @@ struct config_management;
 struct bundle_trust;
 struct state_store;
 
-/* Sets up srv->mgmt when cfg has a "management" or a "metrics" object; nothing otherwise. */
+/* Sets up srv->mgmt when cfg has a "management", a "metrics" or a "nats" object (the fleet's
+   watcher hands bundles and challenges to the control thread as jobs); nothing otherwise. */
 int mgmt_init(struct server *srv, const struct config *cfg, unsigned n_workers, char *err,
 	      size_t errlen);
 void mgmt_free(struct mgmt *m);
@@ -83,6 +85,11 @@ struct mgmt_job {
 	char *answer;
 	size_t answer_len;     /* ... its length (0: strlen), */
 	const char *content_type; /* ... and its type (static; NULL: JSON) */
+	time_t expires;        /* challenge: answered until then (0: the table's TTL) */
+	/* a job from another thread than a worker (the fleet's watcher): called on the control
+	   thread with the answer instead of handing it to a worker; it then owns the job */
+	void (*done)(struct mgmt_job *j);
+	void *done_arg;
 };
 
 struct mgmt_job *mgmt_job_new(enum mgmt_kind kind, unsigned worker, void *conn,
@@ -101,6 +108,12 @@ struct mgmt_bundle_stats {
 	int64_t last_time;            /* unix seconds */
 };
 void mgmt_bundle_stats(const struct mgmt *m, struct mgmt_bundle_stats *out);
+
+/* Whether bundles can be applied (a "management" object with its root key). */
+bool mgmt_takes_bundles(const struct mgmt *m);
+/* The serial of the generation served (false when none) and the highest serial applied
+   (0 for none): what a bundle's serial is compared with. Any thread. */
+bool mgmt_serials(const struct mgmt *m, uint64_t *current, uint64_t *highest);
 
 /* Where uploads go, and the largest one taken. */
 const char *mgmt_incoming_dir(const struct mgmt *m);

@@ -29,6 +29,7 @@ struct cert_store;
 struct mgmt;
 struct metrics;
 struct shipper;
+struct fleet_in;
 
 /* Counters: written by one worker only (relaxed stores), read by the control thread. */
 enum server_counter {
@@ -64,6 +65,7 @@ struct server {
 	struct tls_server *tls;            /* NULL when no listener speaks TLS */
 	struct cert_store *certs;
 	struct shipper *shipper;           /* fleet: NULL without a "nats" config */
+	struct fleet_in *fleet_in;         /* fleet: the bundle and challenge watch, likewise */
 	char cert_dir[256];
 	/* the addresses the workers listen on: a reload does not change them */
 	struct config_listen bound[CONFIG_MAX_LISTEN];

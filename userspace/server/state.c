@@ -200,7 +200,10 @@ void state_prune(const struct state_store *st)
 
 /* ---------------------------------------------------------------- the served config */
 
-static const char *const own_keys[] = { "data_dir", "control_socket", "management", NULL };
+/* the appliance's own: a bundle's config carries none of them (the fleet's "nats" names the
+   appliance and where it ships and watches) */
+static const char *const own_keys[] = { "data_dir", "control_socket", "management", "nats",
+					NULL };
 
 const char *state_own_key(const json_t *cfg)
 {
@@ -229,9 +232,12 @@ json_t *state_strip_own(const json_t *served)
 json_t *state_served_json(const json_t *gen_cfg, const struct config *own, const char *certs)
 {
 	json_t *o = json_deep_copy(gen_cfg), *tls, *mgmt = json_object_get(own->root, "management");
+	json_t *nats = json_object_get(own->root, "nats");
 
 	if (!o)
 		return NULL;
+	if (nats)
+		json_object_set_new(o, "nats", json_deep_copy(nats));
 	json_object_set_new(o, "data_dir", json_string(own->data_dir));
 	json_object_set_new(o, "control_socket", json_string(own->control_socket));
 	if (mgmt)

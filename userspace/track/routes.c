@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 _Static_assert(TOKEN_SCRATCH <= ROUTE_SCRATCH, "route scratch must hold a decoded token");
@@ -126,7 +127,7 @@ static enum route_outcome acme_answer(const struct route_request *rq, const stru
 	if (!acme_token_valid(token.p, token.len))
 		return answer(rs, 404, "not found\n", ROUTE_NOT_FOUND);
 	if (rq->challenges)
-		ka = challenge_store_find(rq->challenges, token.p, token.len);
+		ka = challenge_store_find(rq->challenges, token.p, token.len, time(NULL));
 	if (ka) {
 		rs->status = 200;
 		rs->body = ka;
