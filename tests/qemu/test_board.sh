@@ -171,6 +171,10 @@ r=$(push "$m/b1.bundle")
 check "a replay of the bundle is refused ($r)" grep -q 'refused.*not above the applied serial 1' <<<"$r"
 r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$m/appliance.crt" "$MURL/v1/status")
 check "no client certificate: no API ($r)" [ "$r" = 000 ]
+r=$(printf 'GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 20 openssl s_client \
+	-connect "127.0.0.1:$MGMT" -CAfile "$m/appliance.crt" -ign_eof 2>&1 | tr -d '\0')
+check "a client without a certificate reaches the listener but gets no answer" \
+	bash -c 'grep -q CONNECTED <<<"$1" && ! grep -q "HTTP/1.1" <<<"$1"' _ "$r"
 say "management API checks: $(printf '%.1f' "$(echo "$(date +%s.%N) - $tm" | bc)") s"
 
 # ------------------------------------------------------------------ XDP in the guest
