@@ -13,6 +13,14 @@
 #
 # Environment: FW_VERSION (default images/VERSION), ET_SIGNING_KEY (Ed25519 private key
 # in PEM; default build/keys/update-signing.pem, created on first use as a development key).
+# The bundle trust root, public parts only (make variables of the same names):
+#   ET_BUNDLE_ROOT_PUB  minisign public key that certifies bundle signing keys, installed as
+#                       /etc/edgetrack/bundle-root.pub (default build/keys/bundle-root.pub)
+#   ET_OPERATOR_CA      CA certificate (PEM) of the operators' management API client
+#                       certificates, installed as /etc/edgetrack/operator-ca.crt
+#                       (default build/keys/operator-ca.crt)
+# Without them development ones are made once under build/keys/ (their private keys stay
+# there, never in an image).
 set -eu
 
 board=${1:?usage: images/build.sh BOARD [rootfs VERSION OUT]}
@@ -26,6 +34,8 @@ OUT=$B/images
 WORK=$B/fw
 version=${FW_VERSION:-$(cat images/VERSION)}
 key=${ET_SIGNING_KEY:-build/keys/update-signing.pem}
+root_pub=${ET_BUNDLE_ROOT_PUB:-build/keys/bundle-root.pub}
+operator_ca=${ET_OPERATOR_CA:-build/keys/operator-ca.crt}
 T=$BOARD_TRIPLET
 READELF=${BOARD_CROSS}readelf
 STRIP=${BOARD_CROSS}strip
@@ -145,15 +155,37 @@ build_rootfs() { # VERSION SQUASHFS
 		echo "KERNEL=$KVER"
 	} > "$r/etc/edgetrack/release"
 	openssl pkey -in "$key" -pubout -out "$r/etc/edgetrack/update-pubkey.pem"
+	install -m 444 "$root_pub" "$r/etc/edgetrack/bundle-root.pub"
+	install -m 444 "$operator_ca" "$r/etc/edgetrack/operator-ca.crt"
 	mksquashfs "$r" "$2" -comp xz -noappend -all-root -quiet -no-progress > /dev/null
 }
 
 ensure_key() {
-	[ -r "$key" ] && return 0
-	[ -z "${ET_SIGNING_KEY:-}" ] || { echo "images/build.sh: cannot read ET_SIGNING_KEY=$key" >&2; exit 1; }
-	mkdir -p "$(dirname "$key")"
+	given ET_SIGNING_KEY "$key" && return 0
 	(umask 077 && openssl genpkey -algorithm ed25519 -out "$key")
 	log "created development signing key $key (set ET_SIGNING_KEY for a real one)"
+}
+
+# The bundle root key and the operator CA: the operator's when given, else development ones
+# made once beside the signing key.
+ensure_trust() {
+	given ET_BUNDLE_ROOT_PUB "$root_pub" || {
+		(umask 077 && minisign -G -W -f -p "$root_pub" -s build/keys/bundle-root.key > /dev/null)
+		log "created development bundle root key $root_pub (set ET_BUNDLE_ROOT_PUB for a real one)"
+	}
+	given ET_OPERATOR_CA "$operator_ca" || {
+		(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-days 3650 -subj "/CN=edgetrack development operator CA" \
+			-keyout build/keys/operator-ca.key -out "$operator_ca" 2> /dev/null)
+		log "created development operator CA $operator_ca (set ET_OPERATOR_CA for a real one)"
+	}
+}
+
+given() { # VARIABLE FILE: true when FILE is there; fails the build when VARIABLE names it
+	[ -r "$2" ] && return 0
+	eval "[ -z \"\${$1:-}\" ]" || { echo "images/build.sh: cannot read $1=$2" >&2; exit 1; }
+	mkdir -p "$(dirname "$2")"
+	return 1
 }
 
 # ------------------------------------------------------------------ disk image
@@ -182,6 +214,7 @@ sizes() {
 
 fetch_inputs
 ensure_key
+ensure_trust
 case "${2:-all}" in
 rootfs)
 	build_rootfs "${3:?version}" "${4:?output}"

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Boots a board's disk image under QEMU (TCG, or KVM where it is proven to work: see
 # scripts/lib/qemu-accel.sh). User-mode networking forwards only loopback ports:
-# 127.0.0.1:$QEMU_HTTP_PORT -> guest 80 and 127.0.0.1:$QEMU_HTTPS_PORT -> guest 443.
+# 127.0.0.1:$QEMU_HTTP_PORT -> guest 80, 127.0.0.1:$QEMU_HTTPS_PORT -> guest 443 and
+# 127.0.0.1:$QEMU_MGMT_PORT -> guest 8444 (the management API, mutual TLS).
 #
 #   scripts/qemu-launch.sh BOARD DISK
 # Environment:
-#   QEMU_HTTP_PORT / QEMU_HTTPS_PORT   host ports (8080 / 8443)
+#   QEMU_HTTP_PORT / QEMU_HTTPS_PORT / QEMU_MGMT_PORT   host ports (8080 / 8443 / 8444)
 #   QEMU_CONSOLE=FILE      serial console to FILE instead of this terminal
 #   QEMU_SHELL_SOCK=PATH   root shell on a virtio console at this unix socket
 #                          (adds et.debug_shell=1 to the kernel command line)
@@ -25,6 +26,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 img=${QEMU_IMAGES:-$src/build/$board/images}
 http=${QEMU_HTTP_PORT:-8080}
 https=${QEMU_HTTPS_PORT:-8443}
+mgmt=${QEMU_MGMT_PORT:-8444}
 
 append="$(cat "$img/cmdline") et.disk=/dev/vda ${QEMU_APPEND:-}"
 [ -n "${QEMU_SHELL_SOCK:-}" ] && append="$append et.debug_shell=1"
@@ -34,7 +36,7 @@ set -- $QEMU_MACHINE -accel "$accel" -smp "${QEMU_SMP:-2}" \
 	-kernel "$img/vmlinuz" -initrd "$img/initramfs.img" -append "$append" \
 	-drive "file=$disk,if=none,format=raw,id=sys,cache=unsafe" \
 	-device virtio-blk-pci,drive=sys,addr=0x4 \
-	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http-:80,hostfwd=tcp:127.0.0.1:$https-:443" \
+	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http-:80,hostfwd=tcp:127.0.0.1:$https-:443,hostfwd=tcp:127.0.0.1:$mgmt-:8444" \
 	-device virtio-net-pci,netdev=n0,addr=0x3 \
 	-device virtio-rng-pci,addr=0x7 \
 	-display none -monitor none
@@ -51,7 +53,7 @@ if [ -n "${QEMU_CONSOLE:-}" ]; then
 	set -- "$@" -serial "file:$QEMU_CONSOLE"
 else
 	set -- "$@" -serial mon:stdio
-	echo "qemu-launch: $board on 127.0.0.1:$http (http) and :$https (https); Ctrl-A X quits" >&2
+	echo "qemu-launch: $board on 127.0.0.1:$http (http), :$https (https) and :$mgmt (management); Ctrl-A X quits" >&2
 fi
 [ -n "${QEMU_PIDFILE:-}" ] && set -- "$@" -pidfile "$QEMU_PIDFILE"
 [ -n "${QEMU_QMP:-}" ] && set -- "$@" -qmp "unix:$QEMU_QMP,server=on,wait=off"

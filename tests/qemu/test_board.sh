@@ -1,14 +1,18 @@
 #!/bin/bash
 # QEMU test of one board's firmware image (TCG): boot to healthy, click / open / ACME
-# over the forwarded ports, XDP inside the guest, then A/B updates: a good update boots
-# into the other slot and is committed, a broken one falls back, and unsigned, tampered,
-# foreign-key, wrong-board and downgrade bundles are refused.
+# over the forwarded ports, XDP inside the guest, a bundle (a new domain's cert and key)
+# pushed over the forwarded management port with mutual TLS and trusted through the image's
+# root key, then A/B updates: a good update boots into the other slot and is committed (the
+# pushed cert and serial survive that reboot), a broken one falls back, and unsigned,
+# tampered, foreign-key, wrong-board and downgrade bundles are refused.
 #   tests/qemu/test_board.sh BOARD      (after `make image BOARD=BOARD`)
 # Environment: QEMU_TEST_TRIES (boots a broken slot gets, default 2),
 #              QEMU_TEST_HEALTH_TIMEOUT (seconds, default 30),
 #              QEMU_WATCH_SILENCE (seconds the guest may show no progress before a wait
 #              fails, default 60 + the health timeout; see scripts/lib/qemuwatch.py),
-#              QEMU_ACCEL (see scripts/lib/qemu-accel.sh).
+#              QEMU_ACCEL (see scripts/lib/qemu-accel.sh),
+#              ET_BUNDLE_ROOT_KEY, ET_OPERATOR_CA, ET_OPERATOR_CA_KEY (the private halves of
+#              the trust the image was built with; default the development ones in build/keys/).
 set -u
 board=${1:?usage: tests/qemu/test_board.sh BOARD}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +24,9 @@ W=build/$board/qemu-test
 CTL=${ET_HOST_CTL:-${ET_BUILD:-build}/edgetrackctl}
 [ -x "$CTL" ] || { echo "no host edgetrackctl at $CTL (build it first)" >&2; exit 1; }
 KEY=${ET_SIGNING_KEY:-build/keys/update-signing.pem}
+ROOT_KEY=${ET_BUNDLE_ROOT_KEY:-build/keys/bundle-root.key}
+OPCA=${ET_OPERATOR_CA:-build/keys/operator-ca.crt}
+OPCA_KEY=${ET_OPERATOR_CA_KEY:-build/keys/operator-ca.key}
 DEMO_KEY=6564676574726163682d64656d6f2d6b65792d6e6f742d666f722d70726f6421
 HOST=click.demo.edgetrack.test
 THUMB=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
@@ -80,7 +87,7 @@ truncate -s %512 "$W/xfer.img"
 # shellcheck source=scripts/lib/ports.sh
 . "$(dirname "$0")/../../scripts/lib/ports.sh"
 free_port() { pick_port "$W/.ports"; }
-HTTP=$(free_port) HTTPS=$(free_port)
+HTTP=$(free_port) HTTPS=$(free_port) MGMT=$(free_port)
 G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
 # Every wait on the guest gives up, with the reason and the tails of the console and of
 # QEMU's output, as soon as QEMU exits, stops running the guest or the guest goes silent.
@@ -91,7 +98,7 @@ alive() { watch check || { bad "the guest stopped making progress before $*"; fi
 export QEMU_WATCH_SILENCE=${QEMU_WATCH_SILENCE:-$((60 + HEALTH_TIMEOUT))}
 
 t0=$(date +%s.%N)
-QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS \
+QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS QEMU_MGMT_PORT=$MGMT \
 QEMU_APPEND="et.health_timeout=$HEALTH_TIMEOUT" qemu_start "$board" "$W/disk.img" "$W"
 qpid=$qemu_pid
 if ! qemu_wait_http "http://127.0.0.1:$HTTP/healthz" 900; then
@@ -122,6 +129,53 @@ r=$(curl -s -m 20 -k -o /dev/null -w '%{http_code}' --resolve "$HOST:$HTTPS:127.
 check "HTTPS open pixel with the demo cert ($r)" [ "$r" = 200 ]
 subj=$(openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$HOST" </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null)
 check "HTTPS serves the demo domain's cert ($subj)" grep -q "$HOST" <<<"$subj"
+
+# ------------------------------------------------------------------ bundle over the management port
+# The operator's side: a client cert from the operator CA, a signing key certified by the root
+# key in a keyring the bundle carries, and from the appliance's console its management cert
+# (made at first boot, pinned here) and its bundle recipient (the cert's key is sealed to it).
+alive "the management API tests"
+tm=$(date +%s.%N)
+NEW=new.demo.edgetrack.test MURL=https://127.0.0.1:$MGMT m=$W/mgmt
+mkdir -p "$m"
+G 'cat /data/edgetrack/mgmt/mgmt.crt' | tr -d '\r' > "$m/appliance.crt"
+RCPT=$(G 'edgetrackctl id --data-dir /data/edgetrack' | tr -d '\r' | sed -n 's/^recipient: //p')
+issue() { # NAME CN [openssl x509 args...]: NAME.key and NAME.crt, signed as the args say
+	local name=$1 cn=$2; shift 2
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+		-keyout "$m/$name.key" -out "$m/$name.csr" 2> /dev/null &&
+		openssl x509 -req -in "$m/$name.csr" -days 2 "$@" -out "$m/$name.crt" 2> /dev/null
+}
+issue operator qemu-test-operator -CA "$OPCA" -CAkey "$OPCA_KEY" -set_serial "0x$(openssl rand -hex 8)" \
+	-extfile <(printf 'extendedKeyUsage=clientAuth\n')
+issue "$NEW" "$NEW" -key "$m/$NEW.key" -extfile <(printf 'subjectAltName=DNS:%s\n' "$NEW")
+$CTL keys gen --unencrypted --pub "$m/op.pub" --sec "$m/op.key" > /dev/null &&
+	$CTL keys certify --root-key "$ROOT_KEY" --keyring "$m/keyring" --pub "$m/op.pub" --not-after 1d > /dev/null &&
+	$CTL bundle create --serial 1 --signer "$m/op.pub" --scope "${RCPT%%:*}" --recipient "$RCPT" \
+		--keyring "$m/keyring" --cert "$NEW=$m/$NEW.crt,$m/$NEW.key" --out "$m/b1.bundle" > /dev/null &&
+	$CTL bundle sign --key "$m/op.key" "$m/b1.bundle" > /dev/null
+check "bundle for $NEW built for appliance ${RCPT%%:*} and signed" test -s "$m/b1.bundle"
+push() { $CTL bundle push --to "$MURL" --cert "$m/operator.crt" --key "$m/operator.key" --ca "$m/appliance.crt" --timeout 120 "$@" 2>> "$m/push.err"; }
+api() { curl -s -m 20 --cacert "$m/appliance.crt" --cert "$m/operator.crt" --key "$m/operator.key" "$@"; }
+fp() { openssl x509 -noout -fingerprint -sha256 2> /dev/null; }
+served_fp() { timeout 20 openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$1" </dev/null 2>/dev/null | fp; }
+new_fp=$(fp < "$m/$NEW.crt")
+r=$(push "$m/b1.bundle")
+check "bundle pushed over the management port is applied ($r)" [ "$r" = "$MURL applied serial=1" ]
+[ "$r" = "$MURL applied serial=1" ] ||
+	{ tail -n 3 "$m/push.err"; G 'grep -i "bundle\|management\|mgmt" /run/edgetrack/edgetrackd.log | tail -n 8'; } | sed 's/^/#   /'
+check "HTTPS serves the pushed cert for $NEW" [ "$(served_fp $NEW)" = "$new_fp" ]
+st=$(api "$MURL/v1/status")
+check "status shows serial 1 applied" grep -q '"generation":"gen-1","serial":1' <<<"$st"
+r=$(push "$m/b1.bundle")
+check "a replay of the bundle is refused ($r)" grep -q 'refused.*not above the applied serial 1' <<<"$r"
+r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$m/appliance.crt" "$MURL/v1/status")
+check "no client certificate: no API ($r)" [ "$r" = 000 ]
+r=$(printf 'GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 20 openssl s_client \
+	-connect "127.0.0.1:$MGMT" -CAfile "$m/appliance.crt" -ign_eof 2>&1 | tr -d '\0')
+check "a client without a certificate reaches the listener but gets no answer" \
+	bash -c 'grep -q CONNECTED <<<"$1" && ! grep -q "HTTP/1.1" <<<"$1"' _ "$r"
+say "management API checks: $(printf '%.1f' "$(echo "$(date +%s.%N) - $tm" | bc)") s"
 
 # ------------------------------------------------------------------ XDP in the guest
 alive "the XDP tests"
@@ -185,6 +239,8 @@ if st=$(wait_slot b); then
 	check "slot b committed after health check" bash -c "echo '$st' | grep -q 'active=b trying=none'"
 	r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Host: $HOST" "$U/c/$click")
 	check "click still served after the update ($r)" [ "$r" = 302 ]
+	check "the pushed cert for $NEW is still served after the reboot" [ "$(served_fp $NEW)" = "$new_fp" ]
+	check "serial 1 is still applied after the reboot" grep -q '"generation":"gen-1","serial":1' <<<"$(api "$MURL/v1/status")"
 else
 	bad "updated slot b did not come up healthy"
 fi
