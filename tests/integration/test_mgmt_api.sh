@@ -62,6 +62,12 @@ badcfg "a key that is not the cert's refused" "c['management']['key'] = '$T/cert
 badcfg "an unreadable client CA refused" "c['management']['client_ca'] = '$T/none.pem'" "$T/none.pem"
 badcfg "the tracking address refused" "c['management']['listen'] = '127.0.0.1:$PORT'" 'is a tracking listener too'
 badcfg "unknown setting refused" "c['management']['port'] = 1" 'management: unknown setting "port"'
+badcfg "XDP that would drop the management port refused" \
+	"c['xdp'] = {'interfaces': ['lo'], 'management': {'ports': [22], 'cidrs': ['10.0.0.0/8']}}" \
+	"port $MPORT is not in xdp.management.ports (with cidrs): XDP would drop every operator connection"
+badcfg "XDP that lets operators reach it accepted" \
+	"c['xdp'] = {'interfaces': ['lo'], 'management': {'ports': [$MPORT], 'cidrs': ['127.0.0.0/8']}}" \
+	"management API"
 
 start_etd et.json "$PORT" || exit 1
 RCPT=$("$ETCTL" id --data-dir data | sed -n 's/^recipient: //p')

@@ -39,7 +39,7 @@ struct kv_watch {
 static void set_error(struct kv_watch *w, const char *what, const char *why)
 {
 	pthread_mutex_lock(&w->mu);
-	snprintf(w->last_error, sizeof(w->last_error), "%s: %s", what, why);
+	err_set(w->last_error, sizeof(w->last_error), "%s: %s", what, why); /* cut to fit */
 	w->last_error_at = (uint64_t)time(NULL);
 	pthread_mutex_unlock(&w->mu);
 }
