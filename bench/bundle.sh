@@ -153,7 +153,7 @@ for r in $(seq "$ROUNDS"); do
 	record one "$one_ms $one_p99"
 	record many "$many_ms $many_p99"
 	record idle "- $idle_p99"
-	note "  phases: $(grep -o 'serial=2 .*' etd.log | grep -o '[a-z]*_ms=[0-9]*' | tr '\n' ' ')"
+	note "  phases: $(grep -o 'serial=2 .*' etd.log | tail -n 1 | grep -o '[a-z]*_ms=[0-9]*' | tr '\n' ' ')"
 	[ "$(tls_fingerprint "d$((N - 1)).$SUFFIX")" = "$(file_fingerprint "many/d$((N - 1)).$SUFFIX.crt")" ] ||
 		die "round $r: the last new domain is not served its cert"
 	stop_pid "$ETD_PID"
