@@ -47,7 +47,9 @@ check "--check-config: replicas 1..5" bad '{"servers": ["nats://x:1"], "replicas
 mkdir -p "$T/nats"
 nats_cluster "$T/nats" 1 "$T/.ports" || { echo "FAIL - nats-server did not start"; exit 1; }
 ET_PIDS+=("${NATS_PID[1]}")
-"$ETCTL" events consume --nats "$NATS_URLS" --durable first --state "$T/cs1" \
+# --ack-wait 2: what a fetch had in flight when NATS went away comes again 2 s after it is
+# back, not after the default 30 s (the consumers hold later events until it does)
+"$ETCTL" events consume --nats "$NATS_URLS" --durable first --state "$T/cs1" --ack-wait 2 \
 	>"$T/out1.jsonl" 2>"$T/consume1.log" &
 C1=$!
 ET_PIDS+=("$C1")
@@ -77,7 +79,7 @@ if [ ! -e "$T/sink.failed" ]; then : >"$T/sink.failed"; cat >/dev/null; exit 1; 
 cat >>"$T/out2.jsonl"
 SH
 chmod +x "$T/sink.sh"
-"$ETCTL" events consume --nats "$NATS_URLS" --durable second --state "$T/cs2" \
+"$ETCTL" events consume --nats "$NATS_URLS" --durable second --state "$T/cs2" --ack-wait 2 \
 	--exec "$T/sink.sh" 2>"$T/consume2.log" &
 C2=$!
 ET_PIDS+=("$C2")
