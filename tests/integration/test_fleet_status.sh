@@ -43,6 +43,22 @@ check "--check-config: a URL must be nats://" bad '{"servers": ["http://x:1"]}' 
 check "--check-config: unknown member" bad '{"servers": ["nats://x:1"], "replica": 3}' "nats.replica: unknown member"
 check "--check-config: replicas 1..5" bad '{"servers": ["nats://x:1"], "replicas": 9}' "nats.replicas"
 
+# ---------------------------------------------------------------- command-line numbers
+# usage errors (exit 2) naming the option, never a number read up to its first non-digit
+badnum() { # EXPECTED-TEXT COMMAND...
+	local want=$1 out; shift
+	out=$("$ETCTL" "$@" 2>&1)
+	[ $? -eq 2 ] && contains "$out" "$want"
+}
+check "consume --ack-wait 5s refused" badnum "--ack-wait: seconds" \
+	events consume --nats nats://127.0.0.1:1 --ack-wait 5s
+check "consume --gap-wait -1 refused" badnum "--gap-wait: deliveries" \
+	events consume --nats nats://127.0.0.1:1 --gap-wait -1
+check "fleet status --max-lag-ms 1m refused" badnum "--max-lag-ms: milliseconds" \
+	fleet status --nats nats://127.0.0.1:1 --max-lag-ms 1m
+check "bundle publish --replicas 3x refused" badnum "--replicas: 1 to 5" \
+	bundle publish --nats nats://127.0.0.1:1 --replicas 3x some.bundle
+
 # ---------------------------------------------------------------- consumer first
 mkdir -p "$T/nats"
 nats_cluster "$T/nats" 1 "$T/.ports" || { echo "FAIL - nats-server did not start"; exit 1; }

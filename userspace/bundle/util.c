@@ -2,6 +2,7 @@
 #include "bundle/util.h"
 #include "core/err.h"
 #include "core/file.h"
+#include "core/num.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,17 +61,7 @@ void util_fmt_time(time_t t, char *out, size_t cap)
 
 int util_parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > INT64_MAX)
-		return -1;
-	*out = v;
-	return 0;
+	return num_parse_u64(s, INT64_MAX, out);
 }
 
 static int parse_duration(const char *s, time_t now, time_t *out)

@@ -4,6 +4,7 @@
 #include "acme/atomic_file.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/num.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/hwm.h"
 #include "fleet/nats_link.h"
@@ -74,6 +75,7 @@ static int parse_opts(int argc, char **argv, struct consume_opts *o)
 		{ "max-ack-pending", required_argument, NULL, 'm' },
 		{ "gap-wait", required_argument, NULL, 'g' }, { 0 },
 	};
+	uint64_t v;
 	int c;
 
 	*o = (struct consume_opts){ .durable = "edgetrack-consumer", .state_dir = "consumer-state",
@@ -88,9 +90,13 @@ static int parse_opts(int argc, char **argv, struct consume_opts *o)
 		case 's': o->state_dir = optarg; break;
 		case 'e': o->exec_cmd = optarg; break;
 		case 'S': o->stream = optarg; break;
-		case 'a': o->ack_wait_s = strtoll(optarg, NULL, 10); break;
-		case 'm': o->max_ack_pending = strtoll(optarg, NULL, 10); break;
-		case 'g': o->gap_wait = strtoull(optarg, NULL, 10); break;
+		case 'a': if (num_parse_u64(optarg, 86400, &v)) return usage("--ack-wait: seconds");
+			  o->ack_wait_s = (int64_t)v; break;
+		case 'm': if (num_parse_u64(optarg, INT32_MAX, &v)) return usage("--max-ack-pending: a count");
+			  o->max_ack_pending = (int64_t)v; break;
+		case 'g': if (num_parse_u64(optarg, UINT32_MAX, &o->gap_wait))
+				return usage("--gap-wait: deliveries");
+			  break;
 		default: return usage(NULL);
 		}
 	}

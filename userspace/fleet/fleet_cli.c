@@ -3,6 +3,7 @@
 
 #include "bundle/bundle.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/kv_item.h"
 #include "fleet/nats_link.h"
@@ -56,8 +57,12 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 		case 'b': o->bucket = optarg; break;
 		case 'B': o->bundle_bucket = optarg; break;
 		case 'j': o->json = true; break;
-		case 'e': o->max_lag_events = strtoull(optarg, NULL, 10); break;
-		case 'm': o->max_lag_ms = strtoull(optarg, NULL, 10); break;
+		case 'e': if (num_parse_u64(optarg, UINT64_MAX, &o->max_lag_events))
+				return usage("--max-lag-events: a count");
+			  break;
+		case 'm': if (num_parse_u64(optarg, UINT64_MAX, &o->max_lag_ms))
+				return usage("--max-lag-ms: milliseconds");
+			  break;
 		default: return usage(NULL);
 		}
 	}

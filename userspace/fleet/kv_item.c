@@ -3,6 +3,7 @@
 
 #include "core/err.h"
 #include "core/json_member.h"
+#include "core/num.h"
 #include "journal/record_json.h"
 
 #include <errno.h>
@@ -68,12 +69,9 @@ int kv_challenge_parse(const void *data, size_t len, struct kv_challenge *out, c
 
 int kv_challenge_ttl(const char *text, uint32_t *ttl, char *err, size_t errlen)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || *text == '-' || v < 1 || v > KV_CHALLENGE_TTL_MAX)
+	if (num_parse_u64(text, KV_CHALLENGE_TTL_MAX, &v) || v < 1)
 		return err_set(err, errlen, "--ttl: must be 1 to %u seconds", KV_CHALLENGE_TTL_MAX);
 	*ttl = (uint32_t)v;
 	return 0;

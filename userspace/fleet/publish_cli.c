@@ -4,6 +4,7 @@
 #include "bundle/bundle.h"
 #include "bundle/util.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/kv_item.h"
 #include "fleet/nats_link.h"
@@ -44,6 +45,7 @@ static int parse_opts(int argc, char **argv, struct publish_opts *o, const char 
 		{ "ttl", required_argument, NULL, 'T' }, { 0 },
 	};
 	char why[128];
+	uint64_t v;
 	int c;
 
 	optind = 1;
@@ -51,7 +53,9 @@ static int parse_opts(int argc, char **argv, struct publish_opts *o, const char 
 		switch (c) {
 		case 'n': snprintf(o->urls_buf, sizeof(o->urls_buf), "%s", optarg); break;
 		case 'b': o->bucket = optarg; break;
-		case 'r': o->replicas = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'r': if (num_parse_u64(optarg, 5, &v) || v < 1)
+				return err_usage(cmd, "--replicas: 1 to 5", usage);
+			  o->replicas = (unsigned)v; break;
 		case 't': o->token = optarg; break;
 		case 'k': o->keyauth = optarg; break;
 		case 'T':

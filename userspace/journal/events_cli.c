@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "journal/events_cli.h"
 
+#include "core/num.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -104,17 +106,6 @@ static int emit(FILE *out, enum fmt f, const struct journal_record *rec)
 
 /* ---------------------------------------------------------------- options */
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	*out = strtoull(s, &end, 10);
-	return errno || *end ? -1 : 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -145,16 +136,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return usage("--format must be jsonl or csv");
 			break;
 		case 's':
-			if (parse_u64(optarg, &o->since))
+			if (num_parse_u64(optarg, UINT64_MAX, &o->since))
 				return usage("--since needs a sequence number");
 			o->have_since = 1;
 			break;
 		case 'n':
-			if (parse_u64(optarg, &o->count))
+			if (num_parse_u64(optarg, UINT64_MAX, &o->count))
 				return usage("-n needs a number");
 			break;
 		case 'm':
-			if (parse_u64(optarg, &o->max))
+			if (num_parse_u64(optarg, UINT64_MAX, &o->max))
 				return usage("--max needs a number");
 			break;
 		case 'h': return usage(NULL);
