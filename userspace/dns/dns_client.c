@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "dns/dns_client.h"
+#include "core/clock.h"
 
 #include <arpa/inet.h>
 #include <ares.h>
@@ -32,14 +33,6 @@ struct dns_client {
 	bool serial;
 	unsigned long queries;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void tempfail(struct entry *e, const char *why)
 {
@@ -254,7 +247,7 @@ static void submit(struct entry *e)
 {
 	struct dns_client *c = e->c;
 
-	if (c->deadline && now_ms() >= c->deadline) {
+	if (c->deadline && (long long)clock_ms(CLOCK_MONOTONIC) >= c->deadline) {
 		tempfail(e, "no answer within the deadline");
 		return;
 	}
@@ -273,7 +266,7 @@ static void run(struct dns_client *c)
 		/* the bit macros of ares.h shift into the sign bit: test the bits unsigned */
 		unsigned bits = (unsigned)ares_getsock(c->ch, socks, ARES_GETSOCK_MAXNUM);
 		int nfd = 0;
-		long long wait, left = c->deadline ? c->deadline - now_ms() : 0;
+		long long wait, left = c->deadline ? c->deadline - (long long)clock_ms(CLOCK_MONOTONIC) : 0;
 
 		if (c->deadline && left <= 0) {
 			ares_cancel(c->ch); /* every pending query answers ARES_ECANCELLED */
@@ -432,7 +425,7 @@ void dns_client_reset(struct dns_client *c, int deadline_ms)
 	if (c->pending)
 		ares_cancel(c->ch);
 	drop_entries(c);
-	c->deadline = deadline_ms > 0 ? now_ms() + deadline_ms : 0;
+	c->deadline = deadline_ms > 0 ? (long long)clock_ms(CLOCK_MONOTONIC) + deadline_ms : 0;
 }
 
 void dns_client_set_serial(struct dns_client *c, bool serial)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "fleet/shipper.h"
+#include "core/clock.h"
 
 #include "core/deadline.h"
 #include "core/err.h"
@@ -63,14 +64,6 @@ struct shipper {
 	char msg[4096];
 };
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Under mu: "what: why" as the status bucket's last_error. */
 static void set_error(struct shipper *s, const char *what, const char *why)
 {
@@ -119,7 +112,7 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *
 		uint64_t slot = seq & (s->win.cap - 1);
 
 		if (ship_window_room(&s->win, seq) && s->ev_ns[slot]) {
-			uint64_t t = now_ns(CLOCK_REALTIME);
+			uint64_t t = clock_ns(CLOCK_REALTIME);
 
 			lag_hist_add(&s->lag, t > s->ev_ns[slot] ? (t - s->ev_ns[slot]) / 1000000 : 0);
 		}
@@ -435,7 +428,7 @@ static bool ship_round(struct shipper *s)
 
 static void store_cursor(struct shipper *s, bool force)
 {
-	uint64_t floor, t = now_ns(CLOCK_MONOTONIC);
+	uint64_t floor, t = clock_ns(CLOCK_MONOTONIC);
 	char err[256];
 
 	pthread_mutex_lock(&s->mu);
@@ -457,7 +450,7 @@ static void store_cursor(struct shipper *s, bool force)
 /* Age of the oldest event not acknowledged yet (under mu). */
 static uint64_t oldest_lag_ms(struct shipper *s)
 {
-	uint64_t t = now_ns(CLOCK_REALTIME), ev = 0;
+	uint64_t t = clock_ns(CLOCK_REALTIME), ev = 0;
 
 	if (s->win.next > s->win.acked + 1)
 		ev = s->ev_ns[(s->win.acked + 1) & (s->win.cap - 1)];
@@ -520,7 +513,7 @@ static void put_status(struct shipper *s)
 
 static void status_if_due(struct shipper *s)
 {
-	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	uint64_t t = clock_ns(CLOCK_MONOTONIC);
 
 	if (t < s->status_ns)
 		return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Per-worker rings, the writer thread and group commit. */
 #include "journal/journal_int.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -292,14 +293,6 @@ static void wait_for_work(struct journal *j, int64_t timeout_ns)
 
 /* ---------------------------------------------------------------- writer: committing */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* write(+fdatasync) of buf at off through io_uring; plain syscalls when no ring. Returns
    bytes written (>= 0, maybe short) and sets *sync_rc; or -errno of the write. */
 static ssize_t io_write_sync(struct journal *j, const uint8_t *buf, size_t len, uint64_t off,
@@ -434,14 +427,14 @@ static void log_failure(struct journal *j, int rc, size_t events)
 static void commit_range(struct journal *j, size_t a, size_t b, int do_sync)
 {
 	size_t from = j->pend[a].off, len = j->pend[b - 1].off + j->pend[b - 1].len - from;
-	uint64_t t0 = mono_ns(), took;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), took;
 	int rc = 0;
 
 	if (store_needs_rotation(j, len))
 		rc = store_rotate(j, j->pend[a].seq);
 	if (rc == 0)
 		rc = append(j, from, len, do_sync);
-	took = mono_ns() - t0;
+	took = clock_ns(CLOCK_MONOTONIC) - t0;
 	hist_observe(&j->c.commit, took);
 	log_debug("journal_commit", "events=%zu bytes=%zu sync=%d rc=%d us=%" PRIu64, b - a, len,
 		  do_sync, rc, took / 1000);

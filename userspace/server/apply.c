@@ -5,6 +5,7 @@
  * healthy. An unhealthy result goes back to the previous generation, the serial stays spent.
  */
 #include "server/mgmt.h"
+#include "core/clock.h"
 
 #include "acme/challenge.h"
 #include "bundle/bundle.h"
@@ -27,14 +28,6 @@
 
 #define PROBE_TIMEOUT_MS 1000
 #define PROBE_PAUSE_MS   50
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool is_bound(const struct server *srv, const struct config_listen *l)
 {
@@ -98,7 +91,7 @@ static bool answers(const struct config_listen *l)
 /* Every listener answers, within the window. */
 static int healthy(const struct server *srv, uint32_t window_ms, char *why, size_t len)
 {
-	uint64_t deadline = now_ms() + window_ms;
+	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + window_ms;
 
 	for (;;) {
 		unsigned i = 0;
@@ -107,7 +100,7 @@ static int healthy(const struct server *srv, uint32_t window_ms, char *why, size
 			i++;
 		if (i == srv->n_bound)
 			return 0;
-		if (now_ms() >= deadline)
+		if (clock_ms(CLOCK_MONOTONIC) >= deadline)
 			return err_set(why, len, "listen %s: no healthy answer within %u ms",
 				       srv->bound[i].text, window_ms);
 		usleep(PROBE_PAUSE_MS * 1000);
@@ -218,7 +211,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 				  const struct bundle_trust *trust, const char *path,
 				  uint32_t window_ms, uint64_t *serial, char *why, size_t len)
 {
-	uint64_t t0 = now_ms(), t1, t2;
+	uint64_t t0 = clock_ms(CLOCK_MONOTONIC), t1, t2;
 	struct bundle *b = bundle_verify(path, trust, why, len);
 	const struct bundle_item *kr = b ? keyring_item(b) : NULL;
 	struct minisig_pubkey root;
@@ -228,7 +221,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 	if (!b)
 		return MGMT_REFUSED;
 	*serial = b->serial;
-	t1 = now_ms();
+	t1 = clock_ms(CLOCK_MONOTONIC);
 	if ((kr && minisig_pubkey_load(trust->root_pubkey_path, &root, why, len)) ||
 	    (kr && check_keyring(kr, &root, why, len)) || commit(srv, st, b, why, len)) {
 		bundle_free(b);
@@ -236,7 +229,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 	}
 	if (kr)
 		install_keyring(kr, &root, trust->keyring_path);
-	t2 = now_ms();
+	t2 = clock_ms(CLOCK_MONOTONIC);
 	if (activate(srv, window_ms, why, len)) {
 		log_error("bundle_unhealthy", "serial=%" PRIu64 " reason=\"%s\"", b->serial, why);
 		res = MGMT_ROLLED_BACK;
@@ -250,7 +243,7 @@ enum mgmt_apply mgmt_apply_bundle(struct server *srv, const struct state_store *
 		log_info("bundle_applied",
 			 "serial=%" PRIu64 " key_id=%s items=%zu verify_ms=%" PRIu64
 			 " stage_ms=%" PRIu64 " activate_ms=%" PRIu64, b->serial, b->key_id,
-			 b->n_items, t1 - t0, t2 - t1, now_ms() - t2);
+			 b->n_items, t1 - t0, t2 - t1, clock_ms(CLOCK_MONOTONIC) - t2);
 	}
 	state_prune(st);
 	bundle_free(b);

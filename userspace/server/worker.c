@@ -12,6 +12,7 @@
  * struct and no buffers.
  */
 #include "server/worker_int.h"
+#include "core/clock.h"
 
 #include "acme/challenge.h"
 #include "core/log.h"
@@ -60,30 +61,6 @@
 size_t worker_size(void) { return sizeof(struct worker); }
 
 const struct server_counters *worker_counters(const struct worker *w) { return &w->ctr; }
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static uint64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static inline void ctr(struct worker *w, enum server_counter c)
 {
@@ -506,7 +483,8 @@ static void event_done(struct worker *w, struct conn *c, int status)
 		c->req_status = 503;
 	}
 	/* the held answer is ready now: its duration includes the wait for the disk */
-	wstats_request(&w->ctr.ws, c->req_route, c->req_status, mono_ns() - c->req_start_ns);
+	wstats_request(&w->ctr.ws, c->req_route, c->req_status,
+		       clock_ns(CLOCK_MONOTONIC) - c->req_start_ns);
 	resume(w, c);
 }
 
@@ -534,10 +512,10 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 	struct route_response rs;
 	struct route_request rq = {
 		.req = req, .body = body, .body_len = req->content_length, .tls = c->tls != NULL,
-		.now_ns = real_ns(), .st = w->st, .challenges = w->chal, .opens = &w->opens,
-		.verifier = w->verifier,
+		.now_ns = clock_ns(CLOCK_REALTIME), .st = w->st, .challenges = w->chal,
+		.opens = &w->opens, .verifier = w->verifier,
 	};
-	uint64_t start = mono_ns();
+	uint64_t start = clock_ns(CLOCK_MONOTONIC);
 	enum route_outcome o;
 	bool keep_alive;
 
@@ -555,7 +533,7 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 		     c->nreq < limits(w)->max_keepalive_requests;
 	if (rs.has_event && !submit_event(w, c, &rs.ev)) {
 		respond_unavailable(w, c, req, keep_alive);
-		wstats_request(&w->ctr.ws, o, 503, mono_ns() - start);
+		wstats_request(&w->ctr.ws, o, 503, clock_ns(CLOCK_MONOTONIC) - start);
 		return;
 	}
 	write_route_response(w, c, req, &rs, keep_alive);
@@ -568,7 +546,7 @@ static void handle_request(struct worker *w, struct conn *c, const struct http_r
 		c->req_start_ns = start;
 		return;
 	}
-	wstats_request(&w->ctr.ws, o, rs.status, mono_ns() - start);
+	wstats_request(&w->ctr.ws, o, rs.status, clock_ns(CLOCK_MONOTONIC) - start);
 }
 
 /* Parses and answers every complete request in buf; returns the bytes consumed. */
@@ -974,7 +952,7 @@ static void update_clock(struct worker *w)
 {
 	struct timespec ts;
 
-	w->now_ms = mono_ms();
+	w->now_ms = clock_ms(CLOCK_MONOTONIC_COARSE);
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	if (ts.tv_sec != w->date_sec) {
 		w->date_sec = ts.tv_sec;

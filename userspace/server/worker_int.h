@@ -137,7 +137,6 @@ bool ensure_out(struct worker *w, struct conn *c);
 /* Room for need more bytes in c->out: a pooled buffer when they fit, else a buffer of its own
  * (a large management answer), freed once sent. */
 bool out_reserve(struct worker *w, struct conn *c, size_t need);
-uint64_t mono_ns(void);
 void conn_close(struct worker *w, struct conn *c);
 void conn_free(struct worker *w, struct conn *c);
 void conn_next(struct worker *w, struct conn *c, bool request_started);
