@@ -21,7 +21,12 @@ record() { # name rc seconds
 		passed=$((passed + 1)); printf 'PASS  %-40s %4ss\n' "$1" "$3"
 	else
 		failed=$((failed + 1)); failures+=("$1"); printf 'FAIL  %-40s %4ss (log: %s)\n' "$1" "$3" "$logdir/$1.log"
-		tail -n 40 "$logdir/$1.log" | sed 's/^/    /'
+		# The failed checks with the lines around them (what the check printed comes just
+		# before its verdict in the shell tests, just after it in the QEMU tests), then how
+		# the log ends.
+		grep -E -B2 -A3 '^(not ok|FAIL - |\[  FAILED  \])' "$logdir/$1.log" | head -n 40 |
+			sed 's/^/    > /'
+		tail -n 30 "$logdir/$1.log" | sed 's/^/    /'
 	fi
 }
 

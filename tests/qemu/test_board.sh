@@ -83,6 +83,21 @@ tar -C "$stage" -cf "$W/xfer.img" --format=ustar good.bundle broken.bundle wrong
 	downgrade.bundle foreignkey.bundle tampered.bundle tampered-manifest.bundle unsigned.bundle
 truncate -s %512 "$W/xfer.img"
 
+# The operator's certificates, made before the boot as a CA's would be: the x86_64 guest's
+# clock, set from the RTC's whole seconds, runs about 0.3 s behind the host's, so a client
+# certificate made on the host the moment before a request would not be valid yet there.
+NEW=new.demo.edgetrack.test m=$W/mgmt
+mkdir -p "$m"
+issue() { # NAME CN [openssl x509 args...]: NAME.key and NAME.crt, signed as the args say
+	local name=$1 cn=$2; shift 2
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+		-keyout "$m/$name.key" -out "$m/$name.csr" 2> /dev/null &&
+		openssl x509 -req -in "$m/$name.csr" -days 2 "$@" -out "$m/$name.crt" 2> /dev/null
+}
+issue operator qemu-test-operator -CA "$OPCA" -CAkey "$OPCA_KEY" -set_serial "0x$(openssl rand -hex 8)" \
+	-extfile <(printf 'extendedKeyUsage=clientAuth\n')
+issue "$NEW" "$NEW" -key "$m/$NEW.key" -extfile <(printf 'subjectAltName=DNS:%s\n' "$NEW")
+
 # ------------------------------------------------------------------ boot
 # shellcheck source=scripts/lib/ports.sh
 . "$(dirname "$0")/../../scripts/lib/ports.sh"
@@ -131,24 +146,14 @@ subj=$(openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$HOST" </dev/nu
 check "HTTPS serves the demo domain's cert ($subj)" grep -q "$HOST" <<<"$subj"
 
 # ------------------------------------------------------------------ bundle over the management port
-# The operator's side: a client cert from the operator CA, a signing key certified by the root
+# The operator's side: the client cert made above, a signing key certified by the root
 # key in a keyring the bundle carries, and from the appliance's console its management cert
 # (made at first boot, pinned here) and its bundle recipient (the cert's key is sealed to it).
 alive "the management API tests"
 tm=$(date +%s.%N)
-NEW=new.demo.edgetrack.test MURL=https://127.0.0.1:$MGMT m=$W/mgmt
-mkdir -p "$m"
+MURL=https://127.0.0.1:$MGMT
 G 'cat /data/edgetrack/mgmt/mgmt.crt' | tr -d '\r' > "$m/appliance.crt"
 RCPT=$(G 'edgetrackctl id --data-dir /data/edgetrack' | tr -d '\r' | sed -n 's/^recipient: //p')
-issue() { # NAME CN [openssl x509 args...]: NAME.key and NAME.crt, signed as the args say
-	local name=$1 cn=$2; shift 2
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
-		-keyout "$m/$name.key" -out "$m/$name.csr" 2> /dev/null &&
-		openssl x509 -req -in "$m/$name.csr" -days 2 "$@" -out "$m/$name.crt" 2> /dev/null
-}
-issue operator qemu-test-operator -CA "$OPCA" -CAkey "$OPCA_KEY" -set_serial "0x$(openssl rand -hex 8)" \
-	-extfile <(printf 'extendedKeyUsage=clientAuth\n')
-issue "$NEW" "$NEW" -key "$m/$NEW.key" -extfile <(printf 'subjectAltName=DNS:%s\n' "$NEW")
 $CTL keys gen --unencrypted --pub "$m/op.pub" --sec "$m/op.key" > /dev/null &&
 	$CTL keys certify --root-key "$ROOT_KEY" --keyring "$m/keyring" --pub "$m/op.pub" --not-after 1d > /dev/null &&
 	$CTL bundle create --serial 1 --signer "$m/op.pub" --scope "${RCPT%%:*}" --recipient "$RCPT" \
