@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "journal/crc32c.h"
 #include "journal/cursor.h"
+#include "journal/record_json.h"
 #include "journal/segment.h"
 #include "test_journal_util.h"
 
@@ -686,12 +687,76 @@ static void test_reader_empty_and_missing(void **state)
 	assert_non_null(strstr(err, dir));
 }
 
+/* The fleet's straight JSON writer gives jansson's compact dump byte for byte: every flag,
+   reason set, address family, numbers either side of INT64_MAX and hosts that need escapes. */
+static void expect_same_json(const struct journal_record *rec, const struct journal_ship *ship)
+{
+	char want[2048], got[2048];
+	json_t *o = journal_record_json(rec);
+	size_t wlen, glen;
+
+	assert_non_null(o);
+	if (ship) {
+		json_object_set_new(o, "appliance", json_string(ship->appliance));
+		json_object_set_new(o, "prev", json_u64(ship->prev));
+	}
+	wlen = json_dumpb(o, want, sizeof(want), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	glen = journal_record_write(rec, ship, got, sizeof(got));
+	assert_true(wlen > 0 && wlen < sizeof(want));
+	want[wlen] = '\0';
+	got[glen < sizeof(got) ? glen : 0] = '\0';
+	assert_string_equal(got, want);
+	/* one byte short: nothing, never a cut line */
+	assert_int_equal(journal_record_write(rec, ship, got, glen - 1), 0);
+	assert_int_equal(journal_record_write(rec, ship, got, glen), glen);
+}
+
+static void test_record_json_written_straight(void **state)
+{
+	static const char *const hosts[] = {
+		"click.example.com", "q\"uote", "back\\slash", "tab\there", "nl\ncr\rff\fbs\b",
+		"ctl\x01\x1f\x7f", "/slash/", "",
+	};
+	static const uint64_t big[] = { 0, 1, 9, 10, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1,
+					UINT64_MAX };
+	struct journal_record rec;
+	struct journal_ship ship = { .appliance = "pop-7.fra", .prev = 0 };
+
+	(void)state;
+	for (uint64_t i = 0; i < 64; i++) {
+		memset(&rec, 0, sizeof(rec));
+		tj_event(&rec.ev, i);
+		rec.seq = i + 1;
+		rec.ev.flags = (uint8_t)(i % 4);
+		rec.ev.machine_reasons = (uint8_t)(i % 16);
+		rec.ev.addr_family = (uint8_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? 4 : 6);
+		rec.ev.addr_prefix = (uint8_t)(rec.ev.addr_family == 6 ? 48 + i : i % 33);
+		for (int b = 0; b < 16; b++)
+			rec.ev.addr[b] = (uint8_t)(i * 37 + b * 101);
+		rec.ev.link_index = (uint16_t)(i * 1031);
+		rec.ev.message_id = big[i % 7];
+		rec.ev.recipient_id = big[(i + 3) % 7];
+		rec.ev.time_ns = big[(i + 5) % 7];
+		rec.ev.host_len = (uint8_t)strlen(hosts[i % 8]);
+		memcpy(rec.ev.host, hosts[i % 8], rec.ev.host_len + 1);
+		ship.prev = big[i % 7];
+		expect_same_json(&rec, i % 2 ? &ship : NULL);
+	}
+	/* the longest host there is */
+	memset(rec.ev.host, 'a', EVENT_HOST_MAX);
+	rec.ev.host[EVENT_HOST_MAX] = '\0';
+	rec.ev.host_len = EVENT_HOST_MAX;
+	expect_same_json(&rec, &ship);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c_vectors),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_rejects_bad_events),
+		cmocka_unit_test(test_record_json_written_straight),
 		cmocka_unit_test(test_segment_names),
 		cmocka_unit_test(test_settings_parse),
 		cmocka_unit_test(test_fresh_and_reopen),
