@@ -92,11 +92,27 @@ note "$(nproc) CPUs, edgetrackd on CPU $SERVER_CPU, wrk and nats-server on CPU $
 taskset -p -c "$CLIENT_CPU" "${NATS_PID[1]}" >/dev/null
 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "http://127.0.0.1:$ON_PORT/c/$CLICK" >/dev/null
 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d1s -H "Host: $HOST" "http://127.0.0.1:$OFF_PORT/c/$CLICK" >/dev/null
+# CPU ticks of the shipping edgetrackd's threads: the shipper's ("et-shipper", and the NATS
+# client's threads it starts, which inherit the name) and all the others.
+ship_ticks() {
+	local t c ship=0 rest=0 n
+	for t in /proc/"$ON_PID"/task/*; do
+		c=$(cat "$t/comm" 2>/dev/null) && n=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) || continue
+		if [ "$c" = et-shipper ]; then ship=$((ship + n)); else rest=$((rest + n)); fi
+	done
+	echo "$ship $rest"
+}
+ticks0=$(ship_ticks)
 for r in $(seq "$ROUNDS"); do
 	note "round $r/$ROUNDS"
 	ship_run
 	record off "$(run_wrk "$CONNS" "http://127.0.0.1:$OFF_PORT/c/$CLICK" "$((SECS + 2))" "$OFF_PID")"
 done
+
+ticks1=$(ship_ticks)
+note "$(awk -v a="$ticks0" -v b="$ticks1" 'BEGIN { split(a, x, " "); split(b, y, " ")
+	s = y[1] - x[1]; r = y[2] - x[2]
+	printf "over the shipping runs: shipper threads %d ticks, serving threads %d (shipping %.1f%% of edgetrackd CPU)", s, r, s * 100 / (s + r) }')"
 
 # the whole backlog reaches the stream before the lag is read
 for _ in $(seq 600); do [ "$(shipped)" -ge "$(journaled)" ] && break; sleep 0.05; done

@@ -143,19 +143,6 @@ static void window_skip_missing(void **state)
 	ship_window_free(&w);
 }
 
-static void window_unsend(void **state)
-{
-	struct ship_window w;
-
-	(void)state;
-	assert_int_equal(ship_window_init(&w, 8, 0), 0);
-	send_range(&w, 1, 2);
-	ship_window_unsend(&w, 2); /* the library's queue was full */
-	assert_int_equal(w.next, 2);
-	assert_int_equal(ship_window_in_flight(&w), 1);
-	ship_window_free(&w);
-}
-
 /* ---------------------------------------------------------------- high-water marks */
 
 static char *temp_dir(void)
@@ -406,7 +393,6 @@ int main(void)
 		cmocka_unit_test(window_gap_and_resend),
 		cmocka_unit_test(window_bounded),
 		cmocka_unit_test(window_skip_missing),
-		cmocka_unit_test(window_unsend),
 		cmocka_unit_test(hwm_verdicts),
 		cmocka_unit_test(hwm_durable),
 		cmocka_unit_test(settings),

@@ -28,6 +28,7 @@
 #define FETCH_BATCH    128
 #define FETCH_WAIT_MS  500
 #define RETRY_MS       500
+#define MSG_LINES_MAX  1024 /* events in one message at most (the shipper sends up to 64) */
 
 struct consume_opts {
 	char urls_buf[4096];
@@ -42,6 +43,17 @@ struct counts {
 	uint64_t consumed, duplicates, early, gaps, batches;
 };
 
+/* One message: a run of consecutive events of one appliance, one JSON object per line. */
+struct parsed {
+	char appliance[FLEET_NAME_MAX + 1];
+	uint64_t delivered;
+	size_t n;
+	struct line {
+		uint64_t seq, prev;
+		json_t *o;
+	} line[MSG_LINES_MAX];
+};
+
 struct consumer {
 	struct consume_opts o;
 	natsConnection *nc;
@@ -51,6 +63,7 @@ struct consumer {
 	bool out_is_file;
 	int sigfd;
 	struct counts n;
+	struct parsed parsed; /* the message being decided */
 	char *buf;            /* the batch's lines */
 	size_t len, cap;
 	uint64_t batch_lines;
@@ -203,32 +216,60 @@ static int append_line(struct consumer *c, json_t *o)
 
 /* ---------------------------------------------------------------- one batch */
 
-struct parsed {
-	char appliance[FLEET_NAME_MAX + 1];
-	uint64_t seq, prev, delivered;
-	json_t *o;
-};
+static void parsed_free(struct parsed *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		json_decref(p->line[i].o);
+	p->n = 0;
+}
+
+/* One line of p's appliance; its prev must be the line before it, if any. */
+static int parse_line(struct parsed *p, const char *text, size_t len)
+{
+	struct line *l = &p->line[p->n];
+	const char *app;
+
+	if (p->n == MSG_LINES_MAX)
+		return -1;
+	l->o = json_loadb(text, len, 0, NULL);
+	app = json_string_value(json_object_get(l->o, "appliance"));
+	if (!app || strcmp(app, p->appliance) ||
+	    json_u64_value(json_object_get(l->o, "seq"), &l->seq) ||
+	    json_u64_value(json_object_get(l->o, "prev"), &l->prev) || l->prev >= l->seq ||
+	    (p->n && l->prev != p->line[p->n - 1].seq)) {
+		json_decref(l->o);
+		return -1;
+	}
+	json_object_del(l->o, "prev");
+	p->n++;
+	return 0;
+}
 
 static int parse_msg(natsMsg *m, struct parsed *p)
 {
-	const char *subj = natsMsg_GetSubject(m);
-	size_t base = strlen(FLEET_SUBJECT_BASE);
+	const char *subj = natsMsg_GetSubject(m), *d = natsMsg_GetData(m);
+	size_t base = strlen(FLEET_SUBJECT_BASE), len = (size_t)natsMsg_GetDataLength(m);
 	jsMsgMetaData *meta = NULL;
-	const char *app;
 
-	memset(p, 0, sizeof(*p));
+	p->n = 0;
+	p->delivered = 0;
 	if (strncmp(subj, FLEET_SUBJECT_BASE ".", base + 1) != 0)
 		return -1;
 	snprintf(p->appliance, sizeof(p->appliance), "%s", subj + base + 1);
-	p->o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
-	app = json_string_value(json_object_get(p->o, "appliance"));
-	if (!fleet_name_valid(p->appliance) || !app || strcmp(app, p->appliance) ||
-	    json_u64_value(json_object_get(p->o, "seq"), &p->seq) ||
-	    json_u64_value(json_object_get(p->o, "prev"), &p->prev) || p->prev >= p->seq) {
-		json_decref(p->o);
+	if (!fleet_name_valid(p->appliance))
 		return -1;
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(d + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - d) : len;
+
+		if (end > at && parse_line(p, d + at, end - at)) {
+			parsed_free(p);
+			return -1;
+		}
+		at = end + 1;
 	}
-	json_object_del(p->o, "prev");
+	if (!p->n)
+		return -1;
 	if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
 		p->delivered = meta->NumDelivered;
 		jsMsgMetaData_Destroy(meta);
@@ -236,41 +277,57 @@ static int parse_msg(natsMsg *m, struct parsed *p)
 	return 0;
 }
 
-/* Decides one message; those to acknowledge once the batch is durable go to acks. */
-static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
+/* Hands on one line that is next in order; -1 when it could not be. */
+static int deliver(struct consumer *c, const char *appliance, const struct line *l,
+		   uint64_t delivered)
 {
-	struct parsed p;
-	enum hwm_verdict v;
 	uint64_t mark = 0;
 
-	if (parse_msg(m, &p)) {
+	if (hwm_get(&c->hwm, appliance, &mark) && l->prev > mark) {
+		c->n.gaps += l->seq - mark - 1;
+		log_warn("consume_gap", "appliance=%s after=%" PRIu64 " seq=%" PRIu64
+			 " deliveries=%" PRIu64, appliance, mark, l->seq, delivered);
+	}
+	if (append_line(c, l->o) || hwm_set(&c->hwm, appliance, l->seq))
+		return -1;
+	c->batch_lines++;
+	return 0;
+}
+
+/* Decides one message; those to acknowledge once the batch is durable go to acks. Lines
+   handed on before are dropped; a line whose predecessor was not handed on yet makes the
+   whole message wait (it can only be the first one not handed on: the rest follow it). */
+static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
+{
+	struct parsed *p = &c->parsed;
+
+	if (parse_msg(m, p)) {
 		log_warn("consume_bad_event", "subject=%s action=drop", natsMsg_GetSubject(m));
 		natsMsg_Term(m, NULL);
 		return;
 	}
-	v = hwm_check(&c->hwm, p.appliance, p.seq, p.prev, p.delivered >= c->o.gap_wait);
-	if (v == HWM_EARLY) {
-		c->n.early++;
-		natsMsg_NakWithDelay(m, c->o.nak_delay_ms, NULL);
-	} else if (v == HWM_DUPLICATE) {
-		c->n.duplicates++;
-		acks[(*n_acks)++] = m;
-	} else {
-		bool known = hwm_get(&c->hwm, p.appliance, &mark);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct line *l = &p->line[i];
+		enum hwm_verdict v = hwm_check(&c->hwm, p->appliance, l->seq, l->prev,
+					       p->delivered >= c->o.gap_wait);
 
-		if (known && p.prev > mark) {
-			c->n.gaps += p.seq - mark - 1;
-			log_warn("consume_gap", "appliance=%s after=%" PRIu64 " seq=%" PRIu64
-				 " deliveries=%" PRIu64, p.appliance, mark, p.seq, p.delivered);
+		if (v == HWM_DUPLICATE) {
+			c->n.duplicates++;
+			continue;
 		}
-		if (append_line(c, p.o) || hwm_set(&c->hwm, p.appliance, p.seq)) {
-			natsMsg_Nak(m, NULL);
+		if (v == HWM_EARLY) {
+			c->n.early++;
+			natsMsg_NakWithDelay(m, c->o.nak_delay_ms, NULL);
+		} else if (deliver(c, p->appliance, l, p->delivered)) {
+			natsMsg_Nak(m, NULL); /* what was handed on of it is dropped when it comes again */
 		} else {
-			c->batch_lines++;
-			acks[(*n_acks)++] = m;
+			continue;
 		}
+		parsed_free(p);
+		return;
 	}
-	json_decref(p.o);
+	parsed_free(p);
+	acks[(*n_acks)++] = m;
 }
 
 /* Hand on, make the marks durable, then acknowledge: a crash before the acks only brings

@@ -54,14 +54,6 @@ void ship_window_sent(struct ship_window *w, uint64_t seq)
 		w->next = seq + 1;
 }
 
-void ship_window_unsend(struct ship_window *w, uint64_t seq)
-{
-	if (ship_window_room(w, seq) && *slot(w, seq) == SLOT_SENT)
-		*slot(w, seq) = SLOT_FREE;
-	if (seq < w->next && seq > w->acked)
-		w->next = seq;
-}
-
 bool ship_window_ack(struct ship_window *w, uint64_t seq)
 {
 	uint64_t before = w->acked;

@@ -36,9 +36,6 @@ void ship_window_free(struct ship_window *w);
 /* Whether seq may be published now: it lies within cap of the cursor. */
 bool ship_window_room(const struct ship_window *w, uint64_t seq);
 
-/* seq could not be handed over (the library's queue is full): it is next again, no rewind. */
-void ship_window_unsend(struct ship_window *w, uint64_t seq);
-
 /* Whether seq was acknowledged already (a resend skips it). */
 bool ship_window_is_acked(const struct ship_window *w, uint64_t seq);
 

@@ -24,7 +24,10 @@
 #include <time.h>
 
 #define SHIP_ROUND        256      /* events published per loop round at most */
-#define POLL_MS           5        /* journal poll while idle */
+#define SHIP_BATCH        256      /* events per message at most */
+#define EVENT_MAX         4096     /* one event's JSON line at most */
+#define SHIP_MSG_MAX      (SHIP_BATCH * 1024 + EVENT_MAX)
+#define POLL_MS           10       /* journal poll while idle */
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
 #define CURSOR_EVERY_NS   (100ull * 1000000) /* cursor stores at most this often */
 #define FINAL_WAIT_MS     2000     /* acks awaited at stop */
@@ -60,8 +63,11 @@ struct shipper {
 	uint64_t prev;            /* seq of the last event read (the next one's "prev") */
 	uint64_t gap_logged;      /* the seq after the last gap counted */
 	uint64_t stored, store_ns, status_ns;
-	/* one event's JSON: every character of host and id escaped as \u00XX still fits */
-	char msg[4096];
+	/* the message being built: a run of consecutive events, one JSON line each (one event's
+	   line, every character of host and id escaped as \u00XX, fits in EVENT_MAX) */
+	char msg[SHIP_MSG_MAX];
+	size_t msg_len;
+	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
 };
 
 /* Under mu: "what: why" as the status bucket's last_error. */
@@ -91,39 +97,53 @@ int shipper_cursor_read(const char *state_dir, uint64_t *cursor, char *err, size
 
 /* ---------------------------------------------------------------- library callbacks */
 
-static uint64_t msg_seq(natsMsg *m)
+/* The run of seqs a message carried, from its id "<appliance>:<first>[-<last>]"; 0 when the
+   id is not one of ours. */
+static uint64_t msg_range(natsMsg *m, uint64_t *first)
 {
 	const char *id = NULL, *colon;
+	char *end;
+	uint64_t last;
 
-	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id)
+	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id ||
+	    !(colon = strrchr(id, ':')))
 		return 0;
-	colon = strrchr(id, ':');
-	return colon ? strtoull(colon + 1, NULL, 10) : 0;
+	*first = last = strtoull(colon + 1, &end, 10);
+	if (*end == '-')
+		last = strtoull(end + 1, NULL, 10);
+	return *first && last >= *first && last - *first < SHIP_BATCH ? last : 0;
+}
+
+/* Under mu: the stream stored seq. */
+static void acked_one(struct shipper *s, uint64_t seq, uint64_t now)
+{
+	uint64_t slot = seq & (s->win.cap - 1);
+
+	if (ship_window_room(&s->win, seq) && s->ev_ns[slot])
+		lag_hist_add(&s->lag, now > s->ev_ns[slot] ? (now - s->ev_ns[slot]) / 1000000 : 0);
+	ship_window_ack(&s->win, seq);
+	s->st.acked++;
 }
 
 static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 {
 	struct shipper *s = arg;
-	uint64_t seq = msg_seq(m);
+	uint64_t first = 0, last = msg_range(m, &first);
 
 	(void)js;
 	pthread_mutex_lock(&s->mu);
-	if (seq && pa) {
-		uint64_t slot = seq & (s->win.cap - 1);
+	if (last && pa) {
+		uint64_t now = clock_ns(CLOCK_REALTIME);
 
-		if (ship_window_room(&s->win, seq) && s->ev_ns[slot]) {
-			uint64_t t = clock_ns(CLOCK_REALTIME);
-
-			lag_hist_add(&s->lag, t > s->ev_ns[slot] ? (t - s->ev_ns[slot]) / 1000000 : 0);
-		}
-		ship_window_ack(&s->win, seq);
-		s->st.acked++;
+		for (uint64_t seq = first; seq <= last; seq++)
+			acked_one(s, seq, now);
 		if (!s->want_acks)
 			goto out; /* no wake-up per ack: the thread polls the journal anyway */
-	} else if (seq) {
-		ship_window_failed(&s->win, seq);
+	} else if (last) {
+		for (uint64_t seq = first; seq <= last; seq++)
+			ship_window_failed(&s->win, seq);
 		s->rewind = true;
-		s->st.failed++;
+		s->st.failed += last - first + 1;
 		set_error(s, "publish", pae && pae->ErrText ? pae->ErrText
 					       : natsStatus_GetText(pae ? pae->Err : NATS_ERR));
 	}
@@ -254,6 +274,7 @@ static void reopen_reader(struct shipper *s, uint64_t from, uint64_t prev)
 	if (!s->rd)
 		log_error("fleet_reader_failed", "dir=%s reason=\"%s\"", s->journal_dir, err);
 	s->have_held = false;
+	s->out_n = 0; /* its events are read again */
 	s->prev = prev;
 }
 
@@ -275,29 +296,39 @@ static void take_rewind(struct shipper *s)
 	reopen_reader(s, from, prev);
 }
 
-static int publish(struct shipper *s, const struct journal_record *rec, uint64_t prev)
+/* Appends rec's line (its JSON and a newline) to the message being built: 0, or -1 when it
+   does not fit (the message goes out without it). */
+static int encode(struct shipper *s, const struct journal_record *rec, uint64_t prev)
 {
-	char msgid[FLEET_NAME_MAX + 24];
-	json_t *o = journal_record_json(rec);
+	struct journal_ship ship = { .appliance = s->id, .prev = prev };
+	size_t room = sizeof(s->msg) - s->msg_len, len;
+
+	len = journal_record_write(rec, &ship, s->msg + s->msg_len, room);
+	if (!len || len + 1 > room)
+		return -1;
+	s->msg[s->msg_len + len] = '\n';
+	s->msg_len += len + 1;
+	return 0;
+}
+
+/* Publishes the message built for first..last, id "<appliance>:<first>" for one event and
+   "<appliance>:<first>-<last>" for more: a resend of the same run is dropped by the stream. */
+static natsStatus publish(struct shipper *s, uint64_t first, uint64_t last)
+{
+	char msgid[FLEET_NAME_MAX + 48];
 	natsMsg *m = NULL;
 	jsPubOptions po;
 	natsStatus st;
-	size_t len;
 
-	if (!o)
-		return NATS_NO_MEMORY;
-	json_object_set_new(o, "appliance", json_string(s->id));
-	json_object_set_new(o, "prev", json_u64(prev));
-	/* into the shipper's own buffer: no text allocated per event (natsMsg_Create copies) */
-	len = json_dumpb(o, s->msg, sizeof(s->msg), JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!len || len > sizeof(s->msg))
-		return NATS_NO_MEMORY;
-	snprintf(msgid, sizeof(msgid), "%s:%" PRIu64, s->id, rec->seq);
+	if (first == last)
+		snprintf(msgid, sizeof(msgid), "%s:%" PRIu64, s->id, first);
+	else
+		snprintf(msgid, sizeof(msgid), "%s:%" PRIu64 "-%" PRIu64, s->id, first, last);
 	jsPubOptions_Init(&po);
 	po.MsgId = msgid;
 	po.MaxWait = s->cfg.set.ack_timeout_ms;
-	st = natsMsg_Create(&m, s->subject, NULL, s->msg, (int)len);
+	/* natsMsg_Create copies the text: the buffer is the shipper's, reused */
+	st = natsMsg_Create(&m, s->subject, NULL, s->msg, (int)s->msg_len);
 	if (st == NATS_OK)
 		st = js_PublishMsgAsync(s->js, &m, &po);
 	natsMsg_Destroy(m);
@@ -339,76 +370,134 @@ static bool nothing_new(struct shipper *s)
 	return js.next_seq && s->prev + 1 >= js.next_seq;
 }
 
-/* Takes the next event (or the one held back) and publishes it. */
-static enum step ship_one(struct shipper *s)
+/* The next event into held (unless one is held already); false when there is none yet. */
+static bool next_event(struct shipper *s)
 {
-	struct journal_record *rec = &s->held;
-	bool acked, room;
-	natsStatus st;
+	int rc;
 
-	if (!s->have_held) {
-		int rc;
-
-		/* only events the writer has committed (made durable, unless sync=none): an event
-		   shipped and then lost with the page cache would have its seq used again. This
-		   also spares the reader its search for the end of the records through the
-		   writer's zero-filled reserve every time it reaches it. */
-		if (nothing_new(s))
-			return STEP_IDLE;
-		rc = s->rd ? journal_reader_next(s->rd, rec) : 0;
-		if (rc < 0) {
-			/* opened again from the cursor on the next round */
-			log_warn("fleet_reader_error", "dir=%s err=%s", s->journal_dir, strerror(-rc));
-			journal_reader_close(s->rd);
-			s->rd = NULL;
-		}
-		if (rc <= 0)
-			return STEP_IDLE;
-		s->have_held = true;
+	if (s->have_held)
+		return true;
+	/* only events the writer has committed (made durable, unless sync=none): an event
+	   shipped and then lost with the page cache would have its seq used again. This also
+	   spares the reader its search for the end of the records through the writer's
+	   zero-filled reserve every time it reaches it. */
+	if (nothing_new(s))
+		return false;
+	rc = s->rd ? journal_reader_next(s->rd, &s->held) : 0;
+	if (rc < 0) {
+		/* opened again from the cursor on the next round */
+		log_warn("fleet_reader_error", "dir=%s err=%s", s->journal_dir, strerror(-rc));
+		journal_reader_close(s->rd);
+		s->rd = NULL;
 	}
-	if (!pass_gap(s, rec))
-		return STEP_WAIT;
+	if (rc <= 0)
+		return false;
+	s->have_held = true;
+	return true;
+}
+
+enum claim { CLAIM_OK, CLAIM_ACKED, CLAIM_FULL };
+
+/* Enters rec into the window as sent, unless the stream has it already or it lies beyond
+   the window. */
+static enum claim claim(struct shipper *s, const struct journal_record *rec)
+{
+	enum claim c = CLAIM_OK;
+
 	pthread_mutex_lock(&s->mu);
-	acked = ship_window_is_acked(&s->win, rec->seq);
-	room = ship_window_room(&s->win, rec->seq);
-	if (!acked && room) {
+	if (ship_window_is_acked(&s->win, rec->seq)) {
+		c = CLAIM_ACKED;
+	} else if (!ship_window_room(&s->win, rec->seq)) {
+		c = CLAIM_FULL;
+	} else {
 		ship_window_sent(&s->win, rec->seq);
 		s->ev_ns[rec->seq & (s->win.cap - 1)] = rec->ev.time_ns;
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (acked) {
+	return c;
+}
+
+/* Builds the next message from the held event and those right after it that are committed
+   already (never waiting for more): at most SHIP_BATCH, consecutive seqs, each entered in
+   the window. Returns what happened to the first one. */
+static enum step build(struct shipper *s)
+{
+	size_t n = 0;
+
+	s->msg_len = 0;
+	while (n < SHIP_BATCH && next_event(s)) {
+		const struct journal_record *rec = &s->held;
+		size_t before = s->msg_len;
+		enum claim c;
+
+		if (n && rec->seq != s->out_last + 1)
+			break; /* a gap: the next message starts at it, after pass_gap() */
+		if (!n && !pass_gap(s, rec))
+			return STEP_WAIT;
+		if (encode(s, rec, s->prev)) {
+			s->msg_len = before;
+			if (n)
+				break; /* full: the next message starts with it */
+			log_error("fleet_event_too_large", "appliance=%s seq=%" PRIu64, s->id,
+				  rec->seq);
+			return STEP_WAIT;
+		}
+		c = claim(s, rec);
+		if (c != CLAIM_OK) {
+			s->msg_len = before;
+			if (n)
+				break;
+			if (c == CLAIM_FULL)
+				return STEP_WAIT;
+			s->prev = rec->seq; /* a resend skips what the stream has */
+			s->have_held = false;
+			return STEP_SKIPPED;
+		}
+		if (!n)
+			s->out_first = rec->seq;
+		s->out_last = rec->seq;
 		s->prev = rec->seq;
 		s->have_held = false;
-		return STEP_SKIPPED;
+		n++;
 	}
-	if (!room)
-		return STEP_WAIT;
-	st = publish(s, rec, s->prev);
+	s->out_n = n;
+	return n ? STEP_SENT : STEP_IDLE;
+}
+
+/* Builds a message (unless one waits for the library's queue) and publishes it. */
+static enum step ship_one(struct shipper *s)
+{
+	enum step step = STEP_SENT;
+	natsStatus st;
+
+	if (!s->out_n && (step = build(s)) != STEP_SENT)
+		return step;
+	if (!s->out_n)
+		return STEP_WAIT; /* the window is full */
+	st = publish(s, s->out_first, s->out_last);
+	if (st == NATS_TIMEOUT)
+		return STEP_WAIT; /* the library's queue is full: the same message later */
 	pthread_mutex_lock(&s->mu);
 	if (st == NATS_OK) {
-		s->st.published++;
-	} else if (st == NATS_TIMEOUT) {
-		ship_window_unsend(&s->win, rec->seq); /* the library's queue is full: later */
+		s->st.published += s->out_n;
 	} else {
-		ship_window_failed(&s->win, rec->seq);
+		for (uint64_t seq = s->out_first; seq <= s->out_last; seq++)
+			ship_window_failed(&s->win, seq);
 		s->rewind = true;
-		s->st.failed++;
+		s->st.failed += s->out_n;
 		set_error(s, "publish", natsStatus_GetText(st));
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (st != NATS_OK)
-		return STEP_WAIT;
-	s->prev = rec->seq;
-	s->have_held = false;
-	return STEP_SENT;
+	s->out_n = 0;
+	return st == NATS_OK ? STEP_SENT : STEP_WAIT;
 }
 
-/* Publishes a round of events; true when it did anything. Waiting for acks (a full window,
-   a gap to pass), it asks the ack handler for a wake-up. */
+/* Publishes a round of messages; true when it stopped with more to send right away. Once it
+   has caught up with the journal the thread waits POLL_MS, so the next message carries
+   the events of that time instead of one message per event at the rate they come in.
+   Waiting for acks (a full window, a gap to pass), it asks the ack handler for a wake-up. */
 static bool ship_round(struct shipper *s)
 {
-	bool busy = false;
-
 	for (int i = 0; i < SHIP_ROUND; i++) {
 		enum step st = ship_one(s);
 
@@ -418,10 +507,9 @@ static bool ship_round(struct shipper *s)
 			pthread_mutex_unlock(&s->mu);
 		}
 		if (st == STEP_WAIT || st == STEP_IDLE)
-			break;
-		busy = true;
+			return false;
 	}
-	return busy;
+	return true;
 }
 
 /* ---------------------------------------------------------------- cursor and status */
@@ -558,10 +646,10 @@ static void *run(void *arg)
 			wait_a_little(s, RETRY_MS);
 			continue;
 		}
-		bool busy = ship_round(s);
+		bool more = ship_round(s);
 		store_cursor(s, false);
 		status_if_due(s);
-		if (!busy)
+		if (!more)
 			wait_a_little(s, POLL_MS);
 	}
 	return NULL;
