@@ -8,6 +8,10 @@
 #   BENCH ship_lag_p99_ms <event time to stream acknowledgement, p99> <click answer p99> <ratio>
 #   BENCH fleet_click_rps <shipping on> <shipping off> <ratio>
 #   BENCH fleet_click_cpu_us_per_req <shipping on> <shipping off> <ratio>   (edgetrackd's own CPU)
+#   BENCH fleet_click_req_per_cpu_s <shipping on> <shipping off> <ratio>
+#       the same as clicks per CPU-second of edgetrackd: with wrk and nats-server sharing the
+#       other core, wrk is the ceiling of fleet_click_rps and nats-server's CPU takes from it;
+#       this is the figure for the appliance's own cost of shipping
 #
 #   bench/fleet.sh [BUILD_DIR]
 # Each figure is the median of BENCH_ROUNDS alternating rounds (default 3). BENCH_SECONDS per
@@ -126,3 +130,4 @@ bench_line events_shipped_per_s "$(med ship 2)" "$(med ship 1)"
 bench_line ship_lag_p99_ms "$lag" "$(med on 2)"
 med_line fleet_click_rps on off 1
 med_line fleet_click_cpu_us_per_req on off 4
+per_cpu_line fleet_click_req_per_cpu_s on off 4
