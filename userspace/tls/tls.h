@@ -15,7 +15,8 @@
  * config rotate in step with no coordination. New tickets use the first secret's current key;
  * every secret's keys for the current, previous and next period are accepted, so a ticket
  * lives between one and two periods. Without configured secrets a random one is drawn at start
- * (resumption then works on this process only). A session resumes only under the server name
+ * (resumption then works on this process only). The secrets come from the caller: edgetrackd
+ * takes an applied bundle's (server/state.h) before the config's "tls.ticket_keys". A session resumes only under the server name
  * (SNI, case-insensitive) it was made under, as RFC 6066 §3 requires; under any other name,
  * even one the same certificate covers, the handshake is a full one.
  *
