@@ -503,6 +503,112 @@ static void test_build_encrypts_config_secrets(void **state)
 	frame_buf_free(&b);
 }
 
+/* ------------------------------------------------------------------ ticket keys */
+
+#define TICKET_SECRET "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+static const char tickets_json[] =
+	"[{\"name\": \"2025-06\", \"secret\": \"" TICKET_SECRET "\"},\n"
+	" {\"name\": \"2025-07\", \"secret\": \"" TICKET_SECRET "0123\"}]\n";
+
+/* One ticket_keys item with data (and a cert beside it), sealed to this appliance, signed. */
+static void build_tickets(struct fx *f, const char *data, struct frame_buf *out)
+{
+	struct bundle_recipient r = { 0 };
+	struct bundle_input in[2] = {
+		{ .type = BUNDLE_ITEM_CERT, .domain = "click.customer.com",
+		  .data = (const void *)cert_pem, .len = sizeof(cert_pem) - 1 },
+		{ .type = BUNDLE_ITEM_TICKET_KEYS, .data = (const void *)data, .len = strlen(data) },
+	};
+	struct bundle_spec s = { .serial = APPLIED + 1, .issued_at = NOW - 60,
+				 .not_after = NOW + DAY, .recipients = &r, .n_recipients = 1,
+				 .items = in, .n_items = 2 };
+	struct frame_buf unsigned_ = { 0 };
+
+	snprintf(r.id, sizeof(r.id), "%s", f->self.id);
+	memcpy(r.pk, f->self.pk, sizeof(r.pk));
+	memcpy(s.key_id, f->pk[OP].key_id, sizeof(s.key_id));
+	assert_int_equal(bundle_build(&s, &unsigned_, f->err, sizeof(f->err)), 0);
+	assert_int_equal(bundle_sign(unsigned_.p, unsigned_.len, &f->sk[OP], MINISIG_PREHASHED,
+				     NULL, out, f->err, sizeof(f->err)), 0);
+	frame_buf_free(&unsigned_);
+}
+
+/* Built, sealed, verified, decrypted as they were; neither the secrets nor even their names
+ * are in the file's bytes, and the manifest says the item is encrypted. */
+static void test_ticket_keys_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct frame_buf b = { 0 };
+	struct bundle *bu;
+
+	build_tickets(f, tickets_json, &b);
+	assert_null(memmem(b.p, b.len, TICKET_SECRET, 16));
+	assert_null(memmem(b.p, b.len, "2025-06", 7));
+	assert_non_null(memmem(b.p, b.len, "\"ticket_keys\"", 13));
+	assert_non_null(memmem(b.p, b.len, "\"encrypted\": true", 17));
+	bu = verify_bytes(f, b.p, b.len);
+	frame_buf_free(&b);
+	if (!bu)
+		fail_msg("refused: %s", f->err);
+	assert_int_equal(bu->n_items, 2);
+	assert_int_equal(bu->items[1].type, BUNDLE_ITEM_TICKET_KEYS);
+	assert_string_equal((const char *)bu->items[1].data, tickets_json);
+	bundle_free(bu);
+}
+
+/* A ticket_keys item the server could not use refuses the whole bundle, saying why. */
+static void test_ticket_keys_malformed(void **state)
+{
+	static const struct { const char *data, *reason; } bad[] = {
+		{ "[{\"name\": \"k\", \"secret\": \"abc\"}]",
+		  "item 1 (ticket_keys): ticket_keys[0].secret: expected 64 to 128 hex digits" },
+		{ "[{\"name\": \"k\"}]", "item 1 (ticket_keys): ticket_keys[0].secret: missing" },
+		{ "[{\"secret\": \"" TICKET_SECRET "\", \"x\": 1}]",
+		  "item 1 (ticket_keys): ticket_keys[0].x: unknown key" },
+		{ "[]", "item 1 (ticket_keys): no key in the list" },
+		{ "{\"name\": \"k\"}", "ticket_keys: expected an array of at most 8 keys" },
+		{ "[{", "item 1 (ticket_keys): ticket_keys: bad JSON" },
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct frame_buf b = { 0 };
+		struct bundle *bu;
+
+		build_tickets(f, bad[i].data, &b);
+		bu = verify_bytes(f, b.p, b.len);
+		frame_buf_free(&b);
+		if (bu || !strstr(f->err, bad[i].reason))
+			fail_msg("%s: want refusal \"%s\", got %s \"%s\"", bad[i].data,
+				 bad[i].reason, bu ? "a bundle" : "", f->err);
+	}
+}
+
+/* Ticket keys are key material: no bundle carries them without a recipient, and a manifest
+ * that claims them in the clear is refused. */
+static void test_ticket_keys_sealed_only(void **state)
+{
+	struct fx *f = *state;
+	struct bundle_input in = { .type = BUNDLE_ITEM_TICKET_KEYS,
+				   .data = (const void *)tickets_json,
+				   .len = sizeof(tickets_json) - 1 };
+	struct bundle_spec s = { .serial = 1, .not_after = NOW, .items = &in, .n_items = 1 };
+	struct frame_buf b = { 0 };
+	struct manifest m;
+	static const char clear[] =
+		"{\"format\": 1, \"serial\": 1, \"issued_at\": 0, \"not_after\": 1, "
+		"\"key_id\": \"0123456789abcdef\", \"scope\": \"fleet\", \"items\": [{\"type\": "
+		"\"ticket_keys\", \"sha256\": \"" TICKET_SECRET "\"}]}";
+
+	assert_int_equal(bundle_build(&s, &b, f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "ticket keys"));
+	assert_non_null(strstr(f->err, "name at least one --recipient"));
+	assert_int_equal(manifest_parse(clear, strlen(clear), &m, f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "items[0]: ticket keys must be encrypted"));
+	manifest_free(&m);
+	frame_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +632,9 @@ int main(void)
 		T(test_key_sealed_to_another_appliance),
 		T(test_build_refuses_unreadable_keys),
 		T(test_build_encrypts_config_secrets),
+		T(test_ticket_keys_round_trip),
+		T(test_ticket_keys_malformed),
+		T(test_ticket_keys_sealed_only),
 #undef T
 	};
 

@@ -438,6 +438,78 @@ static void test_rollback_first(void **state)
 	tb_free(b);
 }
 
+#define TK1 "[{\"name\": \"k1\", \"secret\": \"" \
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}]"
+#define TK2 "[{\"name\": \"k2\", \"secret\": \"" \
+	"1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201001f1e\"}]"
+
+/* The name of the first ticket key the current generation serves; "" for none. */
+static const char *current_ticket_name(struct fixture *f)
+{
+	static struct ticket_key keys[TICKET_KEYS_MAX];
+	char err[512];
+	size_t n = 0;
+	int rc = state_ticket_keys(f->dir, keys, &n, err, sizeof(err));
+
+	if (rc < 0)
+		fail_msg("state_ticket_keys: %s", err);
+	return rc ? keys[0].name : "";
+}
+
+/* A bundle's ticket keys become the generation's (0600); one without keeps them (the same
+ * file, linked); the next set replaces them; a rollback serves the previous generation's. */
+static void test_ticket_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct bundle *b5 = tb_new(5), *b6 = tb_new(6), *b7 = tb_new(7);
+	char why[512];
+	struct stat sb;
+	char path[600];
+
+	assert_string_equal(current_ticket_name(f), "");
+	tb_add(b5, BUNDLE_ITEM_TICKET_KEYS, NULL, TK1);
+	assert_int_equal(apply(f, b5, why, sizeof(why)), 0);
+	snprintf(path, sizeof(path), "%s/state/gen-5/ticket_keys.json", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_string_equal(current_ticket_name(f), "k1");
+	reload(f);
+	tb_add(b6, BUNDLE_ITEM_REMOVE, "b.example.com", NULL);
+	assert_int_equal(apply(f, b6, why, sizeof(why)), 0);
+	assert_int_equal(inode(f, "gen-6/ticket_keys.json"), inode(f, "gen-5/ticket_keys.json"));
+	assert_string_equal(current_ticket_name(f), "k1");
+	reload(f);
+	tb_add(b7, BUNDLE_ITEM_TICKET_KEYS, NULL, TK2);
+	assert_int_equal(apply(f, b7, why, sizeof(why)), 0);
+	assert_string_equal(current_ticket_name(f), "k2");
+	assert_int_equal(state_rollback(&f->st, 7, why, sizeof(why)), 0);
+	assert_string_equal(current_ticket_name(f), "k1");
+	tb_free(b5);
+	tb_free(b6);
+	tb_free(b7);
+}
+
+/* A generation's ticket file that does not parse is an error, not a silent fallback to the
+ * config's keys. */
+static void test_ticket_keys_unreadable(void **state)
+{
+	struct fixture *f = *state;
+	struct bundle *b = tb_new(5);
+	struct ticket_key keys[TICKET_KEYS_MAX];
+	char why[512], path[600];
+	size_t n;
+
+	tb_add(b, BUNDLE_ITEM_TICKET_KEYS, NULL, TK1);
+	assert_int_equal(apply(f, b, why, sizeof(why)), 0);
+	snprintf(path, sizeof(path), "%s/state/gen-5/ticket_keys.json", f->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(atomic_write_file(path, "[{\"secret\": \"00\"}]", 18, 0600, why,
+					   sizeof(why)), 0);
+	assert_int_equal(state_ticket_keys(f->dir, keys, &n, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "ticket_keys.json[0].secret: expected 64 to 128 hex digits"));
+	tb_free(b);
+}
+
 /* What a run killed mid-apply leaves is cleaned up; the serial being built is free again. */
 static void test_leftovers(void **state)
 {
@@ -471,6 +543,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_keys_unreadable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -320,9 +320,9 @@ static bool resumes(struct tls_server *srv, SSL_SESSION *sess, int max, SSL_CTX 
 	return resumes_as(srv, "a.example.com", sess, max, ctx);
 }
 
-static struct tls_ticket_key tkey(const char *name, unsigned char fill)
+static struct ticket_key tkey(const char *name, unsigned char fill)
 {
-	struct tls_ticket_key k = { .secret_len = 32 };
+	struct ticket_key k = { .secret_len = 32 };
 
 	snprintf(k.name, sizeof(k.name), "%s", name);
 	memset(k.secret, fill, k.secret_len);
@@ -331,8 +331,8 @@ static struct tls_ticket_key tkey(const char *name, unsigned char fill)
 
 static void resumption_at(struct fixture *f, int max)
 {
-	struct tls_ticket_key k1 = tkey("k1", 1), k2 = tkey("k2", 2), k3 = tkey("k3", 3);
-	struct tls_ticket_key ring[2] = { k2, k1 };
+	struct ticket_key k1 = tkey("k1", 1), k2 = tkey("k2", 2), k3 = tkey("k3", 3);
+	struct ticket_key ring[2] = { k2, k1 };
 	struct tls_server *other;
 	SSL_SESSION *sess;
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());

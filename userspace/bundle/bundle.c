@@ -12,6 +12,7 @@
 #include "bundle/manifest.h"
 #include "bundle/util.h"
 #include "core/err.h"
+#include "core/ticket_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,24 @@ static int copy_item(struct verify *v, size_t i, size_t s, struct bundle_item *o
 	return 0;
 }
 
+/* Ticket keys the server could not take would fail the apply halfway: refused here with the
+ * reason, like any other malformed item. A bundle that keeps the keys in force has no such
+ * item, so an empty list means nothing and is refused too. */
+static int check_ticket_keys(struct verify *v, size_t i, const struct bundle_item *it)
+{
+	struct ticket_key keys[TICKET_KEYS_MAX];
+	size_t n = 0;
+	char why[256];
+	int rc = 0;
+
+	if (ticket_keys_load(it->data, it->len, "ticket_keys", keys, &n, why, sizeof(why)))
+		rc = err_set(v->err, v->errlen, "item %zu (ticket_keys): %s", i, why);
+	else if (!n)
+		rc = err_set(v->err, v->errlen, "item %zu (ticket_keys): no key in the list", i);
+	sodium_memzero(keys, sizeof(keys));
+	return rc;
+}
+
 static struct bundle *assemble(struct verify *v)
 {
 	struct bundle *b = calloc(1, sizeof(*b));
@@ -260,7 +279,9 @@ static struct bundle *assemble(struct verify *v)
 	minisig_key_id_hex(v->m.key_id, b->key_id);
 	for (size_t i = 0, s = 0; i < v->m.n_items; i++) {
 		b->n_items++;
-		if (copy_item(v, i, s, &b->items[i])) {
+		if (copy_item(v, i, s, &b->items[i]) ||
+		    (b->items[i].type == BUNDLE_ITEM_TICKET_KEYS &&
+		     check_ticket_keys(v, i, &b->items[i]))) {
 			bundle_free(b);
 			return NULL;
 		}

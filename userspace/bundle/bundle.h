@@ -24,22 +24,28 @@
  *                              "encrypted": true},
  *        {"type": "remove",    "domain": "old.customer.com"},          (no item bytes)
  *        {"type": "challenge", "token": "...", "key_authorization": "..."}, (no item bytes)
- *        {"type": "keyring",   "sha256": "..."}
+ *        {"type": "keyring",   "sha256": "..."},
+ *        {"type": "ticket_keys", "sha256": "...", "encrypted": true}
  *      ]}
  *
  * Items with bytes are stored in the file in manifest order; items without bytes have no
  * "item" section. An "encrypted" item is XChaCha20-Poly1305 (libsodium's IETF AEAD) under the
  * data key: 24-byte nonce || ciphertext, with the manifest's sha256 over exactly those stored
  * bytes and the item's index in the manifest's "items" (4 bytes big-endian) as associated
- * data. Private keys are always encrypted; a bundle with key material needs a recipient entry
- * for each appliance that is to apply it. "encrypted" may be set on config and cert items too
+ * data. Private keys and ticket keys are always encrypted; a bundle with key material needs a
+ * recipient entry for each appliance that is to apply it. "encrypted" may be set on config and cert items too
  * (edgetrackctl encrypts the config whenever recipients are named: it holds token secrets),
  * never on a keyring. A cert and a key pair up by domain; a domain is either updated or
  * removed in one bundle, never both. Unknown members are refused: a new field is a new format.
  * The signature section is empty (length 0) until the manifest is signed.
  *
+ * A ticket_keys item holds the TLS session ticket secrets the appliance is to use, in the
+ * config's "tls.ticket_keys" format (core/ticket_keys.h), at least one key; the verifier
+ * refuses one that does not parse. Whoever reads them can decrypt every session resumed
+ * under them, so they travel sealed like private keys and a listing shows their names only.
+ *
  * Sizes are capped: the file 512 MiB, the manifest 64 MiB, 262144 items, a config 64 MiB,
- * a cert chain 64 KiB, a key 16 KiB, a keyring 138 KiB.
+ * a cert chain 64 KiB, a key 16 KiB, a keyring 138 KiB, ticket keys 16 KiB.
  *
  * Trust: the image carries a root public key (minisign format). A keyring file lists operator
  * signing keys, each with an expiry, and is itself signed by the root key; a keyring with a
@@ -71,6 +77,7 @@ enum bundle_item_type {
 	BUNDLE_ITEM_REMOVE,
 	BUNDLE_ITEM_CHALLENGE,
 	BUNDLE_ITEM_KEYRING,
+	BUNDLE_ITEM_TICKET_KEYS,
 };
 
 /* One item after verification; data is plaintext (decrypted when it was encrypted). */
@@ -78,7 +85,8 @@ struct bundle_item {
 	enum bundle_item_type type;
 	char domain[BUNDLE_DOMAIN_MAX + 1];   /* cert, key, remove */
 	char *token, *key_authorization;      /* challenge */
-	unsigned char *data;                  /* config, cert, key, keyring; NUL after len */
+	unsigned char *data;                  /* config, cert, key, keyring, ticket_keys;
+					       * NUL after len */
 	size_t len;
 };
 

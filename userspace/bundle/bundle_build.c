@@ -36,7 +36,7 @@ static bool config_has_secrets(const struct bundle_input *in)
 
 static bool is_secret(const struct bundle_input *in)
 {
-	return in->type == BUNDLE_ITEM_KEY ||
+	return in->type == BUNDLE_ITEM_KEY || in->type == BUNDLE_ITEM_TICKET_KEYS ||
 	       (in->type == BUNDLE_ITEM_CONFIG && config_has_secrets(in));
 }
 
@@ -69,8 +69,8 @@ static int check_recipients(struct build *b)
 	if (!has_secrets(s))
 		return 0;
 	if (!s->n_recipients)
-		return err_set(b->err, b->errlen, "private keys and a config with token secrets "
-			       "travel encrypted: name at least one --recipient");
+		return err_set(b->err, b->errlen, "private keys, ticket keys and a config with token "
+			       "secrets travel encrypted: name at least one --recipient");
 	for (size_t i = 0; i < s->n_scope; i++)
 		if (!is_recipient(s, s->scope[i]))
 			return err_set(b->err, b->errlen, "appliance %s is in scope but is no "

@@ -21,7 +21,7 @@ struct bundle_input {
 	enum bundle_item_type type;
 	const char *domain;                            /* cert, key, remove */
 	const char *token, *key_authorization;         /* challenge */
-	const unsigned char *data;                     /* config, cert, key, keyring */
+	const unsigned char *data;                     /* config, cert, key, keyring, ticket_keys */
 	size_t len;
 };
 
@@ -37,8 +37,9 @@ struct bundle_spec {
 	size_t n_items;
 };
 
-/* An unsigned bundle into out. Keys are always encrypted, the config too when recipients are
- * named; every appliance of a listed scope needs a recipient entry when there are keys.
+/* An unsigned bundle into out. Keys and ticket keys are always encrypted, the config too when
+ * recipients are named; every appliance of a listed scope needs a recipient entry when there
+ * are keys. Item contents are packed as given: the verifier and the appliance judge them.
  * 0, or -1 with the reason. */
 int bundle_build(const struct bundle_spec *s, struct frame_buf *out, char *err, size_t errlen);
 

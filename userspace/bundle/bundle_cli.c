@@ -6,6 +6,7 @@
 #include "bundle/identity.h"
 #include "bundle/manifest.h"
 #include "bundle/util.h"
+#include "core/ticket_keys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 		"           [--not-after DURATION|TIME] [--scope fleet|ID,...] [--recipient ID:PUBKEY]...\n"
 		"           [--config FILE] [--cert DOMAIN=CRT[,KEY]]... [--cert-dir DIR]\n"
 		"           [--remove DOMAIN]... [--challenge TOKEN=KEYAUTH]... [--keyring FILE]\n"
+		"           [--ticket-keys FILE]\n"
 		"       edgetrackctl bundle sign --key OP.key [--legacy] [--trusted-comment TEXT] FILE\n"
 		"       edgetrackctl bundle verify --root ROOT.pub --keyring FILE [--identity DIR]\n"
 		"           [--appliance-id ID] [--applied-serial N] FILE\n"
@@ -33,10 +35,13 @@ static void usage(FILE *f)
 		"       edgetrackctl bundle attach-signature FILE SIG.minisig\n"
 		"DURATION is 90d, 12h, 30m, 2w or 3600s from now; TIME is 2026-12-31[T00:00:00Z] or\n"
 		"@EPOCH (default " DEFAULT_NOT_AFTER "). --cert-dir reads <domain>.crt and <domain>.key\n"
-		"(_wildcard.<parent> for *.<parent>), as edgetrackctl acme writes them. Keys, a config\n"
-		"with token secrets, and any config when recipients are named, are encrypted to each\n"
-		"--recipient (from `edgetrackctl id` on the appliance). An encrypted OP.key asks for\n"
-		"its password, or reads $EDGETRACK_KEY_PASSWORD.\n");
+		"(_wildcard.<parent> for *.<parent>), as edgetrackctl acme writes them. --ticket-keys\n"
+		"reads TLS session ticket secrets as the config's tls.ticket_keys writes them\n"
+		"([{\"name\": ..., \"secret\": \"<64-128 hex>\"}]); the appliance then uses them\n"
+		"instead of its config's. Keys, ticket keys, a config with token secrets, and any\n"
+		"config when recipients are named, are encrypted to each --recipient (from\n"
+		"`edgetrackctl id` on the appliance). An encrypted OP.key asks for its password, or\n"
+		"reads $EDGETRACK_KEY_PASSWORD.\n");
 }
 
 static int fail(const char *what, const char *why)
@@ -65,7 +70,7 @@ struct create {
 	char **strs;        /* domains and tokens split out of arguments */
 	size_t n_strs;
 	/* collected per kind, written in this order */
-	const char *keyring, *config, *cert_dir;
+	const char *keyring, *config, *cert_dir, *ticket_keys;
 	char **certs, **removes, **challenges;
 	size_t n_certs, n_removes, n_challenges;
 	char err[ERRLEN];
@@ -216,6 +221,25 @@ static int set_scope(struct create *c)
 	return 0;
 }
 
+/* The operator hears about a malformed file now, not from each appliance that refuses it. */
+static int add_ticket_keys(struct create *c, const char *path)
+{
+	struct ticket_key keys[TICKET_KEYS_MAX];
+	struct bundle_input *in;
+	size_t n = 0;
+	int rc = 0;
+
+	if (add_file(c, BUNDLE_ITEM_TICKET_KEYS, NULL, path))
+		return -1;
+	in = &c->in[c->spec.n_items - 1];
+	if (ticket_keys_load(in->data, in->len, "ticket_keys", keys, &n, c->err, sizeof(c->err)))
+		rc = fail(path, c->err);
+	else if (!n)
+		rc = fail(path, "no ticket key in the list");
+	sodium_memzero(keys, sizeof(keys));
+	return rc;
+}
+
 static int add_items(struct create *c)
 {
 	if (set_scope(c))
@@ -223,6 +247,8 @@ static int add_items(struct create *c)
 	if (c->keyring && add_file(c, BUNDLE_ITEM_KEYRING, NULL, c->keyring))
 		return -1;
 	if (c->config && add_file(c, BUNDLE_ITEM_CONFIG, NULL, c->config))
+		return -1;
+	if (c->ticket_keys && add_ticket_keys(c, c->ticket_keys))
 		return -1;
 	for (size_t i = 0; i < c->n_certs; i++)
 		if (add_cert_arg(c, c->certs[i]))
@@ -283,7 +309,7 @@ static size_t count_certs(const char *dir)
 /* Room for the items, once the options say how many there can be. */
 static int alloc_items(struct create *c)
 {
-	size_t n = 2 + 2 * c->n_certs + 2 * count_certs(c->cert_dir) + c->n_removes +
+	size_t n = 3 + 2 * c->n_certs + 2 * count_certs(c->cert_dir) + c->n_removes +
 		   c->n_challenges;
 	size_t ids = 1;
 
@@ -305,7 +331,7 @@ static int create_options(struct create *c, int argc, char **argv, const char **
 		{ "recipient", 1, 0, 'r' }, { "signer", 1, 0, 'k' }, { "config", 1, 0, 'c' },
 		{ "cert", 1, 0, 'C' }, { "cert-dir", 1, 0, 'D' }, { "remove", 1, 0, 'R' },
 		{ "challenge", 1, 0, 'H' }, { "keyring", 1, 0, 'K' }, { "out", 1, 0, 'o' },
-		{ 0, 0, 0, 0 },
+		{ "ticket-keys", 1, 0, 'T' }, { 0, 0, 0, 0 },
 	};
 	const char *not_after = DEFAULT_NOT_AFTER, *signer = NULL;
 	struct minisig_pubkey pk;
@@ -324,6 +350,7 @@ static int create_options(struct create *c, int argc, char **argv, const char **
 		case 'R': c->removes[c->n_removes++] = optarg; break;
 		case 'H': c->challenges[c->n_challenges++] = optarg; break;
 		case 'K': c->keyring = optarg; break;
+		case 'T': c->ticket_keys = optarg; break;
 		case 'o': *out = optarg; break;
 		default: return 2;
 		}
@@ -464,6 +491,21 @@ static int cmd_attach(int argc, char **argv)
 
 /* ------------------------------------------------------------------ verify */
 
+/* Ticket keys by name only: a listing goes to terminals and logs, the secrets never do. */
+static void print_ticket_names(const struct bundle_item *it)
+{
+	struct ticket_key keys[TICKET_KEYS_MAX];
+	size_t n = 0;
+	char why[256];
+
+	if (ticket_keys_load(it->data, it->len, "ticket_keys", keys, &n, why, sizeof(why)))
+		n = 0;   /* the verifier refused such an item already */
+	for (size_t k = 0; k < n; k++)
+		printf("%s%s", k ? ", " : "", keys[k].name[0] ? keys[k].name : "(unnamed)");
+	printf(" (%zu key%s)", n, n == 1 ? "" : "s");
+	sodium_memzero(keys, sizeof(keys));
+}
+
 static void print_bundle(const struct bundle *b)
 {
 	char ia[32], na[32];
@@ -476,7 +518,9 @@ static void print_bundle(const struct bundle *b)
 		const struct bundle_item *it = &b->items[i];
 		printf("  %-9s %s", bundle_item_type_name(it->type),
 		       it->type == BUNDLE_ITEM_CHALLENGE ? it->token : it->domain);
-		if (it->data)
+		if (it->type == BUNDLE_ITEM_TICKET_KEYS)
+			print_ticket_names(it);
+		else if (it->data)
 			printf("%s(%zu bytes)", it->domain[0] ? " " : "", it->len);
 		printf("\n");
 	}

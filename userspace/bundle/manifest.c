@@ -15,17 +15,19 @@
 #define CONFIG_ITEM_MAX ((size_t)64 << 20)
 #define CERT_ITEM_MAX   ((size_t)64 << 10)
 #define KEY_ITEM_MAX    ((size_t)16 << 10)
+#define TICKET_ITEM_MAX ((size_t)16 << 10)   /* 8 keys, with room for names and layout */
 #define SECTION_MAX     (CONFIG_ITEM_MAX + BUNDLE_AEAD_OVERHEAD)
 
 static const char *const type_names[] = {
 	[BUNDLE_ITEM_CONFIG] = "config", [BUNDLE_ITEM_CERT] = "cert",
 	[BUNDLE_ITEM_KEY] = "key",       [BUNDLE_ITEM_REMOVE] = "remove",
 	[BUNDLE_ITEM_CHALLENGE] = "challenge", [BUNDLE_ITEM_KEYRING] = "keyring",
+	[BUNDLE_ITEM_TICKET_KEYS] = "ticket_keys",
 };
 
 const char *bundle_item_type_name(enum bundle_item_type t)
 {
-	if (t < BUNDLE_ITEM_CONFIG || t > BUNDLE_ITEM_KEYRING)
+	if (t < BUNDLE_ITEM_CONFIG || t > BUNDLE_ITEM_TICKET_KEYS)
 		return "?";
 	return type_names[t];
 }
@@ -42,6 +44,7 @@ size_t bundle_item_max(enum bundle_item_type t)
 	case BUNDLE_ITEM_CERT:    return CERT_ITEM_MAX + BUNDLE_AEAD_OVERHEAD;
 	case BUNDLE_ITEM_KEY:     return KEY_ITEM_MAX + BUNDLE_AEAD_OVERHEAD;
 	case BUNDLE_ITEM_KEYRING: return KEYRING_FILE_MAX;
+	case BUNDLE_ITEM_TICKET_KEYS: return TICKET_ITEM_MAX + BUNDLE_AEAD_OVERHEAD;
 	default:                  return 0;
 	}
 }
@@ -108,7 +111,7 @@ struct ctx {
 
 static enum bundle_item_type type_of(const char *s)
 {
-	for (int t = BUNDLE_ITEM_CONFIG; s && t <= BUNDLE_ITEM_KEYRING; t++)
+	for (int t = BUNDLE_ITEM_CONFIG; s && t <= BUNDLE_ITEM_TICKET_KEYS; t++)
 		if (!strcmp(s, type_names[t]))
 			return (enum bundle_item_type)t;
 	return 0;
@@ -154,6 +157,8 @@ static int parse_data(json_t *o, size_t i, struct manifest_item *it, struct ctx 
 	it->encrypted = json_is_true(enc);
 	if (it->type == BUNDLE_ITEM_KEY && !it->encrypted)
 		return err_set(c->err, c->errlen, "items[%zu]: a private key must be encrypted", i);
+	if (it->type == BUNDLE_ITEM_TICKET_KEYS && !it->encrypted)
+		return err_set(c->err, c->errlen, "items[%zu]: ticket keys must be encrypted", i);
 	if (it->type == BUNDLE_ITEM_KEYRING && it->encrypted)
 		return err_set(c->err, c->errlen, "items[%zu]: a keyring cannot be encrypted", i);
 	return 0;
@@ -168,6 +173,7 @@ static int parse_item(json_t *o, size_t i, struct manifest_item *it, struct ctx 
 		[BUNDLE_ITEM_REMOVE] = { "type", "domain", NULL },
 		[BUNDLE_ITEM_CHALLENGE] = { "type", "token", "key_authorization", NULL },
 		[BUNDLE_ITEM_KEYRING] = { "type", "sha256", NULL },
+		[BUNDLE_ITEM_TICKET_KEYS] = { "type", "sha256", "encrypted", NULL },
 	};
 	const char *bad;
 
@@ -203,7 +209,7 @@ static int by_token(const void *a, const void *b)
 	return strcmp(x->token ? x->token : "", y->token ? y->token : "");
 }
 
-/* One config, one keyring, per domain one cert and one key or else one removal, one answer
+/* One config, one keyring, one set of ticket keys, per domain one cert and one key or else one removal, one answer
  * per challenge token: anything else has no single meaning to apply. Sorted, not quadratic. */
 static int check_clashes(const struct manifest *m, struct ctx *c)
 {

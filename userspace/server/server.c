@@ -161,18 +161,52 @@ int server_reload_certs(struct server *srv, const char *domain, char *err, size_
 				   errlen);
 }
 
+/* The applied generation's ticket keys (a bundle's ticket_keys item) over the config's
+ * tls.ticket_keys: 1 when ts now holds the generation's, 0 when it keeps the config's (or
+ * none), -1 with err. */
+static int applied_tickets(const struct config *cfg, struct tls_settings *ts, char *err,
+			   size_t errlen)
+{
+	char why[512];
+	int rc;
+
+	if (cfg->embedded)
+		return 0;
+	rc = state_ticket_keys(cfg->data_dir, ts->ticket_keys, &ts->n_ticket_keys, why,
+			       sizeof(why));
+	return rc < 0 ? err_set(err, errlen, "ticket keys: %s", why) : rc;
+}
+
+/* Names only: the log says which secrets serve, never what they are. */
+static void log_tickets(const struct tls_settings *ts, bool from_gen)
+{
+	char names[TLS_TICKET_KEYS_MAX * (TICKET_NAME_MAX + 1) + 1] = "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < ts->n_ticket_keys && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? "," : "",
+					ts->ticket_keys[i].name);
+	log_info("tls_ticket_keys", "source=%s keys=%zu names=\"%s\"",
+		 from_gen ? "bundle" : ts->n_ticket_keys ? "config" : "random",
+		 ts->n_ticket_keys ? ts->n_ticket_keys : 1, names);
+}
+
 /* HTTPS: the cert store (loaded from the cert directory) and one server context for every
  * domain. The embedded defaults make a self-signed demo cert on first start. */
 static int setup_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
 	struct tls_settings ts;
 	char why[256];
+	int from_gen;
 
 	if (!wants_tls(cfg))
 		return 0;
 	tls_settings_default(&ts);
 	if (cfg->tls && tls_settings_parse(cfg->tls, &ts, why, sizeof(why)))
 		return err_set(err, errlen, "%s: %s", cfg->source, why);
+	from_gen = applied_tickets(cfg, &ts, err, errlen);
+	if (from_gen < 0)
+		return -1;
 	config_cert_dir(cfg, srv->cert_dir, sizeof(srv->cert_dir));
 	if (make_dirs(srv->cert_dir, true, err, errlen))
 		return -1;
@@ -186,25 +220,38 @@ static int setup_tls(struct server *srv, const struct config *cfg, char *err, si
 	srv->tls = tls_server_new(&ts, srv->certs, why, sizeof(why));
 	if (!srv->tls)
 		return err_set(err, errlen, "tls: %s", why);
+	srv->bundle_tickets = from_gen;
+	log_tickets(&ts, from_gen);
 	log_info("tls_ready", "backend=%s cert_dir=%s", tls_backend_name(), srv->cert_dir);
 	return 0;
 }
 
 /* SIGHUP: new certificates (from a new directory when the config names one: an applied
- * bundle's generation) and ticket keys; the rest of "tls" needs a restart. */
+ * bundle's generation) and ticket keys; the rest of "tls" needs a restart. A config without
+ * ticket keys keeps the ones in force, unless those were a generation's that is no longer
+ * current (a rollback to one without any): they stop, and a random key takes over. */
 static int reload_tls(struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
 	struct tls_settings ts;
 	char why[256], dir[sizeof(srv->cert_dir)];
+	int from_gen;
 
 	if (!srv->tls)
 		return 0;
 	tls_settings_default(&ts);
 	if (cfg->tls && tls_settings_parse(cfg->tls, &ts, why, sizeof(why)))
 		return err_set(err, errlen, "%s: %s", cfg->source, why);
-	if (ts.n_ticket_keys &&
-	    tls_server_set_ticket_keys(srv->tls, ts.ticket_keys, ts.n_ticket_keys, why, sizeof(why)))
-		return err_set(err, errlen, "tls.ticket_keys: %s", why);
+	from_gen = applied_tickets(cfg, &ts, err, errlen);
+	if (from_gen < 0)
+		return -1;
+	if (ts.n_ticket_keys || srv->bundle_tickets) {
+		if (tls_server_set_ticket_keys(srv->tls, ts.ticket_keys, ts.n_ticket_keys, why,
+					       sizeof(why)))
+			return err_set(err, errlen, "ticket keys (%s): %s",
+				       from_gen ? "applied bundle" : "tls.ticket_keys", why);
+		srv->bundle_tickets = from_gen;
+		log_tickets(&ts, from_gen);
+	}
 	config_cert_dir(cfg, dir, sizeof(dir));
 	metrics_certs_loading(srv->metrics, NULL);
 	if (cert_store_load_dir(srv->certs, dir, NULL, cert_rejected, srv, err, errlen))

@@ -64,6 +64,7 @@ struct server {
 	struct xdp_runtime *xdp;           /* NULL without CONFIG_XDP */
 	struct tls_server *tls;            /* NULL when no listener speaks TLS */
 	struct cert_store *certs;
+	bool bundle_tickets;               /* the ticket keys in force are a generation's */
 	struct shipper *shipper;           /* fleet: NULL without a "nats" config */
 	struct fleet_in *fleet_in;         /* fleet: the bundle and challenge watch, likewise */
 	char cert_dir[256];

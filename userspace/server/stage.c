@@ -37,6 +37,7 @@ struct plan {
 	struct cert_change *certs;
 	size_t n;
 	const struct bundle_item *config;
+	const struct bundle_item *tickets;   /* NULL: the base generation's stay in force */
 };
 
 struct state_stage {
@@ -144,6 +145,11 @@ static int make_plan(struct plan *p, const struct bundle *b, char *reason, size_
 		case BUNDLE_ITEM_REMOVE:
 			if (add_change(p, it, reason, len))
 				return -1;
+			break;
+		case BUNDLE_ITEM_TICKET_KEYS:
+			if (p->tickets)
+				return err_set(reason, len, "the bundle has two ticket_keys items");
+			p->tickets = it;
 			break;
 		case BUNDLE_ITEM_CHALLENGE:
 		case BUNDLE_ITEM_KEYRING: /* trust, not state: the applier installs it */
@@ -331,6 +337,28 @@ static int write_config(struct state_stage *sg, json_t *cfg, char *err, size_t e
 			    sg->tmp, strerror(errno ? errno : ENOMEM)) : 0;
 }
 
+/* The bundle's ticket keys, or else the current generation's (a hard link: the same secrets,
+ * so the keys in force stay in force); none when neither has any. */
+static int write_tickets(struct state_stage *sg, const struct plan *p, char *err, size_t errlen)
+{
+	char gen[64], from[sizeof(gen) + sizeof(STATE_TICKET_KEYS) + 1];
+	uint64_t serial;
+
+	if (p->tickets) {
+		if (write_at(sg->gfd, STATE_TICKET_KEYS, p->tickets->data, p->tickets->len, 0600))
+			return err_set(err, errlen, "cannot write %s/%s/%s: %s", sg->st->dir, sg->tmp,
+				       STATE_TICKET_KEYS, strerror(errno));
+		return 0;
+	}
+	if (state_current(sg->st, gen, sizeof(gen), &serial))
+		return 0;
+	snprintf(from, sizeof(from), "%s/%s", gen, STATE_TICKET_KEYS);
+	if (linkat(sg->sfd, from, sg->gfd, STATE_TICKET_KEYS, 0) && errno != ENOENT)
+		return err_set(err, errlen, "cannot link %s/%s into %s: %s", sg->st->dir, from,
+			       sg->tmp, strerror(errno));
+	return 0;
+}
+
 static struct state_stage *stage_new(const struct state_store *st, uint64_t serial, char *err,
 				     size_t errlen)
 {
@@ -410,7 +438,7 @@ struct state_stage *state_stage_bundle(const struct state_store *st, const struc
 		goto out;
 	}
 	sg = stage_new(st, b->serial, reason, len);
-	if (sg && (write_config(sg, cfg, reason, len) ||
+	if (sg && (write_config(sg, cfg, reason, len) || write_tickets(sg, &p, reason, len) ||
 		   build_certs(sg, &p, base->cert_dir, reason, len) || sync_stage(sg, reason, len))) {
 		state_stage_free(sg);
 		sg = NULL;

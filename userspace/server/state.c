@@ -198,6 +198,35 @@ void state_prune(const struct state_store *st)
 	closedir(d);
 }
 
+/* ---------------------------------------------------------------- ticket keys */
+
+int state_ticket_keys(const char *data_dir, struct ticket_key keys[TICKET_KEYS_MAX], size_t *n,
+		      char *err, size_t errlen)
+{
+	struct state_store st;
+	char gen[64], path[sizeof(st.dir) + 96], why[256];
+	uint64_t serial;
+	size_t len;
+	char *text;
+	int rc;
+
+	state_init(&st, data_dir);
+	if (state_current(&st, gen, sizeof(gen), &serial))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s/%s", st.dir, gen, STATE_TICKET_KEYS);
+	text = read_small_file(path, STATE_TICKET_KEYS_MAX, &len);
+	if (!text && errno == ENOENT)
+		return 0;
+	if (!text)
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
+	rc = ticket_keys_load(text, len, path, keys, n, why, sizeof(why));
+	explicit_bzero(text, len);
+	free(text);
+	if (rc)
+		return err_set(err, errlen, "%s", why);
+	return 1;
+}
+
 /* ---------------------------------------------------------------- the served config */
 
 /* the appliance's own: a bundle's config carries none of them (the fleet's "nats" names the

@@ -7,6 +7,10 @@
  *     previous -> gen-41            the generation before, kept for a rollback
  *     gen-42/config.json            the config served (without the appliance's own settings)
  *     gen-42/certs/<domain>.crt|key the cert store directory (unchanged files hard-linked)
+ *     gen-42/ticket_keys.json       TLS session ticket secrets (0600) from a bundle's
+ *                                   ticket_keys item, or hard-linked from the generation
+ *                                   before when the bundle has none; absent until a bundle
+ *                                   brings some
  *     serial                        the highest bundle serial ever applied, rolled back or not
  *     gen-43.tmp/                   a generation being built; removed at the next start
  *
@@ -17,12 +21,14 @@
  * Precedence: when <data_dir>/state/current exists it is the config and certificate source;
  * the --config file then supplies only the appliance's own settings, which no bundle may
  * carry: data_dir, control_socket and management (and tls.cert_dir, the generation's certs/).
- * Without state, the --config file serves as it is.
+ * Without state, the --config file serves as it is. A generation's ticket_keys.json comes
+ * before the config's tls.ticket_keys (state_ticket_keys()).
  */
 #ifndef ET_SERVER_STATE_H
 #define ET_SERVER_STATE_H
 
 #include "core/config.h"
+#include "core/ticket_keys.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -49,6 +55,14 @@ uint64_t state_highest_serial(const struct state_store *st);
  */
 struct config *state_load_config(const char *bootstrap_path, char *err, size_t errlen);
 
+/*
+ * The ticket keys of the current generation of data_dir (<gen>/ticket_keys.json): 1 with
+ * keys[0..*n), 0 when there is no generation or it has none (the config's then serve), -1
+ * with err when the file is there but unreadable or malformed.
+ */
+int state_ticket_keys(const char *data_dir, struct ticket_key keys[TICKET_KEYS_MAX], size_t *n,
+		      char *err, size_t errlen);
+
 /* ---- building a generation from a verified bundle */
 
 /* What the new generation starts from: the config being served and its certificates. */
@@ -64,8 +78,8 @@ struct state_stage;
  * validates them (a cert alone pairs with the key in place, and the other way round), the
  * resulting config as --check-config does, the challenge items (a keyring item is the
  * caller's: trust moves apart from generations). Then builds the generation
- * under a temporary name: unchanged certificates hard-linked from the base, the rest written
- * and fsync'ed. NULL with the reason (nothing visible changed).
+ * under a temporary name: unchanged certificates (and ticket keys when the bundle has none)
+ * hard-linked from the base, the rest written and fsync'ed. NULL with the reason (nothing visible changed).
  */
 struct state_stage *state_stage_bundle(const struct state_store *st, const struct state_base *base,
 				       const struct bundle *b, time_t now, char *reason,
@@ -82,6 +96,9 @@ int state_rollback(const struct state_store *st, uint64_t serial, char *err, siz
 void state_prune(const struct state_store *st);
 
 /* ---- shared by state.c and stage.c */
+
+#define STATE_TICKET_KEYS     "ticket_keys.json"
+#define STATE_TICKET_KEYS_MAX ((size_t)16 << 10)   /* a bundle's item cap */
 
 int state_remove_tree(int at, const char *name);
 int state_record_serial(const struct state_store *st, uint64_t serial, char *err, size_t errlen);

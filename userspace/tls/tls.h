@@ -15,7 +15,8 @@
  * config rotate in step with no coordination. New tickets use the first secret's current key;
  * every secret's keys for the current, previous and next period are accepted, so a ticket
  * lives between one and two periods. Without configured secrets a random one is drawn at start
- * (resumption then works on this process only). A session resumes only under the server name
+ * (resumption then works on this process only). The secrets come from the caller: edgetrackd
+ * takes an applied bundle's (server/state.h) before the config's "tls.ticket_keys". A session resumes only under the server name
  * (SNI, case-insensitive) it was made under, as RFC 6066 §3 requires; under any other name,
  * even one the same certificate covers, the handshake is a full one.
  *
@@ -31,26 +32,21 @@
 #include <stdint.h>
 
 #include "certs/cert_store.h"
+#include "core/ticket_keys.h"
 
-#define TLS_TICKET_KEYS_MAX   8
-#define TLS_TICKET_SECRET_MIN 32
-#define TLS_TICKET_SECRET_MAX 64
+#define TLS_TICKET_KEYS_MAX   TICKET_KEYS_MAX
+#define TLS_TICKET_SECRET_MIN TICKET_SECRET_MIN
+#define TLS_TICKET_SECRET_MAX TICKET_SECRET_MAX
 
 /* tls_conn_read results besides a plaintext length */
 #define TLS_CLOSED (-1L) /* the peer sent close_notify */
 #define TLS_EFATAL (-2L) /* handshake or record failure; flush pending output, then close */
 
-struct tls_ticket_key {
-	char name[32];                               /* operator's label, for logs */
-	unsigned char secret[TLS_TICKET_SECRET_MAX];
-	size_t secret_len;
-};
-
 struct tls_settings {
 	char cert_dir[256];
 	char default_cert[CERT_NAME_MAX + 1]; /* served for no/unknown SNI; "" = unrecognized_name */
 	int min_version;                      /* 12 or 13 (TLS 1.2 / 1.3) */
-	struct tls_ticket_key ticket_keys[TLS_TICKET_KEYS_MAX];
+	struct ticket_key ticket_keys[TLS_TICKET_KEYS_MAX];
 	size_t n_ticket_keys;                 /* 0: one random key for this process */
 	uint32_t ticket_rotation_s;           /* period of each derived ticket key */
 	uint32_t cert_cache;                  /* parsed cert+key objects kept (LRU) */
@@ -91,7 +87,7 @@ struct tls_server *tls_server_new(const struct tls_settings *s, struct cert_stor
 void tls_server_free(struct tls_server *srv);
 
 /* Replaces the ticket secrets (config reload); tickets under the old ones stop resuming. */
-int tls_server_set_ticket_keys(struct tls_server *srv, const struct tls_ticket_key *keys,
+int tls_server_set_ticket_keys(struct tls_server *srv, const struct ticket_key *keys,
 			       size_t n, char *err, size_t errlen);
 
 struct tls_conn *tls_conn_new(struct tls_server *srv);

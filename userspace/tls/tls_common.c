@@ -200,13 +200,13 @@ int tls_sni_from_hello(const unsigned char *rec, size_t len, char name[TLS_SNI_M
 struct tls_ticket_ring {
 	pthread_rwlock_t lock;
 	uint32_t rotation;
-	struct tls_ticket_key keys[TLS_TICKET_KEYS_MAX];
+	struct ticket_key keys[TLS_TICKET_KEYS_MAX];
 	size_t n;
 	int64_t period; /* the period derived[] was computed for; -1: none */
 	struct tls_ticket_dkey derived[TLS_TICKET_KEYS_MAX][RING_SPAN];
 };
 
-static void derive_one(const struct tls_ticket_key *k, const char *label, int64_t period,
+static void derive_one(const struct ticket_key *k, const char *label, int64_t period,
 		       unsigned char *out, size_t len)
 {
 	unsigned char msg[64], md[32];
@@ -221,7 +221,7 @@ static void derive_one(const struct tls_ticket_key *k, const char *label, int64_
 	tls_cleanse(md, sizeof(md));
 }
 
-static void derive(const struct tls_ticket_key *k, int64_t period, struct tls_ticket_dkey *d)
+static void derive(const struct ticket_key *k, int64_t period, struct tls_ticket_dkey *d)
 {
 	derive_one(k, "edgetrack ticket name", period, d->name, sizeof(d->name));
 	derive_one(k, "edgetrack ticket enc", period, d->enc, sizeof(d->enc));
@@ -241,7 +241,7 @@ static void ring_refresh(struct tls_ticket_ring *r, int64_t period)
 	r->period = period;
 }
 
-static int keys_check(const struct tls_ticket_key *keys, size_t n, char *err, size_t errlen)
+static int keys_check(const struct ticket_key *keys, size_t n, char *err, size_t errlen)
 {
 	if (n > TLS_TICKET_KEYS_MAX) {
 		snprintf(err, errlen, "at most %d ticket keys", TLS_TICKET_KEYS_MAX);
@@ -259,7 +259,7 @@ static int keys_check(const struct tls_ticket_key *keys, size_t n, char *err, si
 }
 
 /* Without configured keys: one random secret for this process. */
-static int ring_load(struct tls_ticket_ring *r, const struct tls_ticket_key *keys, size_t n,
+static int ring_load(struct tls_ticket_ring *r, const struct ticket_key *keys, size_t n,
 		     char *err, size_t errlen)
 {
 	if (keys_check(keys, n, err, errlen))
@@ -282,7 +282,7 @@ static int ring_load(struct tls_ticket_ring *r, const struct tls_ticket_key *key
 	return 0;
 }
 
-struct tls_ticket_ring *tls_ticket_ring_new(const struct tls_ticket_key *keys, size_t n,
+struct tls_ticket_ring *tls_ticket_ring_new(const struct ticket_key *keys, size_t n,
 					    uint32_t rotation_s, char *err, size_t errlen)
 {
 	struct tls_ticket_ring *r = calloc(1, sizeof(*r));
@@ -300,7 +300,7 @@ struct tls_ticket_ring *tls_ticket_ring_new(const struct tls_ticket_key *keys, s
 	return r;
 }
 
-int tls_ticket_ring_set(struct tls_ticket_ring *r, const struct tls_ticket_key *keys, size_t n,
+int tls_ticket_ring_set(struct tls_ticket_ring *r, const struct ticket_key *keys, size_t n,
 			char *err, size_t errlen)
 {
 	int rc;
@@ -381,86 +381,10 @@ void tls_settings_default(struct tls_settings *s)
 	s->cert_cache = 1024;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int parse_hex(const char *hex, unsigned char *out, size_t *outlen)
-{
-	size_t n = strlen(hex);
-
-	if (n % 2 || n / 2 < TLS_TICKET_SECRET_MIN || n / 2 > TLS_TICKET_SECRET_MAX)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	*outlen = n / 2;
-	return 0;
-}
-
-static int parse_ticket_key(const json_t *o, size_t i, struct tls_ticket_key *k, char *err,
-			    size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	bool has_secret = false;
-
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "tls.ticket_keys[%zu]: expected an object", i);
-		return -1;
-	}
-	json_object_foreach((json_t *)o, key, v) {
-		if (!strcmp(key, "name")) {
-			if (!json_is_string(v) || json_string_length(v) >= sizeof(k->name)) {
-				snprintf(err, errlen, "tls.ticket_keys[%zu].name: expected a string of "
-					 "at most %zu bytes", i, sizeof(k->name) - 1);
-				return -1;
-			}
-			snprintf(k->name, sizeof(k->name), "%s", json_string_value(v));
-		} else if (!strcmp(key, "secret")) {
-			if (!json_is_string(v) ||
-			    parse_hex(json_string_value(v), k->secret, &k->secret_len)) {
-				snprintf(err, errlen, "tls.ticket_keys[%zu].secret: expected %d to %d hex "
-					 "digits", i, 2 * TLS_TICKET_SECRET_MIN, 2 * TLS_TICKET_SECRET_MAX);
-				return -1;
-			}
-			has_secret = true;
-		} else {
-			snprintf(err, errlen, "tls.ticket_keys[%zu].%s: unknown key", i, key);
-			return -1;
-		}
-	}
-	if (!has_secret) {
-		snprintf(err, errlen, "tls.ticket_keys[%zu].secret: missing", i);
-		return -1;
-	}
-	return 0;
-}
-
 static int parse_ticket_keys(const json_t *a, struct tls_settings *s, char *err, size_t errlen)
 {
-	if (!json_is_array(a) || json_array_size(a) > TLS_TICKET_KEYS_MAX) {
-		snprintf(err, errlen, "tls.ticket_keys: expected an array of at most %d keys",
-			 TLS_TICKET_KEYS_MAX);
-		return -1;
-	}
-	memset(s->ticket_keys, 0, sizeof(s->ticket_keys));
-	s->n_ticket_keys = json_array_size(a);
-	for (size_t i = 0; i < s->n_ticket_keys; i++)
-		if (parse_ticket_key(json_array_get(a, i), i, &s->ticket_keys[i], err, errlen))
-			return -1;
-	return 0;
+	return ticket_keys_parse(a, "tls.ticket_keys", s->ticket_keys, &s->n_ticket_keys, err,
+				 errlen);
 }
 
 static int parse_uint(const json_t *v, const char *key, json_int_t lo, json_int_t hi,

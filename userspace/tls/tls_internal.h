@@ -35,9 +35,9 @@ struct tls_ticket_dkey {
 
 struct tls_ticket_ring;
 
-struct tls_ticket_ring *tls_ticket_ring_new(const struct tls_ticket_key *keys, size_t n,
+struct tls_ticket_ring *tls_ticket_ring_new(const struct ticket_key *keys, size_t n,
 					    uint32_t rotation_s, char *err, size_t errlen);
-int tls_ticket_ring_set(struct tls_ticket_ring *r, const struct tls_ticket_key *keys, size_t n,
+int tls_ticket_ring_set(struct tls_ticket_ring *r, const struct ticket_key *keys, size_t n,
 			char *err, size_t errlen);
 void tls_ticket_ring_free(struct tls_ticket_ring *r);
 

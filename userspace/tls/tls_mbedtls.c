@@ -439,7 +439,7 @@ void tls_server_free(struct tls_server *srv)
 	free(srv);
 }
 
-int tls_server_set_ticket_keys(struct tls_server *srv, const struct tls_ticket_key *keys,
+int tls_server_set_ticket_keys(struct tls_server *srv, const struct ticket_key *keys,
 			       size_t n, char *err, size_t errlen)
 {
 	return tls_ticket_ring_set(srv->tickets, keys, n, err, errlen);
