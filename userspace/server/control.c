@@ -242,6 +242,7 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 			metrics_tick(srv);
 		/* a reload, a bundle or a command may have changed config or certificates: the
 		 * certificate view is built again here, not while a page or a scrape waits */
+		server_take_cert_notes(srv);
 		metrics_refresh(srv);
 	}
 	server_drain(srv);
