@@ -153,6 +153,9 @@ PORT=$(free_port) TLSPORT=$(free_port) MPORT=$(free_port)
 		print "]}" }'
 } >"$T/page.json"
 etd_up page "$T/page.json" "$MPORT"
+# it serves while its start-up pass checks the certificates: measure the page after that
+for _ in $(seq 6000); do grep -q msg=certs_loaded "$T/page.log" && break; sleep 0.1; done
+grep -q msg=certs_loaded "$T/page.log" || die "page: start-up pass not done after 10 minutes"
 PAGE=http://127.0.0.1:$MPORT/
 footer() { # QUERY ID: a figure of that page's footer (render-ms, view-ms)
 	curl -sf "$PAGE$1" | sed -n "s/.*id=\"$2\">\([0-9.]*\)<.*/\1/p"

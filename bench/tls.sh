@@ -12,7 +12,8 @@
 #   mbedtls_tls12_handshakes, mbedtls_https_keepalive_rps, mbedtls_*_cpu_us
 #                                        the same with the mbedTLS 2.28 backend
 #                                        (built into build/bench-mbedtls; TLS 1.2 only)
-# Then the 100,000-domain scale test on the OpenSSL build (SCALE lines; BENCH_SCALE=0 skips).
+# Then the 100,000-domain scale figures on the OpenSSL build (bench/scale.sh; BENCH_SCALE=0
+# skips them).
 #
 #   bench/tls.sh [BUILD_DIR]        (BUILD_DIR: an optimized OpenSSL build, default build)
 # Each figure is the median of BENCH_ROUNDS alternating rounds (default 3).
@@ -40,8 +41,6 @@ note "building the mbedTLS backend into ${mbuild#"$top"/}"
 make -s -C "$top" O=build/bench-mbedtls KCONFIG_CONFIG=build/bench-mbedtls/.config \
 	host_mbedtls_defconfig >&2
 make -s -C "$top" O=build/bench-mbedtls KCONFIG_CONFIG=build/bench-mbedtls/.config all >&2
-[ "${BENCH_SCALE:-1}" = 1 ] && make -s -C "$top" O="${build#"$top"/}" \
-	"${build#"$top"/}/tests/tls/mintcerts" >&2
 
 bench_tmpdir tlsbench
 
@@ -248,7 +247,5 @@ med_line mbedtls_tls12_handshake_cpu_us mb_h12 ng_h12 2
 med_line mbedtls_https_request_cpu_us mb_ka ng_ka 2
 
 if [ "${BENCH_SCALE:-1}" = 1 ]; then
-	note "scale: 100,000 domains on the OpenSSL build"
-	ET_BUILD=$build bash "$top/tests/integration/test_tls_scale.sh" | grep '^SCALE\|passed' ||
-		die "scale test failed"
+	"$top/bench/scale.sh" "$build"
 fi

@@ -70,6 +70,12 @@ for i in $(seq 6000); do
 	[ "$i" = 6000 ] && { echo "edgetrackd not up after 10 minutes"; exit 1; }
 	sleep 0.1
 done
+# it serves while the start-up pass still checks pairs (those show as pending): wait for it
+for i in $(seq 6000); do
+	grep -q 'msg=certs_loaded' etd.log && break
+	[ "$i" = 6000 ] && { echo "start-up pass not done after 10 minutes"; exit 1; }
+	sleep 0.1
+done
 PAGE=http://127.0.0.1:$MPORT/
 # some opens while the page is looked at, so its rate chart has a line: 20 a second, 80 s
 OPEN=$(mint open d1.ok.example.net)

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Scale: N generated domains (default 100,000; SCALE_DOMAINS overrides) with one CA and one
 # shared leaf key, each with its own cert, all listed in the config. Measures and prints the
-# cert minting time, edgetrackd's start-up time and RSS, then handshakes with random domains
-# (each must be served its own cert, checked by subject) and the RSS after them.
+# cert minting time, edgetrackd's start-up time (until it serves) and RSS, handshakes with
+# random domains while the start-up pass still checks pairs in the background (each must be
+# served its own cert, checked by subject), the time until every pair is checked and the RSS
+# then.
 # `make check` runs it under ASan with 10,000 domains; bench/tls.sh runs the full 100,000 on an
 # optimized build.
 . "$(dirname "$0")/lib.sh"
@@ -47,9 +49,29 @@ for _ in $(seq 6000); do
 done
 start_ms=$(($(now_ms) - t0))
 rss_start=$(rss_kb "$ET_PID")
+indexed=$(grep -o 'msg=certs_indexed.*' "$T/etd.log" | head -1)
+echo "SCALE startup_ms $start_ms rss_kb $rss_start ($indexed)"
+# Checking a pair takes ~0.2 ms (2 ms under ASan): 10,000 do not fit the start-up budget.
+[ "$N" -ge 10000 ] && check "serving before every pair is checked" matches "$indexed" "pending=[1-9]"
+
+# First uses while the pass runs: each checks its own pair.
+early=0
+for i in 1 $((N / 2)) $((N - 2)); do
+	got=$(tls_subject "d$i.$SUFFIX" -CAfile "$T/ca/ca.crt")
+	[ "$got" = "subject=CN = d$i.$SUFFIX | DNS:d$i.$SUFFIX" ] && early=$((early + 1))
+done
+check "handshakes during the start-up pass got their own cert" eq "$early" 3
+
+for _ in $(seq 6000); do
+	grep -q 'msg=certs_loaded' "$T/etd.log" && break
+	kill -0 "$ET_PID" 2>/dev/null || { cat "$T/etd.log"; exit 1; }
+	sleep 0.1
+done
+loaded_ms=$(($(now_ms) - t0))
+rss_loaded=$(rss_kb "$ET_PID")
 loaded=$(grep -o 'msg=certs_loaded.*' "$T/etd.log" | head -1)
-echo "SCALE startup_ms $start_ms rss_kb $rss_start ($loaded)"
-check "all $N pairs loaded at start" contains "$loaded" "loaded=$N "
+echo "SCALE loaded_ms $loaded_ms rss_kb $rss_loaded ($loaded)"
+check "all $N pairs checked by the start-up pass" contains "$loaded" "loaded=$N "
 check "none rejected" contains "$loaded" "rejected=0 "
 
 good=0
@@ -75,7 +97,7 @@ reload_ms=$(($(now_ms) - t0))
 echo "SCALE reload_unchanged_ms $reload_ms"
 check "still serving after the reload" eq "$(tls_subject "d7.$SUFFIX" -CAfile "$T/ca/ca.crt")" "subject=CN = d7.$SUFFIX | DNS:d7.$SUFFIX"
 
-echo "SCALE summary backend=$BACKEND asan=$asan domains=$N mint_ms=$mint_ms startup_ms=$start_ms rss_start_kb=$rss_start rss_after_kb=$rss_after handshakes=$SAMPLES handshake_ms_total=$hs_ms reload_unchanged_ms=$reload_ms"
+echo "SCALE summary backend=$BACKEND asan=$asan domains=$N mint_ms=$mint_ms startup_ms=$start_ms rss_start_kb=$rss_start loaded_ms=$loaded_ms rss_loaded_kb=$rss_loaded rss_after_kb=$rss_after handshakes=$SAMPLES handshake_ms_total=$hs_ms reload_unchanged_ms=$reload_ms"
 stop_etd "$ET_PID"
 check "no sanitizer or error output" bash -c "! grep -E 'ERROR|runtime error|level=error' '$T/etd.log'"
 finish

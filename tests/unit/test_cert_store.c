@@ -272,6 +272,136 @@ static void test_acquire_and_fallback(void **state)
 	assert_non_null(strstr(err, "no certificate for unknown.example.org"));
 }
 
+static int load_lazy(struct fixture *f, bool pass, struct cert_load_result *r)
+{
+	char err[256];
+
+	f->reasons[0] = '\0';
+	return cert_store_load_dir_lazy(f->store, f->dir, 0, pass, r, on_reject, f, err,
+					sizeof(err));
+}
+
+/* Four good pairs and a bad one (a key that does not match its cert). */
+static void four_and_a_bad_one(struct fixture *f)
+{
+	EVP_PKEY *other = tc_ec_key();
+	X509 *x = tc_cert("bad.example.com", "DNS:bad.example.com", f->key, &f->ca, -60, 86400, 0);
+
+	four_domains(f);
+	tc_write_pair(f->dir, "bad.example.com", x, f->ca.cert, other);
+	X509_free(x);
+	EVP_PKEY_free(other);
+}
+
+/* No budget, no pass: nothing is read at load; each pair is checked by its first use. */
+static void test_lazy_checks_on_first_use(void **state)
+{
+	struct fixture *f = *state;
+	struct cert_load_result r;
+	struct cert_info info;
+	struct cert_obj *o;
+	char err[256];
+
+	four_and_a_bad_one(f);
+	assert_int_equal(load_lazy(f, false, &r), 0);
+	assert_int_equal(r.pending, 5);
+	assert_int_equal(r.loaded + r.rejected, 0);
+	assert_string_equal(f->reasons, "");
+	/* not checked yet: the status side does not know it, and does not check it */
+	assert_int_equal(cert_store_lookup(f->store, "a.example.com", &info), -1);
+	assert_int_equal(cert_store_lookup(f->store, "x.w.example.com", &info), -1);
+
+	o = cert_store_acquire(f->store, "a.example.com", NULL, err, sizeof(err));
+	assert_non_null(o);
+	assert_string_equal(cert_obj_domain(o), "a.example.com");
+	cert_obj_put(o);
+	assert_int_equal(cert_store_lookup(f->store, "a.example.com", &info), 0);
+	o = cert_store_acquire(f->store, "q.w.example.com", NULL, err, sizeof(err));
+	assert_non_null(o);
+	assert_string_equal(cert_obj_domain(o), "*.w.example.com");
+	cert_obj_put(o);
+
+	/* the bad pair is refused at its first use, reported once, and serves as if absent */
+	assert_null(cert_store_acquire(f->store, "bad.example.com", NULL, err, sizeof(err)));
+	o = cert_store_acquire(f->store, "bad.example.com", "c.example.net", err, sizeof(err));
+	assert_non_null(o);
+	assert_string_equal(cert_obj_domain(o), "c.example.net");
+	cert_obj_put(o);
+	cert_store_take_rejects(f->store, on_reject, f);
+	assert_string_equal(f->reasons, "bad.example.com: private key does not match the certificate\n");
+	f->reasons[0] = '\0';
+	cert_store_take_rejects(f->store, on_reject, f);
+	assert_string_equal(f->reasons, "");
+
+	/* a full reload checks what changed: the pairs not used yet stay lazy */
+	assert_int_equal(load(f, &r), 0);
+	assert_int_equal(r.unchanged, 3);
+	assert_int_equal(r.rejected, 1);
+	assert_int_equal(r.pending, 1);
+	assert_non_null(strstr(f->reasons, "bad.example.com: private key does not match"));
+}
+
+/* The pass checks every pair in the background, reports the bad one and leaves it out. */
+static void test_lazy_pass_checks_the_rest(void **state)
+{
+	struct fixture *f = *state;
+	struct cert_load_result r;
+	struct cert_store_stats st;
+	struct cert_info info;
+	char err[256];
+
+	four_and_a_bad_one(f);
+	assert_int_equal(load_lazy(f, true, &r), 0);
+	assert_int_equal(r.pending, 5);
+	cert_store_wait_pass(f->store);
+	assert_int_equal(cert_store_lookup(f->store, "b.example.com", &info), 0);
+	assert_int_equal(cert_store_lookup(f->store, "x.w.example.com", &info), 0);
+	assert_string_equal(info.domain, "*.w.example.com");
+	assert_int_equal(cert_store_lookup(f->store, "bad.example.com", &info), -1);
+	cert_store_take_rejects(f->store, on_reject, f);
+	assert_string_equal(f->reasons, "bad.example.com: private key does not match the certificate\n");
+	cert_store_stats(f->store, &st);
+	assert_int_equal(st.domains, 4); /* settled: the refused one is gone */
+
+	/* a bad reload of a domain the pass checked keeps the checked cert */
+	tc_write_file(f->dir, "a.example.com.crt", "not a certificate\n", NULL);
+	assert_int_equal(cert_store_load_domain(f->store, f->dir, "a.example.com", err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "holds no PEM certificate"));
+	assert_int_equal(cert_store_lookup(f->store, "a.example.com", &info), 0);
+}
+
+/* First uses from several threads while the pass runs: one result per pair, no leak. */
+static void *acquire_all(void *arg)
+{
+	struct fixture *f = arg;
+	static const char *const names[] = { "a.example.com", "b.example.com", "c.example.net",
+					     "z.w.example.com", "bad.example.com" };
+	char err[256];
+
+	for (int round = 0; round < 50; round++)
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			cert_obj_put(cert_store_acquire(f->store, names[i], NULL, err, sizeof(err)));
+	return NULL;
+}
+
+static void test_lazy_races(void **state)
+{
+	struct fixture *f = *state;
+	struct cert_load_result r;
+	pthread_t t[3];
+
+	four_and_a_bad_one(f);
+	assert_int_equal(load_lazy(f, true, &r), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, acquire_all, f);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	cert_store_wait_pass(f->store);
+	cert_store_take_rejects(f->store, on_reject, f);
+	assert_string_equal(f->reasons, "bad.example.com: private key does not match the certificate\n");
+}
+
 static void test_lru_eviction_and_reparse(void **state)
 {
 	struct fixture *f = *state;
@@ -459,6 +589,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rejects_weak_rsa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_reload_keeps_old_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_and_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_checks_on_first_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_pass_checks_the_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_races, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_eviction_and_reparse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),

@@ -6,19 +6,23 @@
  * Validation uses OpenSSL whatever the TLS backend (libcrypto is always linked).
  */
 #include "certs/cert_store.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,10 +42,25 @@ struct file_id {
 	struct timespec mtime;
 };
 
+/* Where a shell's pair is read from: the directory of the load that indexed it. */
+struct cert_src {
+	atomic_uint refs;
+	int dirfd;
+	char dir[];
+};
+
+/*
+ * A validated pair, or a shell: a name indexed at start-up whose files are read and checked
+ * on first use or by the start-up pass. A shell's result is set once (the first check that
+ * finishes wins) and a shell is never changed otherwise, so readers need no lock.
+ */
 struct cert_entry {
 	atomic_uint refs;
 	uint64_t serial;
 	uint64_t hash;
+	struct cert_src *src;              /* not NULL: a shell */
+	_Atomic(struct cert_entry *) full; /* a shell's validated entry, once checked */
+	atomic_bool rejected;              /* a shell whose check failed (reported then) */
 	time_t not_before, not_after;
 	struct file_id crt_id, key_id;
 	uint32_t key_len;
@@ -71,11 +90,17 @@ struct cert_obj {
 
 /*
  * OpenSSL 3 builds a decoder chain on every PEM_read_bio_PrivateKey (~0.4 ms); one reused
- * context makes a 100,000-domain load ten times faster. Used under the store's load lock.
+ * context makes a 100,000-domain load ten times faster. One per thread that checks pairs.
  */
 struct key_decoder {
 	OSSL_DECODER_CTX *ctx;
 	EVP_PKEY *out;
+};
+
+/* A pair the store refused on its own (first use, start-up pass), for the control thread. */
+struct reject_note {
+	struct reject_note *next;
+	char *domain, *reason;
 };
 
 struct cert_store {
@@ -89,6 +114,19 @@ struct cert_store {
 	uint64_t generation;
 
 	pthread_mutex_t load_lock; /* one load at a time; guards kd */
+
+	pthread_mutex_t lazy_lock; /* one first-use check at a time; guards lazy_kd */
+	struct key_decoder lazy_kd;
+
+	/* the start-up pass: started and joined by the thread that loads at start-up */
+	pthread_t pass;
+	bool pass_started;
+	atomic_bool pass_stop;
+	struct cert_load_result pass_res; /* the start-up load's own counts, then the totals */
+	struct cert_src *pass_src;
+
+	pthread_mutex_t note_lock;
+	struct reject_note *notes, **notes_tail;
 
 	pthread_mutex_t lru_lock;
 	size_t lru_cap, lru_n, lru_nb;
@@ -209,10 +247,77 @@ static struct cert_entry *entry_ref(struct cert_entry *e)
 	return e;
 }
 
+static struct cert_src *src_ref(struct cert_src *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+static void src_put(struct cert_src *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	close(s->dirfd);
+	free(s);
+}
+
+static struct cert_src *src_open(const char *dir, char *err, size_t errlen)
+{
+	size_t n = strlen(dir);
+	struct cert_src *s = malloc(sizeof(*s) + n + 1);
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		snprintf(err, errlen, "cannot open certificate directory %s: %s", dir,
+			 strerror(errno));
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	memcpy(s->dir, dir, n + 1);
+	return s;
+}
+
 static void entry_put(struct cert_entry *e)
 {
-	if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
-		free(e);
+	if (!e || atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (e->src) {
+		entry_put(atomic_load_explicit(&e->full, memory_order_acquire));
+		src_put(e->src);
+	}
+	free(e);
+}
+
+/* A shell for domain: the name alone, its pair read when first needed. */
+static struct cert_entry *shell_new(struct cert_store *st, const char *domain,
+				    struct cert_src *src)
+{
+	size_t n = strlen(domain);
+	struct cert_entry *e = calloc(1, sizeof(*e) + n + 1);
+
+	if (!e)
+		return NULL;
+	atomic_init(&e->refs, 1);
+	atomic_init(&e->full, NULL);
+	atomic_init(&e->rejected, false);
+	e->serial = atomic_fetch_add(&st->next_serial, 1);
+	e->hash = name_hash(st->seed, domain, n);
+	e->name_len = (uint16_t)n;
+	e->src = src_ref(src);
+	memcpy(e->data, domain, n + 1);
+	return e;
+}
+
+/* A shell nobody has checked yet. */
+static bool entry_unchecked(const struct cert_entry *e)
+{
+	return e->src && !atomic_load_explicit(&e->full, memory_order_acquire) &&
+	       !atomic_load_explicit(&e->rejected, memory_order_acquire);
 }
 
 /* ------------------------------------------------------------------ snapshots */
@@ -302,25 +407,32 @@ static struct cert_entry *find_name(const struct cert_store *st, const struct ce
 	return snap_find(s, name, len, name_hash(st->seed, name, len));
 }
 
-/* Exact name, then the "*.parent" wildcard (one label only, as RFC 6125 says). */
-static struct cert_entry *find_sni(const struct cert_store *st, const struct cert_snap *s,
-				   const char *sni)
+static struct cert_entry *entry_ready(struct cert_store *st, struct cert_entry *e, bool load);
+
+/*
+ * The validated entry for a name: exact, then the "*.parent" wildcard (one label only, as
+ * RFC 6125 says). A shell is checked first when load; without load a name whose pair is not
+ * checked yet has no answer (the wildcard may not be what will serve it).
+ */
+static struct cert_entry *find_sni(struct cert_store *st, const struct cert_snap *s,
+				   const char *sni, bool load)
 {
 	char name[CERT_NAME_MAX + 3];
 	const char *dot;
-	struct cert_entry *e;
+	struct cert_entry *e, *ready = NULL;
 
 	if (sni_normalize(sni, name) < 0)
 		return NULL;
 	e = find_name(st, s, name);
-	if (e)
-		return e;
+	if (e && ((ready = entry_ready(st, e, load)) || entry_unchecked(e)))
+		return ready;
 	dot = strchr(name, '.');
 	if (!dot || !strchr(dot + 1, '.'))
 		return NULL;
 	memmove(name + 1, dot, strlen(dot) + 1);
 	name[0] = '*';
-	return find_name(st, s, name);
+	e = find_name(st, s, name);
+	return e ? entry_ready(st, e, load) : NULL;
 }
 
 /* ------------------------------------------------------------------ validation (OpenSSL) */
@@ -748,8 +860,8 @@ static bool files_unchanged(int dirfd, const char *domain, const struct cert_ent
 }
 
 /* Reads and validates one domain's pair; returns a new entry or NULL with a reason. */
-static struct cert_entry *load_pair(struct cert_store *st, int dirfd, const char *domain,
-				    char *err, size_t errlen)
+static struct cert_entry *load_pair(struct cert_store *st, struct key_decoder *kd, int dirfd,
+				    const char *domain, char *err, size_t errlen)
 {
 	char crt[CERT_NAME_MAX + 32], key[CERT_NAME_MAX + 32];
 	char *cbuf = NULL, *kbuf = NULL;
@@ -762,7 +874,7 @@ static struct cert_entry *load_pair(struct cert_store *st, int dirfd, const char
 	if (read_file(dirfd, crt, &cbuf, &clen, &cid, err, errlen) ||
 	    read_file(dirfd, key, &kbuf, &klen, &kid, err, errlen))
 		goto out;
-	if (pair_parse(&st->kd, cbuf, clen, kbuf, klen, &p, err, errlen) ||
+	if (pair_parse(kd, cbuf, clen, kbuf, klen, &p, err, errlen) ||
 	    pair_check(domain, &p, time(NULL), err, errlen))
 		goto out;
 	e = entry_from_pair(st, domain, &p, err, errlen);
@@ -793,6 +905,96 @@ static int domain_of_file(const char *file, char *domain, size_t len)
 	if (n > pre && strncmp(file, WILDCARD_PREFIX, pre) == 0)
 		return snprintf(domain, len, "*.%.*s", (int)(n - pre), file + pre) >= (int)len ? -1 : 0;
 	return snprintf(domain, len, "%.*s", (int)n, file) >= (int)len ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ shells */
+
+static void report(cert_reject_fn reject, void *arg, const char *domain, const char *reason,
+		   bool kept);
+
+static void note_free(struct reject_note *n)
+{
+	if (!n)
+		return;
+	free(n->domain);
+	free(n->reason);
+	free(n);
+}
+
+/* Logged now; the control thread takes the note later (cert_store_take_rejects). */
+static void note_reject(struct cert_store *st, const char *domain, const char *reason)
+{
+	struct reject_note *n = calloc(1, sizeof(*n));
+
+	report(NULL, NULL, domain, reason, false);
+	if (n) {
+		n->domain = strdup(domain);
+		n->reason = strdup(reason);
+	}
+	if (!n || !n->domain || !n->reason) {
+		note_free(n);
+		return; /* the log has it */
+	}
+	pthread_mutex_lock(&st->note_lock);
+	*st->notes_tail = n;
+	st->notes_tail = &n->next;
+	pthread_mutex_unlock(&st->note_lock);
+}
+
+/* Reads and validates a shell's pair. The first result set wins, and a refusal is reported
+ * once. Returns the shell's validated entry, or NULL if refused. */
+static struct cert_entry *shell_check(struct cert_store *st, struct cert_entry *sh,
+				      struct key_decoder *kd)
+{
+	char why[512];
+	struct cert_entry *e = load_pair(st, kd, sh->src->dirfd, entry_name(sh), why, sizeof(why));
+	struct cert_entry *none = NULL;
+
+	if (e) {
+		if (atomic_compare_exchange_strong(&sh->full, &none, e))
+			return e;
+		entry_put(e);
+		return none;
+	}
+	if (!atomic_exchange(&sh->rejected, true))
+		note_reject(st, entry_name(sh), why);
+	return atomic_load_explicit(&sh->full, memory_order_acquire);
+}
+
+/* The validated entry serving e: e itself, or a shell's once checked (checking it now when
+ * load and nobody has). NULL: refused, or not checked and not load. */
+static struct cert_entry *entry_ready(struct cert_store *st, struct cert_entry *e, bool load)
+{
+	struct cert_entry *full;
+
+	if (!e->src)
+		return e;
+	if (!load || !entry_unchecked(e))
+		return atomic_load_explicit(&e->full, memory_order_acquire);
+	pthread_mutex_lock(&st->lazy_lock);
+	full = entry_unchecked(e) ? shell_check(st, e, &st->lazy_kd) :
+	       atomic_load_explicit(&e->full, memory_order_acquire);
+	pthread_mutex_unlock(&st->lazy_lock);
+	return full;
+}
+
+void cert_store_take_rejects(struct cert_store *st, cert_reject_fn fn, void *arg)
+{
+	struct reject_note *n;
+
+	pthread_mutex_lock(&st->note_lock);
+	n = st->notes;
+	st->notes = NULL;
+	st->notes_tail = &st->notes;
+	pthread_mutex_unlock(&st->note_lock);
+	while (n) {
+		struct reject_note *next = n->next;
+
+		if (fn)
+			fn(arg, n->domain, n->reason);
+		note_free(n);
+		n = next;
+	}
 }
 
 /* ------------------------------------------------------------------ loading */
@@ -833,19 +1035,25 @@ static void report(cert_reject_fn reject, void *arg, const char *domain, const c
 		reject(arg, domain, reason);
 }
 
-/* One directory entry: reuse, reload, or keep the old entry; pushes at most one entry. */
-static int load_one(struct cert_store *st, int dirfd, struct cert_snap *old, const char *domain,
-		    struct entry_vec *v, struct cert_load_result *r, cert_reject_fn reject,
-		    void *arg)
+/* One directory entry: reuse, reload, or keep the old entry; pushes at most one entry. A shell
+ * not checked yet stays one if it reads the same directory: its files are read when used. */
+static int load_one(struct cert_store *st, struct cert_src *src, struct cert_snap *old,
+		    const char *domain, struct entry_vec *v, struct cert_load_result *r,
+		    cert_reject_fn reject, void *arg)
 {
 	char why[512];
 	struct cert_entry *prev = find_name(st, old, domain), *e;
 
-	if (prev && files_unchanged(dirfd, domain, prev) && prev->not_after > time(NULL)) {
+	if (prev && entry_unchecked(prev) && strcmp(prev->src->dir, src->dir) == 0) {
+		r->pending++;
+		return vec_push(v, entry_ref(prev));
+	}
+	prev = prev ? entry_ready(st, prev, false) : NULL;
+	if (prev && files_unchanged(src->dirfd, domain, prev) && prev->not_after > time(NULL)) {
 		r->unchanged++;
 		return vec_push(v, entry_ref(prev));
 	}
-	e = load_pair(st, dirfd, domain, why, sizeof(why));
+	e = load_pair(st, &st->kd, src->dirfd, domain, why, sizeof(why));
 	if (e) {
 		r->loaded++;
 		if (vec_push(v, e) == 0)
@@ -873,8 +1081,27 @@ static struct cert_snap *snap_from_vec(struct entry_vec *v)
 	return s;
 }
 
-static int load_dir_locked(struct cert_store *st, DIR *d, struct cert_load_result *r,
-			   cert_reject_fn reject, void *arg, char *err, size_t errlen)
+/* After the deadline (monotonic ns; 0: none) a new pair is indexed as a shell, not read. */
+static int index_one(struct cert_store *st, struct cert_src *src, uint64_t deadline,
+		     struct cert_snap *old, const char *domain, struct entry_vec *v,
+		     struct cert_load_result *r, cert_reject_fn reject, void *arg)
+{
+	struct cert_entry *e;
+
+	if (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline || find_name(st, old, domain))
+		return load_one(st, src, old, domain, v, r, reject, arg);
+	e = shell_new(st, domain, src);
+	if (!e || vec_push(v, e)) {
+		entry_put(e);
+		return -1;
+	}
+	r->pending++;
+	return 0;
+}
+
+static int load_dir_locked(struct cert_store *st, DIR *d, struct cert_src *src,
+			   uint64_t deadline, struct cert_load_result *r, cert_reject_fn reject,
+			   void *arg, char *err, size_t errlen)
 {
 	struct cert_snap *old = snap_get(st), *s;
 	struct entry_vec v = { 0 };
@@ -893,7 +1120,7 @@ static int load_dir_locked(struct cert_store *st, DIR *d, struct cert_load_resul
 			continue;
 		}
 		still_there += find_name(st, old, domain) != NULL;
-		rc = load_one(st, dirfd(d), old, domain, &v, r, reject, arg);
+		rc = index_one(st, src, deadline, old, domain, &v, r, reject, arg);
 	}
 	r->removed = old->n - still_there;
 	snap_put(old);
@@ -907,27 +1134,179 @@ static int load_dir_locked(struct cert_store *st, DIR *d, struct cert_load_resul
 	return 0;
 }
 
+static void log_loaded(const char *msg, const char *dir, const struct cert_load_result *r)
+{
+	log_info(msg, "dir=%s loaded=%zu unchanged=%zu rejected=%zu kept=%zu removed=%zu "
+		 "pending=%zu", dir, r->loaded, r->unchanged, r->rejected, r->kept, r->removed,
+		 r->pending);
+}
+
+static int load_dir(struct cert_store *st, const char *dir, unsigned budget_ms,
+		    struct cert_load_result *r, cert_reject_fn reject, void *arg, char *err,
+		    size_t errlen)
+{
+	uint64_t deadline = 0;
+	struct cert_src *src;
+	DIR *d;
+	int rc;
+
+	if (budget_ms != CERT_BUDGET_NONE)
+		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)budget_ms * 1000000u;
+	src = src_open(dir, err, errlen);
+	if (!src)
+		return -1;
+	d = opendir(dir);
+	if (!d) {
+		snprintf(err, errlen, "cannot open certificate directory %s: %s", dir, strerror(errno));
+		src_put(src);
+		return -1;
+	}
+	pthread_mutex_lock(&st->load_lock);
+	rc = load_dir_locked(st, d, src, deadline, r, reject, arg, err, errlen);
+	pthread_mutex_unlock(&st->load_lock);
+	closedir(d);
+	src_put(src);
+	if (rc == 0)
+		log_loaded(r->pending ? "certs_indexed" : "certs_loaded", dir, r);
+	return rc;
+}
+
 int cert_store_load_dir(struct cert_store *st, const char *dir, struct cert_load_result *res,
 			cert_reject_fn reject, void *arg, char *err, size_t errlen)
 {
 	struct cert_load_result r = { 0 };
-	DIR *d = opendir(dir);
-	int rc;
+	int rc = load_dir(st, dir, CERT_BUDGET_NONE, &r, reject, arg, err, errlen);
 
-	if (!d) {
-		snprintf(err, errlen, "cannot open certificate directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	pthread_mutex_lock(&st->load_lock);
-	rc = load_dir_locked(st, d, &r, reject, arg, err, errlen);
-	pthread_mutex_unlock(&st->load_lock);
-	closedir(d);
-	if (rc == 0)
-		log_info("certs_loaded", "dir=%s loaded=%zu unchanged=%zu rejected=%zu kept=%zu "
-			 "removed=%zu", dir, r.loaded, r.unchanged, r.rejected, r.kept, r.removed);
 	if (res)
 		*res = r;
 	return rc;
+}
+
+/*
+ * The start-up pass: checks every shell of the snapshot of its start, then, under the load
+ * lock, settles the current snapshot (checked entries in place of their shells, refused ones
+ * gone) so lookups skip the shells and their memory goes.
+ */
+static struct cert_snap *snap_settle(struct cert_store *st, const struct cert_snap *old,
+				     struct cert_load_result *r)
+{
+	struct cert_snap *s = snap_new(old->n);
+
+	for (size_t i = 0; s && i < old->cap; i++) {
+		struct cert_entry *e = old->slots[i], *full;
+
+		if (!e)
+			continue;
+		full = entry_ready(st, e, false);
+		if (full && e->src)
+			r->loaded++;
+		else if (!full && entry_unchecked(e) && ++r->pending)
+			full = e; /* the pass was stopped, or a reload came after it */
+		else if (!full)
+			r->rejected++;
+		if (full)
+			snap_insert(s, entry_ref(full));
+	}
+	return s;
+}
+
+static void pass_settle(struct cert_store *st)
+{
+	struct cert_load_result r = st->pass_res;
+	struct cert_snap *old, *s;
+
+	r.pending = 0;
+	pthread_mutex_lock(&st->load_lock);
+	old = snap_get(st);
+	s = snap_settle(st, old, &r);
+	snap_put(old);
+	if (s)
+		snap_swap(st, s);
+	pthread_mutex_unlock(&st->load_lock);
+	/* out of memory: the shells serve on, each checked already */
+	if (!s)
+		return;
+	/* The shells and the parser's scratch memory are free now, spread between the entries
+	 * that stay: give those pages back. */
+	malloc_trim(0);
+	log_loaded("certs_loaded", st->pass_src->dir, &r);
+}
+
+static void *pass_main(void *arg)
+{
+	struct cert_store *st = arg;
+	struct cert_snap *s = snap_get(st);
+	struct key_decoder kd;
+
+	/* Handshakes come first: one whose pair is not checked yet checks it itself. */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	if (key_decoder_init(&kd) == 0) {
+		for (size_t i = 0; i < s->cap && !atomic_load(&st->pass_stop); i++)
+			if (s->slots[i] && entry_unchecked(s->slots[i]))
+				shell_check(st, s->slots[i], &kd);
+		key_decoder_fini(&kd);
+	}
+	snap_put(s);
+	if (!atomic_load(&st->pass_stop))
+		pass_settle(st);
+	return NULL;
+}
+
+/* The pass takes no signal: the process's are the control thread's (signalfd), which may not
+ * block them yet when the store loads. */
+static int pass_start(struct cert_store *st)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->pass, NULL, pass_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	st->pass_started = rc == 0;
+	return rc;
+}
+
+void cert_store_wait_pass(struct cert_store *st)
+{
+	if (!st->pass_started)
+		return;
+	pthread_join(st->pass, NULL);
+	st->pass_started = false;
+	src_put(st->pass_src);
+	st->pass_src = NULL;
+}
+
+int cert_store_load_dir_lazy(struct cert_store *st, const char *dir, unsigned budget_ms,
+			     bool pass, struct cert_load_result *res, cert_reject_fn reject,
+			     void *arg, char *err, size_t errlen)
+{
+	struct cert_load_result r = { 0 };
+	int rc;
+
+	cert_store_wait_pass(st);
+	rc = load_dir(st, dir, budget_ms, &r, reject, arg, err, errlen);
+	if (res)
+		*res = r;
+	if (rc || !r.pending || !pass)
+		return rc;
+	st->pass_res = r;
+	st->pass_src = src_open(dir, err, errlen);
+	atomic_store(&st->pass_stop, false);
+	if (st->pass_src && pass_start(st) == 0)
+		return 0;
+	/* no pass: each pair is checked when first used */
+	log_warn("cert_pass_not_started", "dir=%s pending=%zu", dir, r.pending);
+	src_put(st->pass_src);
+	st->pass_src = NULL;
+	return 0;
+}
+
+static bool kept_previous(struct cert_store *st, const struct cert_snap *old, const char *domain)
+{
+	struct cert_entry *prev = find_name(st, old, domain);
+
+	return prev && entry_ready(st, prev, false);
 }
 
 /* A copy of old with domain's entry replaced by e (NULL: removed). */
@@ -958,9 +1337,9 @@ static int load_domain_locked(struct cert_store *st, int dirfd, const char *doma
 	file_names(domain, crt, key, sizeof(crt));
 	gone = faccessat(dirfd, crt, F_OK, 0) < 0 && faccessat(dirfd, key, F_OK, 0) < 0;
 	if (!gone) {
-		e = load_pair(st, dirfd, domain, err, errlen);
+		e = load_pair(st, &st->kd, dirfd, domain, err, errlen);
 		if (!e) {
-			report(NULL, NULL, domain, err, find_name(st, old, domain) != NULL);
+			report(NULL, NULL, domain, err, kept_previous(st, old, domain));
 			snap_put(old);
 			return -1;
 		}
@@ -1160,11 +1539,13 @@ struct cert_obj *cert_store_acquire(struct cert_store *st, const char *name,
 				    const char *fallback, char *err, size_t errlen)
 {
 	struct cert_snap *s = snap_get(st);
-	struct cert_entry *e = name ? find_sni(st, s, name) : NULL;
+	struct cert_entry *e = name ? find_sni(st, s, name, true) : NULL;
 	struct cert_obj *o;
 
 	if (!e && fallback && *fallback)
 		e = find_name(st, s, fallback);
+	if (e)
+		e = entry_ready(st, e, true);
 	if (e)
 		entry_ref(e);
 	snap_put(s);
@@ -1181,8 +1562,11 @@ struct cert_obj *cert_store_acquire(struct cert_store *st, const char *name,
 int cert_store_lookup(struct cert_store *st, const char *name, struct cert_info *info)
 {
 	struct cert_snap *s = snap_get(st);
-	struct cert_entry *e = name[0] == '*' ? find_name(st, s, name) : find_sni(st, s, name);
+	struct cert_entry *e = name[0] != '*' ? find_sni(st, s, name, false) :
+			       find_name(st, s, name);
 
+	if (e)
+		e = entry_ready(st, e, false);
 	if (e) {
 		snprintf(info->domain, sizeof(info->domain), "%s", entry_name(e));
 		info->not_before = e->not_before;
@@ -1225,16 +1609,21 @@ struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_s
 	st->lru_buckets = calloc(st->lru_nb, sizeof(*st->lru_buckets));
 	st->cur = snap_new(0);
 	if (!st->lru_buckets || !st->cur || getrandom(&st->seed, sizeof(st->seed), 0) < 0 ||
-	    key_decoder_init(&st->kd)) {
+	    key_decoder_init(&st->kd) || key_decoder_init(&st->lazy_kd)) {
 		key_decoder_fini(&st->kd);
+		key_decoder_fini(&st->lazy_kd);
 		free(st->lru_buckets);
 		snap_put(st->cur);
 		free(st);
 		return NULL;
 	}
 	atomic_init(&st->next_serial, 1);
+	atomic_init(&st->pass_stop, false);
+	st->notes_tail = &st->notes;
 	pthread_mutex_init(&st->snap_lock, NULL);
 	pthread_mutex_init(&st->load_lock, NULL);
+	pthread_mutex_init(&st->lazy_lock, NULL);
+	pthread_mutex_init(&st->note_lock, NULL);
 	pthread_mutex_init(&st->lru_lock, NULL);
 	return st;
 }
@@ -1243,6 +1632,9 @@ void cert_store_free(struct cert_store *st)
 {
 	if (!st)
 		return;
+	atomic_store(&st->pass_stop, true);
+	cert_store_wait_pass(st);
+	cert_store_take_rejects(st, NULL, NULL);
 	while (st->lru_head) {
 		struct cert_obj *o = st->lru_head;
 
@@ -1252,8 +1644,11 @@ void cert_store_free(struct cert_store *st)
 	snap_put(st->cur);
 	free(st->lru_buckets);
 	key_decoder_fini(&st->kd);
+	key_decoder_fini(&st->lazy_kd);
 	pthread_mutex_destroy(&st->snap_lock);
 	pthread_mutex_destroy(&st->load_lock);
+	pthread_mutex_destroy(&st->lazy_lock);
+	pthread_mutex_destroy(&st->note_lock);
 	pthread_mutex_destroy(&st->lru_lock);
 	free(st);
 }

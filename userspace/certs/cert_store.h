@@ -14,6 +14,11 @@
  * DNS subjectAltNames cover the domain. A bad pair is reported with its reason and skipped;
  * a cert already loaded for that domain keeps serving.
  *
+ * Start-up with many domains (cert_store_load_dir_lazy): pairs are validated for a time budget,
+ * the rest are indexed by file name alone, so the server serves at once. Such a pair is read
+ * and validated on first use (the handshake that needs it) or by a background pass, whichever
+ * comes first, with the same checks and the same report when refused.
+ *
  * Concurrency: a load (whole directory or one domain) builds a new immutable snapshot and swaps
  * it in by pointer; readers take a reference under a short lock, so a handshake keeps the
  * version it started with. Parsed objects are reference counted: evicting one from the LRU
@@ -25,6 +30,7 @@
 #ifndef ET_CERTS_CERT_STORE_H
 #define ET_CERTS_CERT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -67,6 +73,7 @@ struct cert_load_result {
 	size_t rejected;  /* pairs that failed validation (each reported) */
 	size_t kept;      /* of the rejected, domains whose previous cert keeps serving */
 	size_t removed;   /* domains whose files are gone */
+	size_t pending;   /* pairs indexed but not read yet (cert_store_load_dir_lazy) */
 };
 
 /*
@@ -76,6 +83,25 @@ struct cert_load_result {
  */
 int cert_store_load_dir(struct cert_store *s, const char *dir, struct cert_load_result *res,
 			cert_reject_fn reject, void *arg, char *err, size_t errlen);
+
+/*
+ * As cert_store_load_dir for budget_ms (CERT_BUDGET_NONE: no limit), then each new pair is
+ * indexed by its file name alone and validated on first use: so a start-up with 100,000
+ * domains serves within the budget. With pass, a background thread then validates every
+ * pair not used yet, logs certs_loaded with the totals and swaps in a snapshot without the
+ * indexed-only entries. A pair refused then is logged and left out (nothing served before it),
+ * and kept for cert_store_take_rejects. Until checked, cert_store_lookup does not know a pair.
+ * Meant for start-up: a pass still running is waited for first.
+ */
+#define CERT_BUDGET_NONE UINT32_MAX
+int cert_store_load_dir_lazy(struct cert_store *s, const char *dir, unsigned budget_ms, bool pass,
+			     struct cert_load_result *res, cert_reject_fn reject, void *arg,
+			     char *err, size_t errlen);
+/* Waits for the background pass of the last lazy load, if any (tests, shutdown). */
+void cert_store_wait_pass(struct cert_store *s);
+/* Pairs refused on first use or by the pass since the last call, each handed to fn once on the
+ * caller's thread (they are logged already). fn may be NULL to drop them. */
+void cert_store_take_rejects(struct cert_store *s, cert_reject_fn fn, void *arg);
 
 /*
  * Reloads one domain ("*.example.com" for a wildcard) from dir. If its files are gone the

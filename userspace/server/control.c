@@ -232,6 +232,8 @@ int control_run(struct server *srv, const sigset_t *set, const char *socket_path
 				continue;
 			break;
 		}
+		/* pairs refused in the background: noted before a job renders the status page */
+		server_take_cert_notes(srv);
 		if ((pfd[0].revents & POLLIN) && handle_signal(srv, sfd))
 			break;
 		if (lfd >= 0 && (pfd[1].revents & POLLIN))

@@ -28,6 +28,9 @@
 #include <unistd.h>
 
 #define CHALLENGE_TTL_S (7 * 24 * 3600)
+/* Start-up checks certificate pairs for this long (a few thousand of them), then serves and
+ * checks the rest in the background or on first use. */
+#define CERT_START_BUDGET_MS 1000
 
 static const char *const counter_names[CTR__COUNT] = {
 	"accepted", "refused_max_connections", "closed", "requests", "parse_errors",
@@ -142,12 +145,28 @@ static bool wants_tls(const struct config *cfg)
 	return false;
 }
 
+/* A refusal the store found on its own (a first handshake, the start-up pass): logged there. */
+static void cert_noted(void *arg, const char *domain, const char *reason)
+{
+	struct server *srv = arg;
+
+	metrics_cert_rejected(srv->metrics, domain, reason);
+}
+
+void server_take_cert_notes(struct server *srv)
+{
+	if (srv->certs)
+		cert_store_take_rejects(srv->certs, cert_noted, srv);
+}
+
 int server_reload_certs(struct server *srv, const char *domain, char *err, size_t errlen)
 {
 	struct cert_load_result res = { 0 };
 
 	if (!srv->certs)
 		return err_set(err, errlen, "HTTPS is not set up (no TLS listener)");
+	/* older notes first: the load below clears what it checks again */
+	server_take_cert_notes(srv);
 	metrics_certs_loading(srv->metrics, domain);
 	if (domain) {
 		if (cert_store_load_domain(srv->certs, srv->cert_dir, domain, err, errlen)) {
@@ -215,7 +234,9 @@ static int setup_tls(struct server *srv, const struct config *cfg, char *err, si
 	srv->certs = cert_store_new(tls_cert_parser(), ts.cert_cache);
 	if (!srv->certs)
 		return err_set(err, errlen, "out of memory");
-	if (server_reload_certs(srv, NULL, err, errlen))
+	/* 100,000 pairs take ~20 s to check: serve after the budget, check the rest meanwhile */
+	if (cert_store_load_dir_lazy(srv->certs, srv->cert_dir, CERT_START_BUDGET_MS, true, NULL,
+				     cert_rejected, srv, err, errlen))
 		return -1;
 	srv->tls = tls_server_new(&ts, srv->certs, why, sizeof(why));
 	if (!srv->tls)
@@ -253,6 +274,7 @@ static int reload_tls(struct server *srv, const struct config *cfg, char *err, s
 		log_tickets(&ts, from_gen);
 	}
 	config_cert_dir(cfg, dir, sizeof(dir));
+	server_take_cert_notes(srv);
 	metrics_certs_loading(srv->metrics, NULL);
 	if (cert_store_load_dir(srv->certs, dir, NULL, cert_rejected, srv, err, errlen))
 		return -1;
@@ -276,6 +298,11 @@ int server_reload_certs(struct server *srv, const char *domain, char *err, size_
 {
 	(void)srv; (void)domain;
 	return err_set(err, errlen, "this build has no TLS (CONFIG_TLS)");
+}
+
+void server_take_cert_notes(struct server *srv)
+{
+	(void)srv;
 }
 #endif
 

@@ -91,6 +91,9 @@ int server_reload(struct server *srv, char *err, size_t errlen);
 /* Reloads certificates: one domain, or the whole directory (domain NULL). Bad files are
  * reported and skipped; the previous cert of that domain keeps serving. */
 int server_reload_certs(struct server *srv, const char *domain, char *err, size_t errlen);
+/* The control thread's: the pairs the cert store refused on its own since the last call (a
+ * first handshake or the start-up pass checks pairs indexed at start-up) become status notes. */
+void server_take_cert_notes(struct server *srv);
 /* Publish the challenge table's current contents to the workers. */
 int server_publish_challenges(struct server *srv);
 /* Everything --check-config checks, on a loaded config: the config as a whole, the "tls",
