@@ -51,8 +51,9 @@ start_ms=$(($(now_ms) - t0))
 rss_start=$(rss_kb "$ET_PID")
 indexed=$(grep -o 'msg=certs_indexed.*' "$T/etd.log" | head -1)
 echo "SCALE startup_ms $start_ms rss_kb $rss_start ($indexed)"
-# Checking a pair takes ~0.2 ms (2 ms under ASan): 10,000 do not fit the start-up budget.
-[ "$N" -ge 10000 ] && check "serving before every pair is checked" matches "$indexed" "pending=[1-9]"
+# Checking a pair takes ~0.2 ms (2 ms under ASan): 50,000 do not fit the 1 s start-up budget
+# even on a machine ten times faster than that.
+[ "$N" -ge 50000 ] && check "serving before every pair is checked" matches "$indexed" "pending=[1-9]"
 
 # First uses while the pass runs: each checks its own pair.
 early=0
