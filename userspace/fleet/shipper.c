@@ -362,12 +362,12 @@ enum step { STEP_SENT, STEP_SKIPPED, STEP_WAIT, STEP_IDLE };
 
 static bool nothing_new(struct shipper *s)
 {
-	struct journal_stats js;
+	uint64_t next;
 
 	if (!s->cfg.journal)
 		return false;
-	journal_stats_get(s->cfg.journal, &js);
-	return js.next_seq && s->prev + 1 >= js.next_seq;
+	next = journal_next_seq(s->cfg.journal);
+	return next && s->prev + 1 >= next;
 }
 
 /* The next event into held (unless one is held already); false when there is none yet. */

@@ -139,6 +139,10 @@ struct journal_stats {
 
 void journal_stats_get(struct journal *j, struct journal_stats *out);
 
+/* Any thread: journal_stats_get's next_seq alone, one atomic load (a follower asks per
+   event; the whole stats would copy the commit histogram each time). */
+uint64_t journal_next_seq(struct journal *j);
+
 /* Any thread: true while the last commit failed (disk full, I/O error) and no later one has
    succeeded. The server holds answers for the outcome of their event while this is true, also
    under sync=none, so a client never gets a success for an event the disk refuses. */

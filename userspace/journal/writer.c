@@ -126,6 +126,11 @@ void journal_stats_get(struct journal *j, struct journal_stats *out)
 							  memory_order_relaxed);
 }
 
+uint64_t journal_next_seq(struct journal *j)
+{
+	return atomic_load(&j->c.next_seq);
+}
+
 bool journal_failing(struct journal *j)
 {
 	return atomic_load_explicit(&j->failing, memory_order_relaxed);
