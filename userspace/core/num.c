@@ -18,3 +18,14 @@ int num_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+char *num_format_u64(uint64_t v, char out[NUM_U64_DIGITS])
+{
+	char *p = out + NUM_U64_DIGITS;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}

@@ -28,7 +28,7 @@
 #define FETCH_BATCH    128
 #define FETCH_WAIT_MS  500
 #define RETRY_MS       500
-#define MSG_LINES_MAX  1024 /* events in one message at most (the shipper sends up to 64) */
+#define MSG_LINES_MAX  1024 /* events in one message at most (the shipper sends up to 256) */
 
 struct consume_opts {
 	char urls_buf[4096];

@@ -2,6 +2,7 @@
 #include "http/http_response.h"
 
 #include "http/http_parser.h"
+#include "core/num.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,17 +31,11 @@ static void out_str(struct http_out *o, const char *s)
 	http_out_raw(o, s, strlen(s));
 }
 
-/* Decimal digits without snprintf: two of these run for every response. */
 static void out_uint(struct http_out *o, size_t v)
 {
-	char tmp[24];
-	size_t i = sizeof(tmp);
+	char d[NUM_U64_DIGITS], *p = num_format_u64(v, d);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	http_out_raw(o, tmp + i, sizeof(tmp) - i);
+	http_out_raw(o, p, (size_t)(d + sizeof(d) - p));
 }
 
 void http_out_status(struct http_out *o, int status)

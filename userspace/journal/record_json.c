@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "journal/record_json.h"
+#include "core/num.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -105,19 +106,14 @@ static void put(struct jw *w, const char *s, size_t n)
 
 #define PUT_LIT(w, lit) put(w, lit, sizeof(lit) - 1)
 
-/* As json_u64() dumps it: a number, or a decimal string above INT64_MAX. */
 static void put_u64(struct jw *w, uint64_t v)
 {
-	char d[24];
-	size_t i = sizeof(d);
+	char d[NUM_U64_DIGITS], *p = num_format_u64(v, d);
 
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(w, d + i, sizeof(d) - i);
+	put(w, p, (size_t)(d + sizeof(d) - p));
 }
 
+/* As json_u64() dumps it: a number, or a decimal string above INT64_MAX. */
 static void put_u64_json(struct jw *w, uint64_t v)
 {
 	bool quoted = v > (uint64_t)INT64_MAX;
