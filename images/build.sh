@@ -1,19 +1,24 @@
 #!/bin/sh
 # Image recipe for a qemu board. Expects the board's userspace already built into
 # build/<board>/ (the Makefile's `image` target does that first), then assembles:
-#   build/<board>/images/vmlinuz         kernel from Debian's linux-image package
-#   build/<board>/images/initramfs.img   boot stage: drivers, A/B slot choice, switch_root
-#   build/<board>/images/rootfs.squashfs read-only root: busybox, edgetrackd, firmware/
-#   build/<board>/images/disk.img        GPT: root A, root B, data (genimage)
-#   build/<board>/images/edgetrack-<board>-<version>.bundle   signed update bundle
+#   build/<board>/images/rootfs.squashfs  a root slot: busybox, edgetrackd, RAUC, firmware/,
+#                                         with /boot/vmlinuz (Debian's kernel) and
+#                                         /boot/initramfs.img (drivers, mount, switch_root)
+#   build/<board>/images/BOOT*.EFI        GRUB (grub-mkimage, Debian's grub-efi-*-bin modules)
+#   build/<board>/images/disk.img         GPT: EFI system partition (GRUB, grub.cfg, grubenv),
+#                                         root slot A, root slot B (empty), data (genimage)
+#   build/<board>/images/edgetrack-<board>-<version>.raucb   RAUC bundle of the root slot
 # and prints their sizes.
 #
-#   images/build.sh BOARD                 everything above
-#   images/build.sh BOARD rootfs VERSION OUT.squashfs   only a root file system
+#   images/build.sh BOARD                              everything above
+#   images/build.sh BOARD rootfs VERSION OUT.squashfs  only a root slot image
 #
-# Environment: FW_VERSION (default images/VERSION), ET_SIGNING_KEY (Ed25519 private key
-# in PEM; default build/keys/update-signing.pem, created on first use as a development key).
-# The bundle trust root, public parts only (make variables of the same names):
+# Environment: FW_VERSION (default images/VERSION); the bundle's signer: ET_SIGNING_KEY and
+# ET_SIGNING_CERT (PEM; both or neither; default build/keys/rauc-dev.{key,cert}.pem, a
+# development key and self-signed certificate made on first use) and ET_SIGNING_KEYRING (the
+# CA certificates the firmware trusts, put into the read-only root as /etc/rauc/keyring.pem;
+# default the signing certificate itself).
+# The trust roots of the cert/config bundles, public parts only (make variables of the same names):
 #   ET_BUNDLE_ROOT_PUB  minisign public key that certifies bundle signing keys, installed as
 #                       /etc/edgetrack/bundle-root.pub (default build/keys/bundle-root.pub)
 #   ET_OPERATOR_CA      CA certificate (PEM) of the operators' management API client
@@ -33,12 +38,18 @@ B=build/$board
 OUT=$B/images
 WORK=$B/fw
 version=${FW_VERSION:-$(cat images/VERSION)}
-key=${ET_SIGNING_KEY:-build/keys/update-signing.pem}
+key=${ET_SIGNING_KEY:-build/keys/rauc-dev.key.pem}
+cert=${ET_SIGNING_CERT:-build/keys/rauc-dev.cert.pem}
+keyring=${ET_SIGNING_KEYRING:-$cert}
+compatible=edgetrack-$board
 root_pub=${ET_BUNDLE_ROOT_PUB:-build/keys/bundle-root.pub}
 operator_ca=${ET_OPERATOR_CA:-build/keys/operator-ca.crt}
 T=$BOARD_TRIPLET
 READELF=${BOARD_CROSS}readelf
 STRIP=${BOARD_CROSS}strip
+# GRUB's modules, built into the EFI image (the EFI system partition holds no module folder).
+GRUB_MODULES="part_gpt fat squash4 ext2 normal linux echo test loadenv regexp gzio xzio reboot
+efi_gop"
 mkdir -p "$OUT" "$WORK"
 
 log() { echo "  FW      $*"; }
@@ -56,6 +67,12 @@ fetch_inputs() {
 	[ -x "$BUSYBOX" ] || { echo "images/build.sh: no busybox-static for $BOARD_DEB_ARCH" >&2; exit 1; }
 	KVER=$(ls "$WORK/kernel/lib/modules" | head -n1)
 	VMLINUZ=$WORK/kernel/boot/vmlinuz-$KVER
+	scripts/fw-fetch-deb.sh "$BOARD_GRUB_PKG" "$BOARD_DEB_ARCH" "$WORK/grub"
+	GRUB_MODDIR=$WORK/grub/usr/lib/grub/$BOARD_GRUB_TARGET
+	# RAUC, D-Bus, grub-editenv and their libraries, of the board's architecture
+	SYSROOT=$WORK/sysroot
+	# shellcheck disable=SC2046
+	scripts/fw-fetch-deb.sh -m "$BOARD_DEB_ARCH" "$SYSROOT" $(sed 's/#.*//' images/guest-debs)
 }
 
 # Applet links: the applet list of the host's busybox-static (same Debian version).
@@ -70,13 +87,19 @@ install_busybox() { # DESTDIR
 	done
 }
 
+release() { # VERSION: the release file of a root slot (and of its initramfs)
+	echo "BOARD=$board"
+	echo "VERSION=$1"
+	echo "KERNEL=$KVER"
+}
+
 # ------------------------------------------------------------------ boot stage
-build_initramfs() {
+build_initramfs() { # VERSION OUT
 	d=$WORK/initramfs
 	rm -rf "$d" && mkdir -p "$d/proc" "$d/sys" "$d/dev" "$d/etc" "$d/lib" "$d/run"
 	install_busybox "$d"
 	cp firmware/initramfs/init "$d/init"
-	cp firmware/lib/bootstate.sh "$d/lib/bootstate.sh"
+	release "$1" > "$d/etc/release"
 	# Resolve the board's modules and their dependencies with busybox depmod.
 	kd=$WORK/kernel/lib/modules/$KVER
 	[ -f "$kd/modules.dep" ] || /bin/busybox depmod -b "$WORK/kernel" "$KVER"
@@ -99,17 +122,15 @@ build_initramfs() {
 	done
 	cp "$kd/modules.order" "$kd/modules.builtin" "$d/lib/modules/$KVER/" 2>/dev/null || true
 	/bin/busybox depmod -b "$d" "$KVER"
-	(cd "$d" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$OUT/initramfs.img"
-	cp "$VMLINUZ" "$OUT/vmlinuz"
-	cp "board/$board/cmdline" "$OUT/cmdline"
+	(cd "$d" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$2"
 }
 
 # ------------------------------------------------------------------ root file system
-lib_path() { # SONAME
-	for dir in /lib/$T /usr/lib/$T /usr/$T/lib /lib /usr/lib; do
+lib_path() { # SONAME: the board's sysroot (Debian packages) first, then the host's multiarch dirs
+	for dir in "$SYSROOT/lib/$T" "$SYSROOT/usr/lib/$T" /lib/$T /usr/lib/$T /usr/$T/lib /lib /usr/lib; do
 		[ -e "$dir/$1" ] && { echo "$dir/$1"; return 0; }
 	done
-	echo "images/build.sh: shared library $1 for $T not found (multiarch -dev package missing?)" >&2
+	echo "images/build.sh: shared library $1 for $T not found (add its package to images/guest-debs, or a multiarch -dev package to scripts/install-deps.sh)" >&2
 	return 1
 }
 
@@ -133,37 +154,65 @@ build_rootfs() { # VERSION SQUASHFS
 	rm -rf "$r" && mkdir -p "$r"
 	install_busybox "$r"
 	mkdir -p "$r/proc" "$r/sys" "$r/dev" "$r/run" "$r/tmp" "$r/data" "$r/root" "$r/lib/edgetrack" \
-		"$r/var"
+		"$r/var" "$r/boot/efi"
 	ln -s /run "$r/var/run"
 	ln -s /data "$r/var/lib"
 	cp -a firmware/rootfs/. "$r/"
-	cp firmware/lib/bootstate.sh "$r/lib/edgetrack/bootstate.sh"
+	ln -s /data/machine-id "$r/etc/machine-id"
 	for p in edgetrackd edgetrackctl; do
 		$STRIP -o "$r/usr/bin/$p" "$B/$p"
 	done
 	cp "$OPENSSL_BIN" "$r/usr/bin/openssl"
 	# openssl req (first-boot demo cert) reads the default config
 	mkdir -p "$r/usr/lib/ssl" && cp /usr/lib/ssl/openssl.cnf "$r/usr/lib/ssl/openssl.cnf"
-	install_libs "$r" "$r/usr/bin/edgetrackd" "$r/usr/bin/edgetrackctl" "$r/usr/bin/openssl"
+	# RAUC (its service and CLI), the system bus, and grub-editenv for RAUC's grub backend
+	for p in rauc dbus-daemon grub-editenv; do
+		$STRIP -o "$r/usr/bin/$p" "$SYSROOT/usr/bin/$p"
+	done
+	sed "s/@COMPATIBLE@/$compatible/" firmware/rootfs/etc/rauc/system.conf > "$r/etc/rauc/system.conf"
+	cp "$keyring" "$r/etc/rauc/keyring.pem"
+	install_libs "$r" "$r/usr/bin/edgetrackd" "$r/usr/bin/edgetrackctl" "$r/usr/bin/openssl" \
+		"$r/usr/bin/rauc" "$r/usr/bin/dbus-daemon" "$r/usr/bin/grub-editenv"
 	interp=$($READELF -l "$r/usr/bin/edgetrackd" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
 	mkdir -p "$r$(dirname "$interp")"
 	[ -e "$r$interp" ] || cp -L "$(lib_path "$(basename "$interp")")" "$r$interp"
 	$STRIP --strip-unneeded "$r"/lib/*.so* 2>/dev/null || true
-	{
-		echo "BOARD=$board"
-		echo "VERSION=$1"
-		echo "KERNEL=$KVER"
-	} > "$r/etc/edgetrack/release"
-	openssl pkey -in "$key" -pubout -out "$r/etc/edgetrack/update-pubkey.pem"
+	release "$1" > "$r/etc/edgetrack/release"
 	install -m 444 "$root_pub" "$r/etc/edgetrack/bundle-root.pub"
 	install -m 444 "$operator_ca" "$r/etc/edgetrack/operator-ca.crt"
-	mksquashfs "$r" "$2" -comp xz -noappend -all-root -quiet -no-progress > /dev/null
+	# The slot's own kernel and initramfs, read by GRUB.
+	cp "$VMLINUZ" "$r/boot/vmlinuz"
+	build_initramfs "$1" "$r/boot/initramfs.img"
+	# GRUB reads the kernel and initramfs out of the squashfs: stored uncompressed (both are
+	# compressed already), since GRUB's xz decoder takes seconds for them on a slow CPU.
+	mksquashfs "$r" "$2" -comp xz -noappend -all-root -quiet -no-progress \
+		-action 'uncompressed@name(vmlinuz) || name(initramfs.img)' > /dev/null
 }
 
-ensure_key() {
-	given ET_SIGNING_KEY "$key" && return 0
-	(umask 077 && openssl genpkey -algorithm ed25519 -out "$key")
-	log "created development signing key $key (set ET_SIGNING_KEY for a real one)"
+ensure_keys() {
+	if [ -n "${ET_SIGNING_KEY:-}${ET_SIGNING_CERT:-}" ]; then
+		[ -r "$key" ] && [ -r "$cert" ] ||
+			{ echo "images/build.sh: ET_SIGNING_KEY and ET_SIGNING_CERT must both name readable PEM files" >&2; exit 1; }
+	elif [ ! -r "$key" ] || [ ! -r "$cert" ]; then
+		mkdir -p "$(dirname "$key")"
+		(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-days 3650 -subj "/O=edgetrack development/CN=edgetrack development update signing" \
+			-keyout "$key" -out "$cert" 2> /dev/null)
+		log "created development signing key $key and certificate $cert (set ET_SIGNING_KEY and ET_SIGNING_CERT for real ones)"
+	fi
+	[ -r "$keyring" ] || { echo "images/build.sh: cannot read ET_SIGNING_KEYRING=$keyring" >&2; exit 1; }
+}
+
+# ------------------------------------------------------------------ boot loader
+build_esp() { # DIR: the EFI system partition's files
+	e=$1/EFI/BOOT
+	rm -rf "$1" && mkdir -p "$e"
+	# shellcheck disable=SC2086
+	grub-mkimage -O "$BOARD_GRUB_TARGET" -d "$GRUB_MODDIR" -p /EFI/BOOT -o "$e/$BOARD_EFI_IMAGE" $GRUB_MODULES
+	cp "$e/$BOARD_EFI_IMAGE" "$OUT/$BOARD_EFI_IMAGE"
+	sed "s|@CMDLINE@|$(cat "board/$board/cmdline")|" images/grub.cfg > "$e/grub.cfg"
+	grub-editenv "$e/grubenv" create
+	grub-editenv "$e/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0 MAX_TRIES=3
 }
 
 # The bundle root key and the operator CA: the operator's when given, else development ones
@@ -190,44 +239,53 @@ given() { # VARIABLE FILE: true when FILE is there; fails the build when VARIABL
 
 # ------------------------------------------------------------------ disk image
 build_disk() {
-	slot=32M data=192M
-	rm -rf "$WORK/genimage" && mkdir -p "$WORK/genimage/root" "$WORK/genimage/tmp" "$WORK/genimage/in"
-	cp "$OUT/rootfs.squashfs" "$WORK/genimage/in/"
-	rm -f "$WORK/genimage/in/data.ext4"
-	mke2fs -q -t ext4 -L data -O ^has_journal -d "$WORK/genimage/root" "$WORK/genimage/in/data.ext4" "$data"
-	sed -e "s/@SLOT_SIZE@/$slot/g" -e "s/@DATA_SIZE@/$data/g" images/genimage.cfg > "$WORK/genimage/genimage.cfg"
-	genimage --config "$WORK/genimage/genimage.cfg" --rootpath "$WORK/genimage/root" \
-		--tmppath "$WORK/genimage/tmp" --inputpath "$WORK/genimage/in" \
-		--outputpath "$WORK/genimage/out" > "$WORK/genimage/log" 2>&1 ||
-		{ cat "$WORK/genimage/log" >&2; exit 1; }
-	mv "$WORK/genimage/out/disk.img" "$OUT/disk.img"
+	esp=16M slot=64M data=192M
+	g=$WORK/genimage
+	rm -rf "$g" && mkdir -p "$g/root" "$g/tmp" "$g/in"
+	build_esp "$g/in/esp"
+	cp "$OUT/rootfs.squashfs" "$g/in/"
+	mke2fs -q -t ext4 -L data -O ^has_journal -d "$g/root" "$g/in/data.ext4" "$data" > /dev/null
+	sed -e "s/@SLOT_SIZE@/$slot/g" -e "s/@DATA_SIZE@/$data/g" -e "s/@ESP_SIZE@/$esp/g" \
+		-e "s/@EFI_IMAGE@/$BOARD_EFI_IMAGE/g" images/genimage.cfg > "$g/genimage.cfg"
+	[ "$(stat -c %s "$OUT/rootfs.squashfs")" -le $((${slot%M} * 1048576)) ] ||
+		{ echo "images/build.sh: rootfs.squashfs does not fit a $slot slot" >&2; exit 1; }
+	genimage --config "$g/genimage.cfg" --rootpath "$g/root" --tmppath "$g/tmp" \
+		--inputpath "$g/in" --outputpath "$g/out" > "$g/log" 2>&1 ||
+		{ cat "$g/log" >&2; exit 1; }
+	mv "$g/out/disk.img" "$OUT/disk.img"
+}
+
+bundle() { # VERSION ROOTFS OUT
+	scripts/fw-bundle.sh --compatible "$compatible" --version "$1" --rootfs "$2" \
+		--key "$key" --cert "$cert" --keyring "$keyring" --out "$3"
 }
 
 sizes() {
 	echo "  SIZE    $board images (bytes; disk.img: apparent / allocated):"
-	for f in vmlinuz initramfs.img rootfs.squashfs "edgetrack-$board-$version.bundle"; do
+	for f in "$BOARD_EFI_IMAGE" rootfs.squashfs "edgetrack-$board-$version.raucb"; do
 		printf '          %-40s %10s\n' "$f" "$(stat -c %s "$OUT/$f")"
 	done
+	printf '          %-40s %10s  (kernel %s, initramfs %s)\n' "" "" \
+		"$(stat -c %s "$VMLINUZ")" "$(stat -c %s "$WORK/rootfs/boot/initramfs.img")"
 	printf '          %-40s %10s / %s\n' disk.img "$(stat -c %s "$OUT/disk.img")" \
 		"$(( $(stat -c %b "$OUT/disk.img") * $(stat -c %B "$OUT/disk.img") ))"
 }
 
 fetch_inputs
-ensure_key
+ensure_keys
 ensure_trust
 case "${2:-all}" in
 rootfs)
 	build_rootfs "${3:?version}" "${4:?output}"
 	;;
 all)
-	log "kernel $KVER, initramfs"
-	build_initramfs
-	log "rootfs $version"
+	log "rootfs $version (kernel $KVER, initramfs, RAUC)"
 	build_rootfs "$version" "$OUT/rootfs.squashfs"
-	log "disk.img (A/B + data)"
+	log "disk.img (EFI system partition with GRUB, root slots A/B, data)"
 	build_disk
-	scripts/fw-bundle.sh --board "$board" --version "$version" --rootfs "$OUT/rootfs.squashfs" \
-		--key "$key" --out "$OUT/edgetrack-$board-$version.bundle"
+	rm -f "$OUT"/edgetrack-"$board"-*.raucb "$OUT"/edgetrack-"$board"-*.bundle
+	bundle "$version" "$OUT/rootfs.squashfs" "$OUT/edgetrack-$board-$version.raucb"
+	rm -f "$OUT/vmlinuz" "$OUT/initramfs.img" "$OUT/cmdline"
 	sizes
 	;;
 *) echo "images/build.sh: unknown step $2" >&2; exit 2 ;;

@@ -32,12 +32,15 @@ PKGS="$PKGS
 prometheus chromium
 "
 
-# Firmware images (make image / qemu-run / qemu-test): QEMU, image tools, and the arm64
-# cross toolchain with the multiarch -dev packages of every library edgetrackd links.
-# The boards' kernels are not installed: images/build.sh downloads and unpacks them.
+# Firmware images (make image / qemu-run / qemu-test): QEMU and its UEFI firmware (OVMF,
+# AAVMF), image tools, GRUB's tools (grub-mkimage, grub-editenv), RAUC (bundles), and the
+# arm64 cross toolchain with the multiarch -dev packages of every library edgetrackd links.
+# The boards' kernels, GRUB's EFI modules and the guests' Debian packages are not installed:
+# images/build.sh downloads and unpacks them (scripts/fw-fetch-deb.sh).
 PKGS="$PKGS
-qemu-system-x86 qemu-system-arm qemu-utils busybox-static genimage squashfs-tools
-e2fsprogs cpio bc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 busybox-static genimage
+squashfs-tools e2fsprogs dosfstools mtools grub-common rauc
+cpio bc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 libc6-dev:arm64 liburing-dev:arm64 libjansson-dev:arm64 libssl-dev:arm64 libbpf-dev:arm64
 libelf-dev:arm64 zlib1g-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64
 libc-ares-dev:arm64 libsodium-dev:arm64 libpsl-dev:arm64 libnats-dev:arm64

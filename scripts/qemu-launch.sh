@@ -1,6 +1,8 @@
 #!/bin/sh
 # Boots a board's disk image under QEMU (TCG, or KVM where it is proven to work: see
-# scripts/lib/qemu-accel.sh). User-mode networking forwards only loopback ports:
+# scripts/lib/qemu-accel.sh). QEMU gets the UEFI firmware (board.conf's QEMU_BIOS) and the
+# disk, nothing else: the firmware starts GRUB from the disk's EFI system partition, and GRUB
+# the kernel and initramfs of a root slot. User-mode networking forwards only loopback ports:
 # 127.0.0.1:$QEMU_HTTP_PORT -> guest 80, 127.0.0.1:$QEMU_HTTPS_PORT -> guest 443 and
 # 127.0.0.1:$QEMU_MGMT_PORT -> guest 8444 (the management API, mutual TLS).
 #
@@ -8,11 +10,12 @@
 # Environment:
 #   QEMU_HTTP_PORT / QEMU_HTTPS_PORT / QEMU_MGMT_PORT   host ports (8080 / 8443 / 8444)
 #   QEMU_CONSOLE=FILE      serial console to FILE instead of this terminal
-#   QEMU_SHELL_SOCK=PATH   root shell on a virtio console at this unix socket
-#                          (adds et.debug_shell=1 to the kernel command line)
+#   QEMU_SHELL_SOCK=PATH   root shell on a virtio console at this unix socket (the guest runs
+#                          it with et.debug_shell=1: see QEMU_APPEND)
 #   QEMU_XFER=FILE         second virtio disk (/dev/vdb in the guest) to hand files in
-#   QEMU_APPEND="..."      extra kernel command line
-#   QEMU_IMAGES=DIR        kernel/initramfs directory (build/BOARD/images)
+#   QEMU_APPEND="..."      extra kernel command line: written into DISK's grubenv
+#                          (EXTRA_CMDLINE, scripts/fw-grubenv.sh) before QEMU starts
+#   QEMU_FIRMWARE=FILE     firmware image instead of the board's UEFI firmware
 #   QEMU_QMP=PATH          QMP monitor at this unix socket (scripts/lib/qemuwatch.py asks it
 #                          whether the guest runs)
 #   QEMU_ACCEL=kvm|tcg|auto, QEMU_PROBE_TIMEOUT   see scripts/lib/qemu-accel.sh
@@ -23,21 +26,23 @@ disk=${2:?usage: scripts/qemu-launch.sh BOARD DISK}
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/board/$board/board.conf"
 . "$src/scripts/lib/qemu-accel.sh"
-img=${QEMU_IMAGES:-$src/build/$board/images}
 http=${QEMU_HTTP_PORT:-8080}
 https=${QEMU_HTTPS_PORT:-8443}
 mgmt=${QEMU_MGMT_PORT:-8444}
 
-append="$(cat "$img/cmdline") et.disk=/dev/vda ${QEMU_APPEND:-}"
-[ -n "${QEMU_SHELL_SOCK:-}" ] && append="$append et.debug_shell=1"
+if [ -n "${QEMU_APPEND:-}" ]; then
+	"$src/scripts/fw-grubenv.sh" "$disk" EXTRA_CMDLINE="$QEMU_APPEND" ||
+		echo "qemu-launch: cannot set EXTRA_CMDLINE in $disk; booting without it" >&2
+fi
 accel=$(qemu_accel "$src/build/qemu-accel")
 
+# The system disk boots first; the NIC has no option ROM (no network boot).
 set -- $QEMU_MACHINE -accel "$accel" -smp "${QEMU_SMP:-2}" \
-	-kernel "$img/vmlinuz" -initrd "$img/initramfs.img" -append "$append" \
+	-bios "${QEMU_FIRMWARE:-$QEMU_BIOS}" \
 	-drive "file=$disk,if=none,format=raw,id=sys,cache=unsafe" \
-	-device virtio-blk-pci,drive=sys,addr=0x4 \
+	-device virtio-blk-pci,drive=sys,addr=0x4,bootindex=0 \
 	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http-:80,hostfwd=tcp:127.0.0.1:$https-:443,hostfwd=tcp:127.0.0.1:$mgmt-:8444" \
-	-device virtio-net-pci,netdev=n0,addr=0x3 \
+	-device virtio-net-pci,netdev=n0,addr=0x3,romfile= \
 	-device virtio-rng-pci,addr=0x7 \
 	-display none -monitor none
 if [ -n "${QEMU_XFER:-}" ]; then
