@@ -96,6 +96,28 @@ qemu_probe_guest() { # ARCH
 	esac
 }
 
+# The probe as firmware (QEMU's -bios) for the rig's tests of scripts/qemu-launch.sh: the
+# same marker on the same serial port, from the first instruction the CPU runs. x86_64: a
+# 64 KiB ROM whose reset vector (offset 0xfff0, 16-bit real mode) jumps to the code at its
+# start. aarch64: the probe guest itself (the virt machine starts at the flash's first byte).
+qemu_probe_firmware() { # ARCH
+	local c
+	case $1 in
+	x86_64)
+		bytes 0xBA 0xF8 0x03                            # mov dx, 0x3f8
+		for c in $(chars "$QEMU_PROBE_MARK"); do
+			bytes 0xB0 "$c" 0xEE                    # mov al, c; out dx, al
+		done
+		bytes 0xB0 0x0A 0xEE 0xFA 0xF4 0xEB 0xFD        # '\n'; cli; hlt; jmp hlt
+		head -c $((0xfff0 - 3 - 3 * ${#QEMU_PROBE_MARK} - 7)) /dev/zero
+		bytes 0xEA 0x00 0x00 0x00 0xF0                  # jmp far f000:0000
+		head -c 11 /dev/zero
+		;;
+	aarch64) qemu_probe_guest aarch64 ;;
+	*) echo "qemu: no probe firmware for $1" >&2; return 1 ;;
+	esac
+}
+
 bytes() { local b; for b; do printf "\\$(printf %03o $((b)))"; done; }
 le32() { local w; for w; do bytes $((w & 255)) $((w >> 8 & 255)) $((w >> 16 & 255)) $((w >> 24 & 255)); done; }
 chars() { printf %s "$1" | od -An -tu1; }

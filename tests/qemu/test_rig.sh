@@ -4,7 +4,8 @@
 # way a guest can fail to make progress (QEMU stopped the guest as on a KVM internal error,
 # QEMU exited, the guest is silent) fails the waits of scripts/lib/qemuwatch.py and
 # tests/qemu/guest.py at once, with the reason and the logs. The guest is the probe guest
-# booted by scripts/qemu-launch.sh as the kernel of qemu_x86_64 (TCG runs it anywhere).
+# booted by scripts/qemu-launch.sh as the firmware of qemu_x86_64 (QEMU_FIRMWARE; TCG runs it
+# anywhere).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,14 +42,11 @@ esac
 EOF
 chmod +x "$T/bin/qemu-system-x86_64"
 
-# "Firmware" of qemu_x86_64 for qemu-launch.sh: the probe guest as its kernel.
+# Firmware of qemu_x86_64 for qemu-launch.sh: the probe guest as a ROM, with an empty disk.
 . board/qemu_x86_64/board.conf
-mkdir -p "$T/images"
-qemu_probe_guest x86_64 > "$T/images/vmlinuz"
-: > "$T/images/initramfs.img"
-echo console=ttyS0 > "$T/images/cmdline"
+qemu_probe_firmware x86_64 > "$T/probe.fd"
 truncate -s 1M "$T/disk.img"
-export QEMU_IMAGES=$T/images
+export QEMU_FIRMWARE=$T/probe.fd
 
 boot() { # NAME: qemu_x86_64 in $T/NAME, with the caller's QEMU_* and FAKE_KVM
 	mkdir -p "$T/$1"
