@@ -21,6 +21,10 @@ Any of them may be left out. Commands:
         run CMD every S seconds (default 0.5) until it exits 0; exit 1 as soon as the guest
         shows no progress, 124 after --timeout seconds (default 600)
 
+    qemuwatch.py qmp JSON
+        send one QMP command to QEMU_WATCH_QMP (e.g. '{"execute": "query-status"}') and print
+        its answer; exit 1 when QEMU answers with an error or not at all
+
 A failure prints the reason, then the tail of the console and of QEMU's output, to stderr.
 tests/qemu/guest.py imports Watch for its own waits.
 """
@@ -90,6 +94,35 @@ def _running(pid):
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (OSError, IndexError):
         return False
+
+
+def qmp_command(path, command, timeout=5.0):
+    """QEMU's answer (a dict) to one QMP command (a dict)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        f = s.makefile("rwb")
+        f.readline()  # greeting
+        for cmd in ({"execute": "qmp_capabilities"}, command):
+            f.write(json.dumps(cmd).encode() + b"\n")
+            f.flush()
+            while True:  # skip events up to the command's answer
+                msg = json.loads(f.readline() or b"{}")
+                if "return" in msg or "error" in msg or not msg:
+                    break
+        return msg
+
+
+def _qmp(args):
+    if len(args) != 1 or not os.environ.get("QEMU_WATCH_QMP"):
+        return _usage()
+    try:
+        answer = qmp_command(os.environ["QEMU_WATCH_QMP"], json.loads(args[0]))
+    except (OSError, ValueError) as e:
+        print("qemuwatch.py qmp: %s" % e, file=sys.stderr)
+        return 1
+    print(json.dumps(answer))
+    return 0 if "return" in answer else 1
 
 
 def _qmp_status(path, timeout=2.0):
@@ -168,6 +201,8 @@ def main(argv):
         return _check(argv[1:])
     if argv[:1] == ["wait"]:
         return _wait(argv[1:])
+    if argv[:1] == ["qmp"]:
+        return _qmp(argv[1:])
     return _usage()
 
 

@@ -1,18 +1,20 @@
 #!/bin/bash
-# QEMU test of one board's firmware image (TCG): boot to healthy, click / open / ACME
-# over the forwarded ports, XDP inside the guest, a bundle (a new domain's cert and key)
-# pushed over the forwarded management port with mutual TLS and trusted through the image's
-# root key, then A/B updates: a good update boots into the other slot and is committed (the
-# pushed cert and serial survive that reboot), a broken one falls back, and unsigned,
-# tampered, foreign-key, wrong-board and downgrade bundles are refused.
+# QEMU test of one board's firmware image (TCG). The board boots from its disk alone: UEFI
+# firmware, GRUB from the EFI system partition, the kernel and initramfs inside a root slot.
+# It serves click / open / ACME over the forwarded ports and attaches XDP; then RAUC updates:
+# unsigned, foreign-signed, wrong-compatible, downgrade and tampered bundles are refused; a
+# power cut (QEMU killed) in the middle of an install leaves the old slot booting; a good
+# bundle boots the other slot with that slot's kernel and is marked good; a bundle whose root
+# never gets healthy is abandoned by GRUB's boot counting and the previous slot boots again.
+# Five boots in all: first boot, after the power cut, the good update, the broken update
+# (TRIES boots) and the fallback.
 #   tests/qemu/test_board.sh BOARD      (after `make image BOARD=BOARD`)
-# Environment: QEMU_TEST_TRIES (boots a broken slot gets, default 2),
+# Environment: QEMU_TEST_TRIES (boot attempts a slot gets, grubenv MAX_TRIES; default 2),
 #              QEMU_TEST_HEALTH_TIMEOUT (seconds, default 30),
 #              QEMU_WATCH_SILENCE (seconds the guest may show no progress before a wait
 #              fails, default 60 + the health timeout; see scripts/lib/qemuwatch.py),
 #              QEMU_ACCEL (see scripts/lib/qemu-accel.sh),
-#              ET_BUNDLE_ROOT_KEY, ET_OPERATOR_CA, ET_OPERATOR_CA_KEY (the private halves of
-#              the trust the image was built with; default the development ones in build/keys/).
+#              ET_SIGNING_KEY / ET_SIGNING_CERT (the signer the image trusts; see images/build.sh).
 set -u
 board=${1:?usage: tests/qemu/test_board.sh BOARD}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,16 +25,17 @@ W=build/$board/qemu-test
 # the host's edgetrackctl mints tokens: make check's build, else the plain one
 CTL=${ET_HOST_CTL:-${ET_BUILD:-build}/edgetrackctl}
 [ -x "$CTL" ] || { echo "no host edgetrackctl at $CTL (build it first)" >&2; exit 1; }
-KEY=${ET_SIGNING_KEY:-build/keys/update-signing.pem}
-ROOT_KEY=${ET_BUNDLE_ROOT_KEY:-build/keys/bundle-root.key}
-OPCA=${ET_OPERATOR_CA:-build/keys/operator-ca.crt}
-OPCA_KEY=${ET_OPERATOR_CA_KEY:-build/keys/operator-ca.key}
+KEY=${ET_SIGNING_KEY:-build/keys/rauc-dev.key.pem}
+CERT=${ET_SIGNING_CERT:-build/keys/rauc-dev.cert.pem}
 DEMO_KEY=6564676574726163682d64656d6f2d6b65792d6e6f742d666f722d70726f6421
 HOST=click.demo.edgetrack.test
 THUMB=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
 TRIES=${QEMU_TEST_TRIES:-2}
 HEALTH_TIMEOUT=${QEMU_TEST_HEALTH_TIMEOUT:-30}
-base_version=$(sed -n 's/^version=//p' <(tar -xOf "$IMG"/edgetrack-"$board"-*.bundle manifest))
+ENV=/boot/efi/EFI/BOOT/grubenv
+bundle=$(ls "$IMG"/edgetrack-"$board"-*.raucb 2>/dev/null | head -n1)
+base_version=$(rauc info --keyring "$CERT" --output-format=shell "$bundle" 2>/dev/null |
+	sed -n "s/^RAUC_MF_VERSION='\(.*\)'$/\1/p")
 
 pass=0 fail=0
 ok() { echo "ok - $board: $*"; pass=$((pass + 1)); }
@@ -40,6 +43,12 @@ bad() { echo "not ok - $board: $*"; fail=$((fail + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 say() { echo "# $board: $*"; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+has() { grep -Eq -- "$2" <<< "$1"; } # TEXT PATTERN: a line of TEXT matches PATTERN
+lines() { # TEXT LINE...: every LINE is a whole line of TEXT
+	local text=$1 l; shift
+	for l; do grep -qxF -- "$l" <<< "$text" || return 1; done
+}
+elapsed() { printf '%.1f' "$(echo "$(date +%s.%N) - $1" | bc)"; }
 
 rm -rf "$W" && mkdir -p "$W"
 cp --sparse=always "$IMG/disk.img" "$W/disk.img"
@@ -47,62 +56,54 @@ qpid=""
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
 	[ -f "$W/qemu.pid" ] && kill "$(cat "$W/qemu.pid" 2>/dev/null)" 2>/dev/null
-	rm -rf "$W/stage"
+	rm -rf "$W/stage" "$W/xfer.img" "$W/disk.img"
 }
 trap cleanup EXIT
+[ -n "$base_version" ] || { bad "the image's bundle $bundle has a version (rauc info with $CERT)"; finish; }
 
 # ------------------------------------------------------------------ bundles
 say "building test bundles"
-stage=$W/stage && mkdir -p "$stage"
+stage=$W/stage && mkdir -p "$stage/xfer"
+mksq() { mksquashfs "$1" "$2" -comp xz -noappend -all-root -quiet -no-progress \
+	-action 'uncompressed@name(vmlinuz) || name(initramfs.img)' > /dev/null; }
 images/build.sh "$board" rootfs 9.1.0 "$stage/good.squashfs" > /dev/null
 unsquashfs -q -n -d "$stage/broken-root" "$stage/good.squashfs" > /dev/null
 # Broken release: its edgetrackd config has no listen address, so it never gets healthy.
 echo '{"domains": []}' > "$stage/broken-root/etc/edgetrack/edgetrackd.json"
 sed -i 's/^VERSION=.*/VERSION=9.2.0/' "$stage/broken-root/etc/edgetrack/release"
-mksquashfs "$stage/broken-root" "$stage/broken.squashfs" -comp xz -noappend -all-root -quiet -no-progress > /dev/null
-mk() { scripts/fw-bundle.sh --board "${4:-$board}" --version "$2" --rootfs "$3" --key "${5:-$KEY}" --out "$stage/$1.bundle"; }
+mksq "$stage/broken-root" "$stage/broken.squashfs"
+compat=edgetrack-$board
+mk() { # NAME VERSION ROOTFS [COMPATIBLE [KEY CERT]]
+	scripts/fw-bundle.sh --compatible "${4:-$compat}" --version "$2" --rootfs "$3" \
+		--key "${5:-$KEY}" --cert "${6:-$CERT}" --out "$stage/xfer/$1.raucb"
+}
 mk good 9.1.0 "$stage/good.squashfs"
 mk broken 9.2.0 "$stage/broken.squashfs"
 other_board=qemu_aarch64; [ "$board" = qemu_aarch64 ] && other_board=qemu_x86_64
-mk wrongboard 9.3.0 "$stage/good.squashfs" "$other_board"
+mk wrongcompat 9.3.0 "$stage/good.squashfs" "edgetrack-$other_board"
 mk downgrade 0.1.0 "$stage/good.squashfs"
-openssl genpkey -algorithm ed25519 -out "$stage/foreign.pem" 2> /dev/null
-mk foreignkey 9.3.0 "$stage/good.squashfs" "$board" "$stage/foreign.pem"
-# Tampered rootfs: one byte flipped in the middle of the image, manifest and signature kept.
-mkdir -p "$stage/t" && tar -xf "$stage/good.bundle" -C "$stage/t"
-sz=$(stat -c %s "$stage/t/rootfs.squashfs")
-printf '\x5a' | dd of="$stage/t/rootfs.squashfs" bs=1 seek=$((sz / 2)) conv=notrunc 2> /dev/null
-tar -C "$stage/t" -cf "$stage/tampered.bundle" --format=ustar manifest manifest.sig rootfs.squashfs
-# Tampered manifest: a higher version written in, signature kept.
-mkdir -p "$stage/m" && tar -xf "$stage/good.bundle" -C "$stage/m"
-sed -i 's/^version=.*/version=9.9.9/' "$stage/m/manifest"
-tar -C "$stage/m" -cf "$stage/tampered-manifest.bundle" --format=ustar manifest manifest.sig rootfs.squashfs
-# Unsigned: no signature at all.
-tar -C "$stage/m" -cf "$stage/unsigned.bundle" --format=ustar manifest rootfs.squashfs
-tar -C "$stage" -cf "$W/xfer.img" --format=ustar good.bundle broken.bundle wrongboard.bundle \
-	downgrade.bundle foreignkey.bundle tampered.bundle tampered-manifest.bundle unsigned.bundle
-truncate -s %512 "$W/xfer.img"
-
-# The operator's certificates, made before the boot as a CA's would be: the x86_64 guest's
-# clock, set from the RTC's whole seconds, runs about 0.3 s behind the host's, so a client
-# certificate made on the host the moment before a request would not be valid yet there.
-NEW=new.demo.edgetrack.test m=$W/mgmt
-mkdir -p "$m"
-issue() { # NAME CN [openssl x509 args...]: NAME.key and NAME.crt, signed as the args say
-	local name=$1 cn=$2; shift 2
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
-		-keyout "$m/$name.key" -out "$m/$name.csr" 2> /dev/null &&
-		openssl x509 -req -in "$m/$name.csr" -days 2 "$@" -out "$m/$name.crt" 2> /dev/null
-}
-issue operator qemu-test-operator -CA "$OPCA" -CAkey "$OPCA_KEY" -set_serial "0x$(openssl rand -hex 8)" \
-	-extfile <(printf 'extendedKeyUsage=clientAuth\n')
-issue "$NEW" "$NEW" -key "$m/$NEW.key" -extfile <(printf 'subjectAltName=DNS:%s\n' "$NEW")
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	-subj "/CN=not the operator" -keyout "$stage/foreign.key" -out "$stage/foreign.crt" 2> /dev/null
+mk foreignkey 9.3.0 "$stage/good.squashfs" "$compat" "$stage/foreign.key" "$stage/foreign.crt"
+# Tampered payload: bytes flipped in the middle of the root image, signature kept (dm-verity
+# catches it while RAUC copies).
+cp "$stage/xfer/good.raucb" "$stage/xfer/tampered.raucb"
+printf '\x5a\x5a\x5a\x5a' | dd of="$stage/xfer/tampered.raucb" bs=1 \
+	seek=$(($(stat -c %s "$stage/good.squashfs") / 2)) conv=notrunc 2> /dev/null
+# Unsigned: the same content as a bundle, without RAUC's signature.
+mkdir -p "$stage/u" && cp "$stage/good.squashfs" "$stage/u/rootfs.squashfs"
+printf '[update]\ncompatible=%s\nversion=9.3.0\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.squashfs\n' \
+	"$compat" > "$stage/u/manifest.raucm"
+mksquashfs "$stage/u" "$stage/xfer/unsigned.raucb" -noappend -all-root -quiet -no-progress > /dev/null
+# The transfer disk: an ext4 image of the bundles, /dev/vdb in the guest.
+mke2fs -q -t ext4 -O ^has_journal -d "$stage/xfer" "$W/xfer.img" "$(($(du -sm "$stage/xfer" | cut -f1) + 16))M" > /dev/null
+rm -rf "$stage"
 
 # ------------------------------------------------------------------ boot
 # shellcheck source=scripts/lib/ports.sh
 . "$(dirname "$0")/../../scripts/lib/ports.sh"
 free_port() { pick_port "$W/.ports"; }
-HTTP=$(free_port) HTTPS=$(free_port) MGMT=$(free_port)
+HTTP=$(free_port) HTTPS=$(free_port)
 G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
 # Every wait on the guest gives up, with the reason and the tails of the console and of
 # QEMU's output, as soon as QEMU exits, stops running the guest or the guest goes silent.
@@ -111,19 +112,25 @@ G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
 watch() { scripts/lib/qemuwatch.py "$@"; }
 alive() { watch check || { bad "the guest stopped making progress before $*"; finish; }; }
 export QEMU_WATCH_SILENCE=${QEMU_WATCH_SILENCE:-$((60 + HEALTH_TIMEOUT))}
+start() { # the board on its disk, firmware and nothing else (plus the test's devices)
+	QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS \
+	QEMU_APPEND="et.debug_shell=1 et.health_timeout=$HEALTH_TIMEOUT" qemu_start "$board" "$W/disk.img" "$W"
+	qpid=$qemu_pid
+}
+# What the guest says about its boot: release, slot, kernel command line, grubenv, RAUC.
+STATUS="cat /etc/edgetrack/release /run/edgetrack/boot; echo cmdline=\$(cat /proc/cmdline);
+echo last=\$(cat /data/boot/last 2>/dev/null); grub-editenv $ENV list;
+rauc status --output-format=shell | grep -E '^RAUC_(SYSTEM_BOOTED_BOOTNAME|SLOT_BOOTNAME|SLOT_BOOT_STATUS)'"
 
 t0=$(date +%s.%N)
-QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS QEMU_MGMT_PORT=$MGMT \
-QEMU_APPEND="et.health_timeout=$HEALTH_TIMEOUT" qemu_start "$board" "$W/disk.img" "$W"
-qpid=$qemu_pid
+start
 if ! qemu_wait_http "http://127.0.0.1:$HTTP/healthz" 900; then
-	bad "boot to healthy"; finish
+	bad "boot to healthy from the disk (UEFI firmware, GRUB, slot A)"; finish
 fi
-t1=$(date +%s.%N)
-ok "boot to healthy"
-boot_host=$(echo "$t1 - $t0" | bc)
+boot_host=$(elapsed "$t0")
+ok "boot to healthy from the disk (UEFI firmware, GRUB, slot A)"
 GT=120 G 'cat /run/edgetrack/healthy' > "$W/healthy" 2>&1
-say "boot-to-healthy: $(printf '%.1f' "$boot_host") s from QEMU start (host clock), $(cat "$W/healthy") s after kernel start (guest clock)"
+say "boot-to-healthy: $boot_host s from QEMU start (host clock), $(cat "$W/healthy") s after kernel start (guest clock)"
 
 # ------------------------------------------------------------------ HTTP over the forwarded port
 alive "the HTTP tests"
@@ -145,43 +152,6 @@ check "HTTPS open pixel with the demo cert ($r)" [ "$r" = 200 ]
 subj=$(openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$HOST" </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null)
 check "HTTPS serves the demo domain's cert ($subj)" grep -q "$HOST" <<<"$subj"
 
-# ------------------------------------------------------------------ bundle over the management port
-# The operator's side: the client cert made above, a signing key certified by the root
-# key in a keyring the bundle carries, and from the appliance's console its management cert
-# (made at first boot, pinned here) and its bundle recipient (the cert's key is sealed to it).
-alive "the management API tests"
-tm=$(date +%s.%N)
-MURL=https://127.0.0.1:$MGMT
-G 'cat /data/edgetrack/mgmt/mgmt.crt' | tr -d '\r' > "$m/appliance.crt"
-RCPT=$(G 'edgetrackctl id --data-dir /data/edgetrack' | tr -d '\r' | sed -n 's/^recipient: //p')
-$CTL keys gen --unencrypted --pub "$m/op.pub" --sec "$m/op.key" > /dev/null &&
-	$CTL keys certify --root-key "$ROOT_KEY" --keyring "$m/keyring" --pub "$m/op.pub" --not-after 1d > /dev/null &&
-	$CTL bundle create --serial 1 --signer "$m/op.pub" --scope "${RCPT%%:*}" --recipient "$RCPT" \
-		--keyring "$m/keyring" --cert "$NEW=$m/$NEW.crt,$m/$NEW.key" --out "$m/b1.bundle" > /dev/null &&
-	$CTL bundle sign --key "$m/op.key" "$m/b1.bundle" > /dev/null
-check "bundle for $NEW built for appliance ${RCPT%%:*} and signed" test -s "$m/b1.bundle"
-push() { $CTL bundle push --to "$MURL" --cert "$m/operator.crt" --key "$m/operator.key" --ca "$m/appliance.crt" --timeout 120 "$@" 2>> "$m/push.err"; }
-api() { curl -s -m 20 --cacert "$m/appliance.crt" --cert "$m/operator.crt" --key "$m/operator.key" "$@"; }
-fp() { openssl x509 -noout -fingerprint -sha256 2> /dev/null; }
-served_fp() { timeout 20 openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$1" </dev/null 2>/dev/null | fp; }
-new_fp=$(fp < "$m/$NEW.crt")
-r=$(push "$m/b1.bundle")
-check "bundle pushed over the management port is applied ($r)" [ "$r" = "$MURL applied serial=1" ]
-[ "$r" = "$MURL applied serial=1" ] ||
-	{ tail -n 3 "$m/push.err"; G 'grep -i "bundle\|management\|mgmt" /run/edgetrack/edgetrackd.log | tail -n 8'; } | sed 's/^/#   /'
-check "HTTPS serves the pushed cert for $NEW" [ "$(served_fp $NEW)" = "$new_fp" ]
-st=$(api "$MURL/v1/status")
-check "status shows serial 1 applied" grep -q '"generation":"gen-1","serial":1' <<<"$st"
-r=$(push "$m/b1.bundle")
-check "a replay of the bundle is refused ($r)" grep -q 'refused.*not above the applied serial 1' <<<"$r"
-r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$m/appliance.crt" "$MURL/v1/status")
-check "no client certificate: no API ($r)" [ "$r" = 000 ]
-r=$(printf 'GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 20 openssl s_client \
-	-connect "127.0.0.1:$MGMT" -CAfile "$m/appliance.crt" -ign_eof 2>&1 | tr -d '\0')
-check "a client without a certificate reaches the listener but gets no answer" \
-	bash -c 'grep -q CONNECTED <<<"$1" && ! grep -q "HTTP/1.1" <<<"$1"' _ "$r"
-say "management API checks: $(printf '%.1f' "$(echo "$(date +%s.%N) - $tm" | bc)") s"
-
 # ------------------------------------------------------------------ XDP in the guest
 alive "the XDP tests"
 G 'grep "xdp" /run/edgetrack/edgetrackd.log | grep -v "^[0-9]*: \|^;" | tail -n 5' > "$W/xdp.log" 2>&1
@@ -197,78 +167,128 @@ else
 	G 'grep -B2 -A3 "BPF program load failed\|xdp_" /run/edgetrack/edgetrackd.log | grep -v "^[0-9]*: (\|^; " | tail -n 12' | sed 's/^/#   /'
 fi
 
-# ------------------------------------------------------------------ updates
+
+# ------------------------------------------------------------------ RAUC: refusals
 alive "the update tests"
-G 'mkdir -p /data/in && blockdev --flushbufs /dev/vdb && tar -xf /dev/vdb -C /data/in && ls /data/in' > "$W/in.txt" 2>&1
-check "bundles handed in over the transfer disk" grep -q unsigned.bundle "$W/in.txt"
+st=$(G "$STATUS" 2>&1)
+check "GRUB booted slot A's own kernel (rauc.slot=A, (hd0,gpt2)/boot/vmlinuz)" \
+	has "$st" 'BOOT_IMAGE=\(hd[0-9]+,gpt2\)/boot/vmlinuz .*rauc\.slot=A '
+check "RAUC sees slot A booted" lines "$st" "RAUC_SYSTEM_BOOTED_BOOTNAME='A'"
+out=$(G "mkdir -p /run/xfer && mount -t ext4 -o ro /dev/vdb /run/xfer && ls /run/xfer &&
+grub-editenv $ENV set MAX_TRIES=$TRIES" 2>&1)
+check "bundles handed in over the transfer disk" has "$out" unsigned.raucb
 
-refused() { # NAME EXPECTED-REASON-PATTERN
+refused() { # NAME EXPECTED-PATTERN: rauc install fails, saying why
 	local out
-	out=$(G "et-update install /data/in/$1.bundle 2>&1; echo rc=\$?; rm -f /data/in/$1.bundle")
-	echo "$out" | sed 's/^/#   /'
-	echo "$out" | grep -q 'rc=1' && echo "$out" | grep -q 'refused:' && echo "$out" | grep -Eq "$2"
+	out=$(GT=300 G "rauc install /run/xfer/$1.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last 2>/dev/null)" 2>&1)
+	grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
+	has "$out" '^rc=1$' && has "$out" "$2"
 }
-check "unsigned bundle refused" refused unsigned 'not signed'
-check "tampered rootfs refused" refused tampered 'digest differs|size differs'
-check "tampered manifest refused" refused tampered-manifest 'signature does not verify'
-check "foreign-key bundle refused" refused foreignkey 'signature does not verify'
-check "wrong-board bundle refused" refused wrongboard "for board '$other_board'"
-check "downgrade refused" refused downgrade 'downgrade'
-st=$(G 'et-update status')
-check "refusals left the boot state alone" bash -c "echo '$st' | grep -q 'active=a trying=none'"
+check "unsigned bundle refused" refused unsigned 'Signature size is 0|[Ss]ignature'
+check "bundle signed by a foreign key refused" refused foreignkey 'signature verification failed'
+check "bundle for the other board refused (compatible)" refused wrongcompat "Compatible mismatch.*edgetrack-$other_board"
+check "downgrade refused (pre-install handler)" refused downgrade "note=.*older than the running $base_version \\(downgrade\\)"
+check "tampered payload refused (dm-verity)" refused tampered 'Input/output error|Failed updating slot'
+st=$(G "$STATUS" 2>&1)
+check "refusals left GRUB booting slot A (ORDER=A B, A_OK=1, B_OK=0)" lines "$st" 'ORDER=A B' A_OK=1 B_OK=0
 
-wait_slot() { # SLOT [SECONDS]: wait for a boot of SLOT to be healthy, print its status
+# ------------------------------------------------------------------ power cut during an install
+# Writes to the system disk are throttled so that the copy into slot B takes a while, and
+# QEMU is killed while RAUC copies.
+alive "the power cut test"
+watch qmp '{"execute": "block_set_io_throttle", "arguments": {"device": "sys", "bps": 0,
+	"bps_rd": 0, "bps_wr": 2097152, "iops": 0, "iops_rd": 0, "iops_wr": 0}}' > /dev/null ||
+	bad "QMP throttles the system disk"
+G 'rauc install /run/xfer/good.raucb > /run/install.log 2>&1 &' > /dev/null 2>&1
+copying=""
+for _ in $(seq 120); do
+	log=$(GT=10 G 'cat /run/install.log' 2>/dev/null)
+	if has "$log" 'Copying image to rootfs\.1$'; then copying=1; break; fi
+	has "$log" 'failed|succeeded' && break
+	watch check || break
+	sleep 0.5
+done
+sleep 2
+log=$(GT=10 G 'cat /run/install.log' 2>/dev/null)
+kill -KILL "$qpid"; wait "$qpid" 2> /dev/null
+midway() { [ -n "$copying" ] && ! has "$log" 'Copying image to rootfs.1 done|succeeded|failed'; }
+check "QEMU killed while RAUC was copying into slot B" midway
+grep -E 'Copying|done\.$' <<< "$log" | tail -n 2 | sed 's/^/#   /'
+mv "$W/console.log" "$W/console-1.log"
+
+t0=$(date +%s.%N)
+start
+if ! qemu_wait_http "http://127.0.0.1:$HTTP/healthz" 900; then
+	bad "boot to healthy after the power cut"; finish
+fi
+ok "boot to healthy after the power cut ($(elapsed "$t0") s)"
+st=$(GT=120 G "$STATUS" 2>&1)
+check "after the power cut: slot A, version $base_version, slot B not bootable" \
+	lines "$st" SLOT=A "VERSION=$base_version" B_OK=0
+
+# ------------------------------------------------------------------ RAUC: a good update
+alive "the good update"
+G "mkdir -p /run/xfer && mount -t ext4 -o ro /dev/vdb /run/xfer" > /dev/null 2>&1
+out=$(GT=300 G "rauc install /run/xfer/good.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
+grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
+check "good bundle installed into slot B" eval 'lines "$out" rc=0 && has "$out" "into slot B"'
+
+wait_slot() { # SLOT [SECONDS]: wait for a boot of SLOT to be marked good, print its status
 	local t0 s
 	t0=$(date +%s)
 	while [ $(($(date +%s) - t0)) -lt "${2:-600}" ]; do
 		sleep 1
-		s=$(GT=5 G 'cat /run/edgetrack/healthy >/dev/null && et-update status' 2>/dev/null) &&
-			echo "$s" | grep -q "booted_slot=$1 " && { echo "$s"; return 0; }
+		s=$(GT=5 G "cat /run/edgetrack/marked-good >/dev/null && { $STATUS; }" 2>/dev/null) &&
+			grep -qx "SLOT=$1" <<< "$s" && { echo "$s"; return 0; }
 		watch check --since "$t0" || return 1
 	done
-	echo "no healthy boot of slot $1 in ${2:-600} s" >&2
+	echo "no boot of slot $1 marked good in ${2:-600} s" >&2
 	return 1
 }
 
-out=$(G "et-update install /data/in/good.bundle --tries $TRIES 2>&1; echo rc=\$?")
-echo "$out" | sed 's/^/#   /'
-check "good bundle installed into slot b" bash -c "echo '$out' | grep -q 'rc=0' && echo '$out' | grep -q 'into slot b'"
 tu=$(date +%s.%N)
 G 'reboot' > /dev/null 2>&1
-if st=$(wait_slot b); then
-	say "update reboot to healthy: $(printf '%.1f' "$(echo "$(date +%s.%N) - $tu" | bc)") s"
-	echo "$st" | sed 's/^/#   /'
-	check "new version 9.1.0 runs from slot b" bash -c "echo '$st' | grep -q 'version=9.1.0'"
-	sleep 1
-	st=$(G 'et-update status')
-	check "slot b committed after health check" bash -c "echo '$st' | grep -q 'active=b trying=none'"
+if st=$(wait_slot B); then
+	say "update reboot to marked good: $(elapsed "$tu") s"
+	grep -E 'VERSION|SLOT|cmdline|_OK|_TRY|ORDER|BOOT_STATUS' <<< "$st" | sed 's/^/#   /'
+	check "new version 9.1.0 runs from slot B" lines "$st" VERSION=9.1.0
+	check "GRUB loaded the kernel and initramfs from slot B (BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz, initramfs of 9.1.0)" \
+		eval 'has "$st" "BOOT_IMAGE=\(hd[0-9]+,gpt3\)/boot/vmlinuz .*rauc\.slot=B " && lines "$st" INITRAMFS_VERSION=9.1.0'
+	check "slot B marked good (B_OK=1, B_TRY=0, ORDER=B A)" lines "$st" B_OK=1 B_TRY=0 'ORDER=B A'
 	r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Host: $HOST" "$U/c/$click")
 	check "click still served after the update ($r)" [ "$r" = 302 ]
-	check "the pushed cert for $NEW is still served after the reboot" [ "$(served_fp $NEW)" = "$new_fp" ]
-	check "serial 1 is still applied after the reboot" grep -q '"generation":"gen-1","serial":1' <<<"$(api "$MURL/v1/status")"
 else
-	bad "updated slot b did not come up healthy"
+	bad "updated slot B did not come up and get marked good"
+	tail -n 30 "$W/console.log" | sed 's/^/#   /'
+	finish
 fi
 
-out=$(G "et-update install /data/in/broken.bundle --tries $TRIES 2>&1; echo rc=\$?")
-echo "$out" | sed 's/^/#   /'
-check "broken bundle installed into slot a" bash -c "echo '$out' | grep -q 'into slot a'"
+# ------------------------------------------------------------------ RAUC: a broken update
+alive "the broken update"
+G "mkdir -p /run/xfer && mount -t ext4 -o ro /dev/vdb /run/xfer" > /dev/null 2>&1
+out=$(GT=300 G "rauc install /run/xfer/broken.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
+grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
+check "broken bundle installed into slot A" eval 'lines "$out" rc=0 && has "$out" "into slot A"'
+n0=$(grep -ac 'booting slot A' "$W/console.log")
 tb=$(date +%s.%N)
 G 'reboot' > /dev/null 2>&1
-# The broken slot gets TRIES boots of HEALTH_TIMEOUT each, then the boot stage falls back.
-if st=$(wait_slot b 1200); then
-	say "broken update fell back in $(printf '%.1f' "$(echo "$(date +%s.%N) - $tb" | bc)") s"
-	echo "$st" | sed 's/^/#   /'
-	check "broken update fell back to slot b, version 9.1.0" bash -c "echo '$st' | grep -q 'version=9.1.0' && echo '$st' | grep -q 'active=b trying=none'"
-	check "fallback reason recorded" bash -c "echo '$st' | grep -q 'never reported healthy; fell back to slot b'"
-	n=$(grep -c 'slot a (trying)' "$W/console.log")
-	check "broken slot was tried $TRIES times ($n)" [ "$n" = "$TRIES" ]
+# Slot A gets TRIES boots of HEALTH_TIMEOUT each (et-health reboots it), then GRUB gives up.
+if st=$(wait_slot B $((600 + TRIES * (HEALTH_TIMEOUT + 120)))); then
+	say "broken update fell back in $(elapsed "$tb") s"
+	grep -E 'VERSION|SLOT|last|_OK|_TRY|ORDER|BOOT_STATUS' <<< "$st" | sed 's/^/#   /'
+	check "broken update fell back to slot B, version 9.1.0" lines "$st" VERSION=9.1.0 SLOT=B
+	check "fallback recorded (GRUB abandoned slot A: A_OK=0; note says why)" \
+		eval 'lines "$st" A_OK=0 && has "$st" "slot A \(version 9.2.0\) never reported healthy; fell back to slot B"'
+	n=$(($(grep -ac 'booting slot A' "$W/console.log") - n0))
+	check "broken slot was booted $TRIES times ($n), then abandoned by GRUB" \
+		eval '[ "$n" = "$TRIES" ] && grep -aq "slot A did not report healthy in $TRIES boots" "$W/console.log"'
 else
-	bad "no fallback to slot b after the broken update"
+	bad "no fallback to slot B after the broken update"
 	tail -n 30 "$W/console.log" | sed 's/^/#   /'
 fi
 
-echo "# $board sizes: $(for f in vmlinuz initramfs.img rootfs.squashfs; do printf '%s=%s ' "$f" "$(stat -c %s "$IMG/$f")"; done)disk.img=$(stat -c %s "$IMG/disk.img") (allocated $(du -k "$IMG/disk.img" | cut -f1) KiB)"
+sz() { stat -c %s "$1"; }
+say "sizes: $BOARD_EFI_IMAGE=$(sz "$IMG/$BOARD_EFI_IMAGE") rootfs.squashfs=$(sz "$IMG/rootfs.squashfs") $(basename "$bundle")=$(sz "$bundle") disk.img=$(sz "$IMG/disk.img") (allocated $(du -k "$IMG/disk.img" | cut -f1) KiB)"
 G 'poweroff' > /dev/null 2>&1
 t=$(date +%s)
 while kill -0 "$qpid" 2> /dev/null; do
