@@ -278,11 +278,13 @@ $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 # ---------------------------------------------------------------- firmware images
 # Boards other than host build into build/<board>/ with their own config
 # (build/<board>/.config from board/<board>/defconfig), so the host's .config is untouched.
-#   make image     [BOARD=qemu_x86_64|qemu_aarch64]   kernel, initramfs, rootfs, disk, bundle
+#   make image     [BOARD=qemu_x86_64|qemu_aarch64]   root slot (kernel, initramfs, rootfs),
+#                                                     disk (UEFI + GRUB, slots A/B, data), RAUC bundle;
+#                  [ET_SIGNING_KEY= ET_SIGNING_CERT= [ET_SIGNING_KEYRING=]]  the bundle's signer
 #   make qemu-run  [BOARD=...]                        boot it; 127.0.0.1:8080/8443/8444 -> 80/443/8444
-#   ET_SIGNING_KEY=, ET_BUNDLE_ROOT_PUB=, ET_OPERATOR_CA=   the update signing key, the bundle root
-#                  public key and the operator CA an image trusts (see images/build.sh; without
-#                  them development ones are made once in build/keys/)
+#   ET_BUNDLE_ROOT_PUB=, ET_OPERATOR_CA=   the cert/config bundles' root public key and the
+#                  operator CA an image trusts (see images/build.sh; without them development
+#                  ones are made once in build/keys/)
 #   make qemu-test [FW_BOARDS="qemu_x86_64 qemu_aarch64"]
 FW_BOARD  := $(if $(filter host,$(BOARD)),qemu_x86_64,$(BOARD))
 FW_BOARDS ?= qemu_x86_64 qemu_aarch64

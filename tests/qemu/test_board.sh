@@ -118,9 +118,11 @@ start() { # the board on its disk, firmware and nothing else (plus the test's de
 	qpid=$qemu_pid
 }
 # What the guest says about its boot: release, slot, kernel command line, grubenv, RAUC.
-STATUS="cat /etc/edgetrack/release /run/edgetrack/boot; echo cmdline=\$(cat /proc/cmdline);
-echo last=\$(cat /data/boot/last 2>/dev/null); grub-editenv $ENV list;
-rauc status --output-format=shell | grep -E '^RAUC_(SYSTEM_BOOTED_BOOTNAME|SLOT_BOOTNAME|SLOT_BOOT_STATUS)'"
+# (guest.py sends one line: no newlines in these commands)
+STATUS="cat /etc/edgetrack/release /run/edgetrack/boot; echo cmdline=\$(cat /proc/cmdline);"
+STATUS="$STATUS echo last=\$(cat /data/boot/last 2>/dev/null); grub-editenv $ENV list;"
+STATUS="$STATUS rauc status --output-format=shell | grep -E '^RAUC_(SYSTEM_BOOTED_BOOTNAME|SLOT_BOOTNAME|SLOT_BOOT_STATUS)'"
+XFER="mkdir -p /run/xfer && { grep -q ' /run/xfer ' /proc/mounts || mount -t ext4 -o ro /dev/vdb /run/xfer; }"
 
 t0=$(date +%s.%N)
 start
@@ -174,8 +176,7 @@ st=$(G "$STATUS" 2>&1)
 check "GRUB booted slot A's own kernel (rauc.slot=A, (hd0,gpt2)/boot/vmlinuz)" \
 	has "$st" 'BOOT_IMAGE=\(hd[0-9]+,gpt2\)/boot/vmlinuz .*rauc\.slot=A '
 check "RAUC sees slot A booted" lines "$st" "RAUC_SYSTEM_BOOTED_BOOTNAME='A'"
-out=$(G "mkdir -p /run/xfer && mount -t ext4 -o ro /dev/vdb /run/xfer && ls /run/xfer &&
-grub-editenv $ENV set MAX_TRIES=$TRIES" 2>&1)
+out=$(G "$XFER && ls /run/xfer && grub-editenv $ENV set MAX_TRIES=$TRIES" 2>&1)
 check "bundles handed in over the transfer disk" has "$out" unsigned.raucb
 
 refused() { # NAME EXPECTED-PATTERN: rauc install fails, saying why
@@ -228,7 +229,7 @@ check "after the power cut: slot A, version $base_version, slot B not bootable" 
 
 # ------------------------------------------------------------------ RAUC: a good update
 alive "the good update"
-G "mkdir -p /run/xfer && mount -t ext4 -o ro /dev/vdb /run/xfer" > /dev/null 2>&1
+G "$XFER" > /dev/null 2>&1
 out=$(GT=300 G "rauc install /run/xfer/good.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
 grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
 check "good bundle installed into slot B" eval 'lines "$out" rc=0 && has "$out" "into slot B"'
@@ -265,7 +266,7 @@ fi
 
 # ------------------------------------------------------------------ RAUC: a broken update
 alive "the broken update"
-G "mkdir -p /run/xfer && mount -t ext4 -o ro /dev/vdb /run/xfer" > /dev/null 2>&1
+G "$XFER" > /dev/null 2>&1
 out=$(GT=300 G "rauc install /run/xfer/broken.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
 grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
 check "broken bundle installed into slot A" eval 'lines "$out" rc=0 && has "$out" "into slot A"'
