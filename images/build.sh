@@ -13,7 +13,8 @@
 #   images/build.sh BOARD                              everything above
 #   images/build.sh BOARD rootfs VERSION OUT.squashfs  only a root slot image
 #
-# Environment: FW_VERSION (default images/VERSION); the bundle's signer: ET_SIGNING_KEY and
+# Environment: FW_VERSION (default images/VERSION); FW_SQUASHFS_COMP (the root file system's
+# compressor: xz, the default, or gzip, quicker to make); the bundle's signer: ET_SIGNING_KEY and
 # ET_SIGNING_CERT (PEM; both or neither; default build/keys/rauc-dev.{key,cert}.pem, a
 # development key and self-signed certificate made on first use) and ET_SIGNING_KEYRING (the
 # CA certificates the firmware trusts, put into the read-only root as /etc/rauc/keyring.pem;
@@ -94,18 +95,16 @@ release() { # VERSION: the release file of a root slot (and of its initramfs)
 }
 
 # ------------------------------------------------------------------ boot stage
-build_initramfs() { # VERSION OUT
-	d=$WORK/initramfs
-	rm -rf "$d" && mkdir -p "$d/proc" "$d/sys" "$d/dev" "$d/etc" "$d/lib" "$d/run"
-	install_busybox "$d"
-	cp firmware/initramfs/init "$d/init"
-	release "$1" > "$d/etc/release"
-	# Resolve the board's modules and their dependencies with busybox depmod.
+# Copies MODULES and their dependencies from the kernel package into ROOT/lib/modules and
+# lists them, in order, in ROOT/etc/LIST (modules built into the kernel are skipped).
+install_modules() { # ROOT LIST MODULES...
+	root=$1 list=$2; shift 2
 	kd=$WORK/kernel/lib/modules/$KVER
 	[ -f "$kd/modules.dep" ] || /bin/busybox depmod -b "$WORK/kernel" "$KVER"
-	: > "$d/etc/modules"
+	mkdir -p "$root/etc"
+	: > "$root/etc/$list"
 	mods=""
-	for m in $BOARD_MODULES; do
+	for m; do
 		path=$(sed -n "s|^\(.*/$(echo "$m" | sed 's/_/[_-]/g')\.ko\):.*|\1|p" "$kd/modules.dep" | head -n1)
 		if [ -z "$path" ]; then
 			grep -Eq "/$(echo "$m" | sed 's/_/[_-]/g')\.ko\$" "$kd/modules.builtin" ||
@@ -114,14 +113,24 @@ build_initramfs() { # VERSION OUT
 		fi
 		deps=$(sed -n "s|^$path: *||p" "$kd/modules.dep")
 		mods="$mods $path $deps"
-		echo "$m" >> "$d/etc/modules"
+		echo "$m" >> "$root/etc/$list"
 	done
 	for p in $(echo "$mods" | tr ' ' '\n' | sort -u); do
-		mkdir -p "$d/lib/modules/$KVER/$(dirname "$p")"
-		cp "$kd/$p" "$d/lib/modules/$KVER/$p"
+		mkdir -p "$root/lib/modules/$KVER/$(dirname "$p")"
+		cp "$kd/$p" "$root/lib/modules/$KVER/$p"
 	done
-	cp "$kd/modules.order" "$kd/modules.builtin" "$d/lib/modules/$KVER/" 2>/dev/null || true
-	/bin/busybox depmod -b "$d" "$KVER"
+	cp "$kd/modules.order" "$kd/modules.builtin" "$root/lib/modules/$KVER/" 2>/dev/null || true
+	/bin/busybox depmod -b "$root" "$KVER"
+}
+
+build_initramfs() { # VERSION OUT
+	d=$WORK/initramfs
+	rm -rf "$d" && mkdir -p "$d/proc" "$d/sys" "$d/dev" "$d/etc" "$d/lib" "$d/run"
+	install_busybox "$d"
+	cp firmware/initramfs/init "$d/init"
+	release "$1" > "$d/etc/release"
+	# shellcheck disable=SC2086
+	install_modules "$d" modules $BOARD_MODULES
 	(cd "$d" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$2"
 }
 
@@ -180,12 +189,16 @@ build_rootfs() { # VERSION SQUASHFS
 	release "$1" > "$r/etc/edgetrack/release"
 	install -m 444 "$root_pub" "$r/etc/edgetrack/bundle-root.pub"
 	install -m 444 "$operator_ca" "$r/etc/edgetrack/operator-ca.crt"
+	# What RAUC needs of the kernel (the EFI system partition, loop + dm-verity for bundles),
+	# loaded by et-rauc once the boot is healthy.
+	# shellcheck disable=SC2086
+	install_modules "$r" modules-rauc $BOARD_RAUC_MODULES
 	# The slot's own kernel and initramfs, read by GRUB.
 	cp "$VMLINUZ" "$r/boot/vmlinuz"
 	build_initramfs "$1" "$r/boot/initramfs.img"
 	# GRUB reads the kernel and initramfs out of the squashfs: stored uncompressed (both are
 	# compressed already), since GRUB's xz decoder takes seconds for them on a slow CPU.
-	mksquashfs "$r" "$2" -comp xz -noappend -all-root -quiet -no-progress \
+	mksquashfs "$r" "$2" -comp "${FW_SQUASHFS_COMP:-xz}" -noappend -all-root -quiet -no-progress \
 		-action 'uncompressed@name(vmlinuz) || name(initramfs.img)' > /dev/null
 }
 
