@@ -99,8 +99,13 @@ mkdir -p "$stage/u" && cp "$stage/good.squashfs" "$stage/u/rootfs.squashfs"
 printf '[update]\ncompatible=%s\nversion=9.3.0\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.squashfs\n' \
 	"$compat" > "$stage/u/manifest.raucm"
 mksquashfs "$stage/u" "$stage/xfer/unsigned.raucb" -noappend -all-root -quiet -no-progress > /dev/null
-# The transfer disk: an ext4 image of the bundles, /dev/vdb in the guest.
-mke2fs -q -t ext4 -O ^has_journal -d "$stage/xfer" "$W/xfer.img" "$(($(du -sm "$stage/xfer" | cut -f1) + 16))M" > /dev/null
+# The transfer disk: an ext4 image of the bundles, /dev/vdb in the guest (no reserved blocks,
+# few inodes, a tenth more room than the bundles take).
+mb=$(du -sm "$stage/xfer" | cut -f1)
+if ! mke2fs -q -t ext4 -O ^has_journal -m 0 -i 1048576 -d "$stage/xfer" "$W/xfer.img" "$((mb + mb / 10 + 16))M" > "$W/mke2fs.log" 2>&1; then
+	cat "$W/mke2fs.log"
+	bad "transfer disk of the test bundles ($mb MB)"; finish
+fi
 rm -rf "$stage"
 
 # ------------------------------------------------------------------ boot
