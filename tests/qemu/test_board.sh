@@ -249,6 +249,10 @@ out=$(GT=300 G "rauc install /run/xfer/good.raucb 2>&1; echo rc=\$?; echo note=\
 grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
 check "good bundle installed into slot B" eval 'lines "$out" rc=0 && has "$out" "into slot B"'
 
+# reboot / poweroff a second after the guest's shell answered (a command that takes the guest
+# down never answers, and guest.py would wait out its timeout).
+down() { G "{ sleep 1; $1; } > /dev/null 2>&1 < /dev/null & echo going down" > /dev/null 2>&1; }
+
 wait_slot() { # SLOT [SECONDS]: wait for a boot of SLOT to be marked good, print its status
 	local t0 s
 	t0=$(date +%s)
@@ -263,7 +267,7 @@ wait_slot() { # SLOT [SECONDS]: wait for a boot of SLOT to be marked good, print
 }
 
 tu=$(date +%s.%N)
-G 'reboot' > /dev/null 2>&1
+down reboot
 if st=$(wait_slot B); then
 	say "update reboot to marked good: $(elapsed "$tu") s"
 	grep -E 'VERSION|SLOT|cmdline|_OK|_TRY|ORDER|BOOT_STATUS' <<< "$st" | sed 's/^/#   /'
@@ -289,7 +293,7 @@ grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
 check "broken bundle installed into slot A" eval 'lines "$out" rc=0 && has "$out" "into slot A"'
 n0=$(grep -ac 'booting slot A' "$W/console.log")
 tb=$(date +%s.%N)
-G 'reboot' > /dev/null 2>&1
+down reboot
 # Slot A gets TRIES boots of HEALTH_TIMEOUT each (et-health reboots it), then GRUB gives up.
 if st=$(wait_slot B $((600 + TRIES * (HEALTH_TIMEOUT + 120)))); then
 	say "broken update fell back in $(elapsed "$tb") s"
@@ -307,7 +311,7 @@ fi
 
 sz() { stat -c %s "$1"; }
 say "sizes: $BOARD_EFI_IMAGE=$(sz "$IMG/$BOARD_EFI_IMAGE") rootfs.squashfs=$(sz "$IMG/rootfs.squashfs") $(basename "$bundle")=$(sz "$bundle") disk.img=$(sz "$IMG/disk.img") (allocated $(du -k "$IMG/disk.img" | cut -f1) KiB)"
-G 'poweroff' > /dev/null 2>&1
+down poweroff
 t=$(date +%s)
 while kill -0 "$qpid" 2> /dev/null; do
 	[ $(($(date +%s) - t)) -lt 60 ] || { say "QEMU still running 60 s after poweroff"; break; }
