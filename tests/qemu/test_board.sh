@@ -1,10 +1,13 @@
 #!/bin/bash
 # QEMU test of one board's firmware image (TCG). The board boots from its disk alone: UEFI
 # firmware, GRUB from the EFI system partition, the kernel and initramfs inside a root slot.
-# It serves click / open / ACME over the forwarded ports and attaches XDP; then RAUC updates:
+# It serves click / open / ACME over the forwarded ports, attaches XDP, and applies a bundle
+# (a new domain's cert and key) pushed over the forwarded management port with mutual TLS and
+# trusted through the image's root key; then RAUC updates:
 # unsigned, foreign-signed, wrong-compatible, downgrade and tampered bundles are refused; a
 # power cut (QEMU killed) in the middle of an install leaves the old slot booting; a good
-# bundle boots the other slot with that slot's kernel and is marked good; a bundle whose root
+# bundle boots the other slot with that slot's kernel and is marked good (the pushed cert and
+# serial survive that reboot); a bundle whose root
 # never gets healthy is abandoned by GRUB's boot counting and the previous slot boots again.
 # Five boots in all: first boot, after the power cut, the good update, the broken update
 # (TRIES boots) and the fallback.
@@ -16,7 +19,12 @@
 #              QEMU_WATCH_SILENCE (seconds the guest may show no progress before a wait
 #              fails, default 90 + the health timeout; see scripts/lib/qemuwatch.py),
 #              QEMU_ACCEL (see scripts/lib/qemu-accel.sh),
-#              ET_SIGNING_KEY / ET_SIGNING_CERT (the signer the image trusts; see images/build.sh).
+#              QEMU_PORT_REGISTRY (the file of ports taken, shared by tests run side by side;
+#              see scripts/lib/ports.sh),
+#              ET_SIGNING_KEY / ET_SIGNING_CERT (the signer the image trusts; see images/build.sh),
+#              ET_BUNDLE_ROOT_KEY, ET_OPERATOR_CA, ET_OPERATOR_CA_KEY (the private halves of
+#              the cert/config bundles' trust the image was built with; default the development
+#              ones in build/keys/).
 set -u
 board=${1:?usage: tests/qemu/test_board.sh BOARD}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +37,9 @@ CTL=${ET_HOST_CTL:-${ET_BUILD:-build}/edgetrackctl}
 [ -x "$CTL" ] || { echo "no host edgetrackctl at $CTL (build it first)" >&2; exit 1; }
 KEY=${ET_SIGNING_KEY:-build/keys/rauc-dev.key.pem}
 CERT=${ET_SIGNING_CERT:-build/keys/rauc-dev.cert.pem}
+ROOT_KEY=${ET_BUNDLE_ROOT_KEY:-build/keys/bundle-root.key}
+OPCA=${ET_OPERATOR_CA:-build/keys/operator-ca.crt}
+OPCA_KEY=${ET_OPERATOR_CA_KEY:-build/keys/operator-ca.key}
 DEMO_KEY=6564676574726163682d64656d6f2d6b65792d6e6f742d666f722d70726f6421
 HOST=click.demo.edgetrack.test
 THUMB=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
@@ -83,19 +94,23 @@ mk() { # NAME VERSION ROOTFS [COMPATIBLE [KEY CERT]]
 }
 mk good 9.1.0 "$stage/good.squashfs"
 mk broken 9.2.0 "$stage/broken.squashfs"
+# RAUC refuses these four before it reads the payload (signature, compatible, then the
+# pre-install handler), so they carry a small stand-in root: quicker to build and hand in.
+mkdir -p "$stage/small/etc" && echo "not a release" > "$stage/small/etc/motd"
+mksq "$stage/small" "$stage/small.squashfs"
 other_board=qemu_aarch64; [ "$board" = qemu_aarch64 ] && other_board=qemu_x86_64
-mk wrongcompat 9.3.0 "$stage/good.squashfs" "edgetrack-$other_board"
-mk downgrade 0.1.0 "$stage/good.squashfs"
+mk wrongcompat 9.3.0 "$stage/small.squashfs" "edgetrack-$other_board"
+mk downgrade 0.1.0 "$stage/small.squashfs"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
 	-subj "/CN=not the operator" -keyout "$stage/foreign.key" -out "$stage/foreign.crt" 2> /dev/null
-mk foreignkey 9.3.0 "$stage/good.squashfs" "$compat" "$stage/foreign.key" "$stage/foreign.crt"
+mk foreignkey 9.3.0 "$stage/small.squashfs" "$compat" "$stage/foreign.key" "$stage/foreign.crt"
 # Tampered payload: bytes flipped in the middle of the root image, signature kept (dm-verity
 # catches it while RAUC copies).
 cp "$stage/xfer/good.raucb" "$stage/xfer/tampered.raucb"
 printf '\x5a\x5a\x5a\x5a' | dd of="$stage/xfer/tampered.raucb" bs=1 \
 	seek=$(($(stat -c %s "$stage/good.squashfs") / 2)) conv=notrunc 2> /dev/null
 # Unsigned: the same content as a bundle, without RAUC's signature.
-mkdir -p "$stage/u" && cp "$stage/good.squashfs" "$stage/u/rootfs.squashfs"
+mkdir -p "$stage/u" && cp "$stage/small.squashfs" "$stage/u/rootfs.squashfs"
 printf '[update]\ncompatible=%s\nversion=9.3.0\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.squashfs\n' \
 	"$compat" > "$stage/u/manifest.raucm"
 mksquashfs "$stage/u" "$stage/xfer/unsigned.raucb" -noappend -all-root -quiet -no-progress > /dev/null
@@ -108,11 +123,26 @@ if ! mke2fs -q -t ext4 -O ^has_journal -m 0 -i 1048576 -d "$stage/xfer" "$W/xfer
 fi
 rm -rf "$stage"
 
+# The operator's certificates, made before the boot as a CA's would be: the x86_64 guest's
+# clock, set from the RTC's whole seconds, runs about 0.3 s behind the host's, so a client
+# certificate made on the host the moment before a request would not be valid yet there.
+NEW=new.demo.edgetrack.test m=$W/mgmt
+mkdir -p "$m"
+issue() { # NAME CN [openssl x509 args...]: NAME.key and NAME.crt, signed as the args say
+	local name=$1 cn=$2; shift 2
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+		-keyout "$m/$name.key" -out "$m/$name.csr" 2> /dev/null &&
+		openssl x509 -req -in "$m/$name.csr" -days 2 "$@" -out "$m/$name.crt" 2> /dev/null
+}
+issue operator qemu-test-operator -CA "$OPCA" -CAkey "$OPCA_KEY" -set_serial "0x$(openssl rand -hex 8)" \
+	-extfile <(printf 'extendedKeyUsage=clientAuth\n')
+issue "$NEW" "$NEW" -key "$m/$NEW.key" -extfile <(printf 'subjectAltName=DNS:%s\n' "$NEW")
+
 # ------------------------------------------------------------------ boot
 # shellcheck source=scripts/lib/ports.sh
 . "$(dirname "$0")/../../scripts/lib/ports.sh"
-free_port() { pick_port "$W/.ports"; }
-HTTP=$(free_port) HTTPS=$(free_port)
+free_port() { pick_port "${QEMU_PORT_REGISTRY:-$W/.ports}"; }
+HTTP=$(free_port) HTTPS=$(free_port) MGMT=$(free_port)
 G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
 # Every wait on the guest gives up, with the reason and the tails of the console and of
 # QEMU's output, as soon as QEMU exits, stops running the guest or the guest goes silent.
@@ -122,7 +152,7 @@ watch() { scripts/lib/qemuwatch.py "$@"; }
 alive() { watch check || { bad "the guest stopped making progress before $*"; finish; }; }
 export QEMU_WATCH_SILENCE=${QEMU_WATCH_SILENCE:-$((90 + HEALTH_TIMEOUT))}
 start() { # the board on its disk, firmware and nothing else (plus the test's devices)
-	QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS \
+	QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS QEMU_MGMT_PORT=$MGMT \
 	QEMU_APPEND="et.debug_shell=1 et.health_timeout=600" qemu_start "$board" "$W/disk.img" "$W"
 	qpid=$qemu_pid
 }
@@ -131,6 +161,15 @@ start() { # the board on its disk, firmware and nothing else (plus the test's de
 STATUS="cat /etc/edgetrack/release /run/edgetrack/boot; echo cmdline=\$(cat /proc/cmdline);"
 STATUS="$STATUS echo last=\$(cat /data/boot/last 2>/dev/null); grub-editenv $ENV list;"
 STATUS="$STATUS rauc status --output-format=shell | grep -E '^RAUC_(SYSTEM_BOOTED_BOOTNAME|SLOT_BOOTNAME|SLOT_BOOT_STATUS)'"
+# The health check says on the console each time it has marked the booted slot good.
+MARK='edgetrack-health: .*marked good'
+seen() { grep -ac "$1" "$W/console.log"; } # PATTERN: how many console lines match
+wait_line() { # PATTERN N0 SECONDS WHAT: until more than N0 console lines match PATTERN
+	watch wait --timeout "$3" --what "$4" -- \
+		bash -c '[ "$(grep -ac "$3" "$1")" -gt "$2" ]' _ "$W/console.log" "$2" "$1"
+}
+marks() { seen "$MARK"; }
+wait_marked() { wait_line "$MARK" "$@"; } # N0 SECONDS WHAT
 XFER="mkdir -p /run/xfer && { grep -q ' /run/xfer ' /proc/mounts || mount -t ext4 -o ro /dev/vdb /run/xfer; }"
 
 t0=$(date +%s.%N)
@@ -163,6 +202,43 @@ check "HTTPS open pixel with the demo cert ($r)" [ "$r" = 200 ]
 subj=$(openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$HOST" </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null)
 check "HTTPS serves the demo domain's cert ($subj)" grep -q "$HOST" <<<"$subj"
 
+# ------------------------------------------------------------------ bundle over the management port
+# The operator's side: the client cert made above, a signing key certified by the root
+# key in a keyring the bundle carries, and from the appliance's console its management cert
+# (made at first boot, pinned here) and its bundle recipient (the cert's key is sealed to it).
+alive "the management API tests"
+tm=$(date +%s.%N)
+MURL=https://127.0.0.1:$MGMT
+G 'cat /data/edgetrack/mgmt/mgmt.crt' | tr -d '\r' > "$m/appliance.crt"
+RCPT=$(G 'edgetrackctl id --data-dir /data/edgetrack' | tr -d '\r' | sed -n 's/^recipient: //p')
+$CTL keys gen --unencrypted --pub "$m/op.pub" --sec "$m/op.key" > /dev/null &&
+	$CTL keys certify --root-key "$ROOT_KEY" --keyring "$m/keyring" --pub "$m/op.pub" --not-after 1d > /dev/null &&
+	$CTL bundle create --serial 1 --signer "$m/op.pub" --scope "${RCPT%%:*}" --recipient "$RCPT" \
+		--keyring "$m/keyring" --cert "$NEW=$m/$NEW.crt,$m/$NEW.key" --out "$m/b1.bundle" > /dev/null &&
+	$CTL bundle sign --key "$m/op.key" "$m/b1.bundle" > /dev/null
+check "bundle for $NEW built for appliance ${RCPT%%:*} and signed" test -s "$m/b1.bundle"
+push() { $CTL bundle push --to "$MURL" --cert "$m/operator.crt" --key "$m/operator.key" --ca "$m/appliance.crt" --timeout 120 "$@" 2>> "$m/push.err"; }
+api() { curl -s -m 20 --cacert "$m/appliance.crt" --cert "$m/operator.crt" --key "$m/operator.key" "$@"; }
+fp() { openssl x509 -noout -fingerprint -sha256 2> /dev/null; }
+served_fp() { timeout 20 openssl s_client -connect "127.0.0.1:$HTTPS" -servername "$1" </dev/null 2>/dev/null | fp; }
+new_fp=$(fp < "$m/$NEW.crt")
+r=$(push "$m/b1.bundle")
+check "bundle pushed over the management port is applied ($r)" [ "$r" = "$MURL applied serial=1" ]
+[ "$r" = "$MURL applied serial=1" ] ||
+	{ tail -n 3 "$m/push.err"; G 'grep -i "bundle\|management\|mgmt" /run/edgetrack/edgetrackd.log | tail -n 8'; } | sed 's/^/#   /'
+check "HTTPS serves the pushed cert for $NEW" [ "$(served_fp $NEW)" = "$new_fp" ]
+st=$(api "$MURL/v1/status")
+check "status shows serial 1 applied" grep -q '"generation":"gen-1","serial":1' <<<"$st"
+r=$(push "$m/b1.bundle")
+check "a replay of the bundle is refused ($r)" grep -q 'refused.*not above the applied serial 1' <<<"$r"
+r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$m/appliance.crt" "$MURL/v1/status")
+check "no client certificate: no API ($r)" [ "$r" = 000 ]
+r=$(printf 'GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 20 openssl s_client \
+	-connect "127.0.0.1:$MGMT" -CAfile "$m/appliance.crt" -ign_eof 2>&1 | tr -d '\0')
+check "a client without a certificate reaches the listener but gets no answer" \
+	bash -c 'grep -q CONNECTED <<<"$1" && ! grep -q "HTTP/1.1" <<<"$1"' _ "$r"
+say "management API checks: $(elapsed "$tm") s"
+
 # ------------------------------------------------------------------ XDP in the guest
 alive "the XDP tests"
 G 'grep "xdp" /run/edgetrack/edgetrackd.log | grep -v "^[0-9]*: \|^;" | tail -n 5' > "$W/xdp.log" 2>&1
@@ -183,8 +259,7 @@ fi
 alive "the update tests"
 say "refusals"
 # RAUC's service starts once the boot is healthy; the health check marks the slot good through it.
-MARKED='while [ ! -e /run/edgetrack/marked-good ]; do sleep 0.5; done'
-GT=300 G "$MARKED" > /dev/null 2>&1 || bad "the health check marked slot A good"
+wait_marked 0 300 "slot A marked good" || bad "the health check marked slot A good"
 st=$(G "$STATUS" 2>&1)
 check "GRUB booted slot A's own kernel (rauc.slot=A, (hd0,gpt2)/boot/vmlinuz)" \
 	has "$st" 'BOOT_IMAGE=\(hd[0-9]+,gpt2\)/boot/vmlinuz .*rauc\.slot=A '
@@ -237,7 +312,8 @@ if ! qemu_wait_http "http://127.0.0.1:$HTTP/healthz" 900; then
 	bad "boot to healthy after the power cut"; finish
 fi
 ok "boot to healthy after the power cut ($(elapsed "$t0") s)"
-st=$(GT=300 G "$MARKED; $STATUS" 2>&1)
+wait_marked 0 300 "slot A marked good after the power cut" || bad "the health check marked slot A good after the power cut"
+st=$(G "$STATUS" 2>&1)
 check "after the power cut: slot A, version $base_version, slot B not bootable" \
 	lines "$st" SLOT=A "VERSION=$base_version" B_OK=0
 
@@ -253,22 +329,19 @@ check "good bundle installed into slot B" eval 'lines "$out" rc=0 && has "$out" 
 # down never answers, and guest.py would wait out its timeout).
 down() { G "{ sleep 1; $1; } > /dev/null 2>&1 < /dev/null & echo going down" > /dev/null 2>&1; }
 
-wait_slot() { # SLOT [SECONDS]: wait for a boot of SLOT to be marked good, print its status
-	local t0 s
-	t0=$(date +%s)
-	while [ $(($(date +%s) - t0)) -lt "${2:-600}" ]; do
-		sleep 1
-		s=$(GT=5 G "cat /run/edgetrack/marked-good >/dev/null && { $STATUS; }" 2>/dev/null) &&
-			grep -qx "SLOT=$1" <<< "$s" && { echo "$s"; return 0; }
-		watch check --since "$t0" || return 1
-	done
-	echo "no boot of slot $1 marked good in ${2:-600} s" >&2
+wait_slot() { # N0 SLOT SECONDS: the next boot marked good (after N0 on the console) is of SLOT; its status
+	local s
+	wait_marked "$1" "$3" "a boot of slot $2 marked good" || return 1
+	s=$(G "$STATUS" 2>&1)
+	grep -qx "SLOT=$2" <<< "$s" && { echo "$s"; return 0; }
+	echo "the boot marked good is not of slot $2:" >&2; sed 's/^/#   /' <<< "$s" >&2
 	return 1
 }
 
-tu=$(date +%s.%N)
+tu=$(date +%s.%N) n0=$(marks) b0=$(seen 'booting slot B')
 down reboot
-if st=$(wait_slot B); then
+wait_line 'booting slot B' "$b0" 300 "a boot of slot B" && say "slot B booting after $(elapsed "$tu") s"
+if st=$(wait_slot "$n0" B 600); then
 	say "update reboot to marked good: $(elapsed "$tu") s"
 	grep -E 'VERSION|SLOT|cmdline|_OK|_TRY|ORDER|BOOT_STATUS' <<< "$st" | sed 's/^/#   /'
 	check "new version 9.1.0 runs from slot B" lines "$st" VERSION=9.1.0
@@ -277,6 +350,8 @@ if st=$(wait_slot B); then
 	check "slot B marked good (B_OK=1, B_TRY=0, ORDER=B A)" lines "$st" B_OK=1 B_TRY=0 'ORDER=B A'
 	r=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Host: $HOST" "$U/c/$click")
 	check "click still served after the update ($r)" [ "$r" = 302 ]
+	check "the pushed cert for $NEW is still served after the reboot" [ "$(served_fp $NEW)" = "$new_fp" ]
+	check "serial 1 is still applied after the reboot" grep -q '"generation":"gen-1","serial":1' <<<"$(api "$MURL/v1/status")"
 else
 	bad "updated slot B did not come up and get marked good"
 	tail -n 30 "$W/console.log" | sed 's/^/#   /'
@@ -291,17 +366,20 @@ G "$XFER && grub-editenv $ENV set 'EXTRA_CMDLINE=et.debug_shell=1 et.health_time
 out=$(GT=300 G "rauc install /run/xfer/broken.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
 grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
 check "broken bundle installed into slot A" eval 'lines "$out" rc=0 && has "$out" "into slot A"'
-n0=$(grep -ac 'booting slot A' "$W/console.log")
-tb=$(date +%s.%N)
+a0=$(seen 'booting slot A') g0=$(seen 'abandoning it')
+tb=$(date +%s.%N) n0=$(marks)
 down reboot
+wait_line 'booting slot A' "$a0" 300 "a boot of slot A" && say "slot A (9.2.0) booting after $(elapsed "$tb") s"
+wait_line 'abandoning it' "$g0" $((300 + TRIES * (HEALTH_TIMEOUT + 120))) "GRUB abandoning slot A" &&
+	say "GRUB abandoned slot A after $(elapsed "$tb") s"
 # Slot A gets TRIES boots of HEALTH_TIMEOUT each (et-health reboots it), then GRUB gives up.
-if st=$(wait_slot B $((600 + TRIES * (HEALTH_TIMEOUT + 120)))); then
+if st=$(wait_slot "$n0" B $((600 + TRIES * (HEALTH_TIMEOUT + 120)))); then
 	say "broken update fell back in $(elapsed "$tb") s"
 	grep -E 'VERSION|SLOT|last|_OK|_TRY|ORDER|BOOT_STATUS' <<< "$st" | sed 's/^/#   /'
 	check "broken update fell back to slot B, version 9.1.0" lines "$st" VERSION=9.1.0 SLOT=B
 	check "fallback recorded (GRUB abandoned slot A: A_OK=0; note says why)" \
 		eval 'lines "$st" A_OK=0 && has "$st" "slot A \(version 9.2.0\) never reported healthy; fell back to slot B"'
-	n=$(($(grep -ac 'booting slot A' "$W/console.log") - n0))
+	n=$(($(seen 'booting slot A') - a0))
 	check "broken slot was booted $TRIES times ($n), then abandoned by GRUB" \
 		eval '[ "$n" = "$TRIES" ] && grep -aq "slot A did not report healthy in $TRIES boots" "$W/console.log"'
 else
