@@ -34,7 +34,11 @@ run_one() { # name cmd...
 	local name=$1; shift
 	local t0=$SECONDS
 	"$@" >"$logdir/$name.log" 2>&1
-	local rc=$? left
+	verdict "$name" $? $((SECONDS - t0))
+}
+
+verdict() { # name rc seconds: the test's exit status, overruled by what it left behind
+	local name=$1 rc=$2 left
 	# A sanitizer report fails the test even when the program exited 0.
 	if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|.*runtime error: )' "$logdir/$name.log"; then
 		rc=1
@@ -46,7 +50,7 @@ run_one() { # name cmd...
 		kill -KILL $left 2>/dev/null
 		rc=1
 	fi
-	record "$name" $rc $((SECONDS - t0))
+	record "$name" $rc "$3"
 }
 
 only=${TESTS:-}
@@ -83,11 +87,19 @@ fi
 # The QEMU rig: accelerator choice and waits that fail fast (no firmware images needed).
 want qemu/rig && run_one qemu_rig bash tests/qemu/test_rig.sh
 
-# Firmware images under QEMU (make check builds them first), one board after the other.
+# Firmware images under QEMU (make check builds them first), the boards side by side: a
+# guest keeps its core busy only while it boots, and most of each test is waiting on one.
+# They pick their forwarded ports from one registry.
+export QEMU_PORT_REGISTRY=$logdir/qemu-ports
+pids=() names=() t0=$SECONDS
 for b in ${QEMU_BOARDS:-}; do
 	[ -f "build/$b/images/disk.img" ] || continue
 	n=qemu/$b; want "$n" || continue
-	run_one "qemu_$b" tests/qemu/test_board.sh "$b"
+	tests/qemu/test_board.sh "$b" >"$logdir/qemu_$b.log" 2>&1 &
+	pids+=($!); names+=("qemu_$b")
+done
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}"; rc=$?; verdict "${names[$i]}" $rc $((SECONDS - t0))
 done
 
 # Fuzz targets run two at a time (one per core), each for $fuzz_seconds.
