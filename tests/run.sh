@@ -95,11 +95,13 @@ pids=() names=() t0=$SECONDS
 for b in ${QEMU_BOARDS:-}; do
 	[ -f "build/$b/images/disk.img" ] || continue
 	n=qemu/$b; want "$n" || continue
-	tests/qemu/test_board.sh "$b" >"$logdir/qemu_$b.log" 2>&1 &
+	( tests/qemu/test_board.sh "$b"; rc=$?; echo $((SECONDS - t0)) >"$logdir/qemu_$b.seconds"; exit $rc ) \
+		>"$logdir/qemu_$b.log" 2>&1 &
 	pids+=($!); names+=("qemu_$b")
 done
 for i in "${!pids[@]}"; do
-	wait "${pids[$i]}"; rc=$?; verdict "${names[$i]}" $rc $((SECONDS - t0))
+	wait "${pids[$i]}"; rc=$?
+	verdict "${names[$i]}" $rc "$(cat "$logdir/${names[$i]}.seconds" 2>/dev/null || echo $((SECONDS - t0)))"
 done
 
 # Fuzz targets run two at a time (one per core), each for $fuzz_seconds.

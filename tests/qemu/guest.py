@@ -116,7 +116,9 @@ def run(watch):
             first = out.find("ETEND$((")
             if first >= 0:
                 out = out[out.find("\n", first) + 1:]
-            sys.stdout.write(out.replace("\r", ""))
+            # A slow guest may answer an earlier ping after the drain above gave up.
+            lines = out.replace("\r", "").splitlines(True)
+            sys.stdout.write("".join(l for l in lines if l.rstrip("\n") != pong.decode()))
             return int(m.group(1))
     sys.stdout.write(buf.decode(errors="replace"))
     print("guest.py: timed out after %.0fs: %s" % (timeout, cmd), file=sys.stderr)

@@ -18,7 +18,7 @@
 #              slow machine fails no good boot),
 #              QEMU_WATCH_SILENCE (seconds the guest may show no progress before a wait
 #              fails, default 90 + the health timeout; see scripts/lib/qemuwatch.py),
-#              QEMU_ACCEL (see scripts/lib/qemu-accel.sh),
+#              QEMU_ACCEL (see scripts/lib/qemu-accel.sh), QEMU_SMP (guest CPUs, default 1),
 #              QEMU_PORT_REGISTRY (the file of ports taken, shared by tests run side by side;
 #              see scripts/lib/ports.sh),
 #              ET_SIGNING_KEY / ET_SIGNING_CERT (the signer the image trusts; see images/build.sh),
@@ -66,8 +66,9 @@ elapsed() { printf '%.1f' "$(echo "$(date +%s.%N) - $1" | bc)"; }
 
 rm -rf "$W" && mkdir -p "$W"
 cp --sparse=always "$IMG/disk.img" "$W/disk.img"
-qpid=""
+qpid="" bpid=""
 cleanup() {
+	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
 	[ -f "$W/qemu.pid" ] && kill "$(cat "$W/qemu.pid" 2>/dev/null)" 2>/dev/null
 	rm -rf "$W/stage" "$W/xfer.img" "$W/disk.img"
@@ -76,52 +77,58 @@ trap cleanup EXIT
 [ -n "$base_version" ] || { bad "the image's bundle $bundle has a version (rauc info with $CERT)"; finish; }
 
 # ------------------------------------------------------------------ bundles
-say "building test bundles"
-stage=$W/stage && mkdir -p "$stage/xfer"
-# Test slots are gzip squashfs: quicker to make than a release's xz, and the kernel reads either.
-mksq() { mksquashfs "$1" "$2" -comp gzip -noappend -all-root -quiet -no-progress \
-	-action 'uncompressed@name(vmlinuz) || name(initramfs.img)' > /dev/null; }
-FW_SQUASHFS_COMP=gzip images/build.sh "$board" rootfs 9.1.0 "$stage/good.squashfs" > /dev/null
-unsquashfs -q -n -d "$stage/broken-root" "$stage/good.squashfs" > /dev/null
-# Broken release: its edgetrackd config has no listen address, so it never gets healthy.
-echo '{"domains": []}' > "$stage/broken-root/etc/edgetrack/edgetrackd.json"
-sed -i 's/^VERSION=.*/VERSION=9.2.0/' "$stage/broken-root/etc/edgetrack/release"
-mksq "$stage/broken-root" "$stage/broken.squashfs"
-compat=edgetrack-$board
-mk() { # NAME VERSION ROOTFS [COMPATIBLE [KEY CERT]]
-	scripts/fw-bundle.sh --compatible "${4:-$compat}" --version "$2" --rootfs "$3" \
-		--key "${5:-$KEY}" --cert "${6:-$CERT}" --out "$stage/xfer/$1.raucb"
-}
-mk good 9.1.0 "$stage/good.squashfs"
-mk broken 9.2.0 "$stage/broken.squashfs"
-# RAUC refuses these four before it reads the payload (signature, compatible, then the
-# pre-install handler), so they carry a small stand-in root: quicker to build and hand in.
-mkdir -p "$stage/small/etc" && echo "not a release" > "$stage/small/etc/motd"
-mksq "$stage/small" "$stage/small.squashfs"
+# Built while the guest boots, onto the transfer disk QEMU already has: an ext4 image written
+# over a sparse file of a fixed size (the guest reads it only after the build is done).
+stage=$W/stage
 other_board=qemu_aarch64; [ "$board" = qemu_aarch64 ] && other_board=qemu_x86_64
-mk wrongcompat 9.3.0 "$stage/small.squashfs" "edgetrack-$other_board"
-mk downgrade 0.1.0 "$stage/small.squashfs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-	-subj "/CN=not the operator" -keyout "$stage/foreign.key" -out "$stage/foreign.crt" 2> /dev/null
-mk foreignkey 9.3.0 "$stage/small.squashfs" "$compat" "$stage/foreign.key" "$stage/foreign.crt"
-# Tampered payload: bytes flipped in the middle of the root image, signature kept (dm-verity
-# catches it while RAUC copies).
-cp "$stage/xfer/good.raucb" "$stage/xfer/tampered.raucb"
-printf '\x5a\x5a\x5a\x5a' | dd of="$stage/xfer/tampered.raucb" bs=1 \
-	seek=$(($(stat -c %s "$stage/good.squashfs") / 2)) conv=notrunc 2> /dev/null
-# Unsigned: the same content as a bundle, without RAUC's signature.
-mkdir -p "$stage/u" && cp "$stage/small.squashfs" "$stage/u/rootfs.squashfs"
-printf '[update]\ncompatible=%s\nversion=9.3.0\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.squashfs\n' \
-	"$compat" > "$stage/u/manifest.raucm"
-mksquashfs "$stage/u" "$stage/xfer/unsigned.raucb" -noappend -all-root -quiet -no-progress > /dev/null
-# The transfer disk: an ext4 image of the bundles, /dev/vdb in the guest (no reserved blocks,
-# few inodes, a tenth more room than the bundles take).
-mb=$(du -sm "$stage/xfer" | cut -f1)
-if ! mke2fs -q -t ext4 -O ^has_journal -m 0 -i 1048576 -d "$stage/xfer" "$W/xfer.img" "$((mb + mb / 10 + 16))M" > "$W/mke2fs.log" 2>&1; then
-	cat "$W/mke2fs.log"
-	bad "transfer disk of the test bundles ($mb MB)"; finish
-fi
-rm -rf "$stage"
+xfer_mb=$(($(stat -c %s "$IMG/rootfs.squashfs") * 5 / 1048576 + 64))
+truncate -s "${xfer_mb}M" "$W/xfer.img"
+build_bundles() {
+	mkdir -p "$stage/xfer"
+	# Test slots are gzip squashfs: quicker to make than a release's xz, and the kernel reads either.
+	mksq() { mksquashfs "$1" "$2" -comp gzip -noappend -all-root -quiet -no-progress \
+		-action 'uncompressed@name(vmlinuz) || name(initramfs.img)' > /dev/null; }
+	FW_SQUASHFS_COMP=gzip images/build.sh "$board" rootfs 9.1.0 "$stage/good.squashfs" > /dev/null
+	unsquashfs -q -n -d "$stage/broken-root" "$stage/good.squashfs" > /dev/null
+	# Broken release: its edgetrackd config has no listen address, so it never gets healthy.
+	echo '{"domains": []}' > "$stage/broken-root/etc/edgetrack/edgetrackd.json"
+	sed -i 's/^VERSION=.*/VERSION=9.2.0/' "$stage/broken-root/etc/edgetrack/release"
+	mksq "$stage/broken-root" "$stage/broken.squashfs"
+	compat=edgetrack-$board
+	mk() { # NAME VERSION ROOTFS [COMPATIBLE [KEY CERT]]
+		scripts/fw-bundle.sh --compatible "${4:-$compat}" --version "$2" --rootfs "$3" \
+			--key "${5:-$KEY}" --cert "${6:-$CERT}" --out "$stage/xfer/$1.raucb"
+	}
+	mk good 9.1.0 "$stage/good.squashfs"
+	mk broken 9.2.0 "$stage/broken.squashfs"
+	# RAUC refuses these four before it reads the payload (signature, compatible, then the
+	# pre-install handler), so they carry a small stand-in root: quicker to build and hand in.
+	mkdir -p "$stage/small/etc" && echo "not a release" > "$stage/small/etc/motd"
+	mksq "$stage/small" "$stage/small.squashfs"
+	mk wrongcompat 9.3.0 "$stage/small.squashfs" "edgetrack-$other_board"
+	mk downgrade 0.1.0 "$stage/small.squashfs"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-subj "/CN=not the operator" -keyout "$stage/foreign.key" -out "$stage/foreign.crt" 2> /dev/null
+	mk foreignkey 9.3.0 "$stage/small.squashfs" "$compat" "$stage/foreign.key" "$stage/foreign.crt"
+	# Tampered payload: bytes flipped in the middle of the root image, signature kept (dm-verity
+	# catches it while RAUC copies).
+	cp "$stage/xfer/good.raucb" "$stage/xfer/tampered.raucb"
+	printf '\x5a\x5a\x5a\x5a' | dd of="$stage/xfer/tampered.raucb" bs=1 \
+		seek=$(($(stat -c %s "$stage/good.squashfs") / 2)) conv=notrunc 2> /dev/null
+	# Unsigned: the same content as a bundle, without RAUC's signature.
+	mkdir -p "$stage/u" && cp "$stage/small.squashfs" "$stage/u/rootfs.squashfs"
+	printf '[update]\ncompatible=%s\nversion=9.3.0\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.squashfs\n' \
+		"$compat" > "$stage/u/manifest.raucm"
+	mksquashfs "$stage/u" "$stage/xfer/unsigned.raucb" -noappend -all-root -quiet -no-progress > /dev/null
+	# The transfer disk: an ext4 image of the bundles, /dev/vdb in the guest (no reserved blocks,
+	# few inodes).
+	echo "bundles: $(du -sm "$stage/xfer" | cut -f1) MB on a transfer disk of $xfer_mb MB"
+	mke2fs -F -q -t ext4 -O ^has_journal -m 0 -i 1048576 -d "$stage/xfer" "$W/xfer.img" &&
+		rm -rf "$stage"
+}
+say "building test bundles while the guest boots"
+(set -e; build_bundles) > "$W/bundles.log" 2>&1 &
+bpid=$!
 
 # The operator's certificates, made before the boot as a CA's would be: the x86_64 guest's
 # clock, set from the RTC's whole seconds, runs about 0.3 s behind the host's, so a client
@@ -151,6 +158,9 @@ G() { tests/qemu/guest.py "$W/shell.sock" --timeout "${GT:-60}" -- "$@"; }
 watch() { scripts/lib/qemuwatch.py "$@"; }
 alive() { watch check || { bad "the guest stopped making progress before $*"; finish; }; }
 export QEMU_WATCH_SILENCE=${QEMU_WATCH_SILENCE:-$((90 + HEALTH_TIMEOUT))}
+# One vCPU: make check runs both boards side by side on two cores, and under TCG a guest with
+# two vCPUs whose threads compete for one core boots slower than a guest with one.
+export QEMU_SMP=${QEMU_SMP:-1}
 start() { # the board on its disk, firmware and nothing else (plus the test's devices)
 	QEMU_XFER=$W/xfer.img QEMU_HTTP_PORT=$HTTP QEMU_HTTPS_PORT=$HTTPS QEMU_MGMT_PORT=$MGMT \
 	QEMU_APPEND="et.debug_shell=1 et.health_timeout=600" qemu_start "$board" "$W/disk.img" "$W"
@@ -170,7 +180,9 @@ wait_line() { # PATTERN N0 SECONDS WHAT: until more than N0 console lines match 
 }
 marks() { seen "$MARK"; }
 wait_marked() { wait_line "$MARK" "$@"; } # N0 SECONDS WHAT
-XFER="mkdir -p /run/xfer && { grep -q ' /run/xfer ' /proc/mounts || mount -t ext4 -o ro /dev/vdb /run/xfer; }"
+# The guest read the transfer disk's first blocks when it probed it at boot, before the
+# bundles were written: it drops them before it mounts.
+XFER="mkdir -p /run/xfer && { grep -q ' /run/xfer ' /proc/mounts || { blockdev --flushbufs /dev/vdb && mount -t ext4 -o ro /dev/vdb /run/xfer; }; }"
 
 t0=$(date +%s.%N)
 start
@@ -257,6 +269,10 @@ fi
 
 # ------------------------------------------------------------------ RAUC: refusals
 alive "the update tests"
+say "waiting for the test bundles"
+wait "$bpid"; rc=$? bpid=""
+sed 's/^/#   /' "$W/bundles.log"
+[ $rc -eq 0 ] || { bad "test bundles built and written to the transfer disk"; finish; }
 say "refusals"
 # RAUC's service starts once the boot is healthy; the health check marks the slot good through it.
 wait_marked 0 300 "slot A marked good" || bad "the health check marked slot A good"
@@ -267,12 +283,12 @@ check "RAUC sees slot A booted" lines "$st" "RAUC_SYSTEM_BOOTED_BOOTNAME='A'"
 out=$(G "$XFER && ls /run/xfer && grub-editenv $ENV set MAX_TRIES=$TRIES" 2>&1)
 check "bundles handed in over the transfer disk" has "$out" unsigned.raucb
 
-refused() { # NAME EXPECTED-PATTERN: rauc install fails, saying why
-	local out
+install() { # NAME: rauc install of NAME.raucb from the transfer disk; what it said, in $out and the log
 	out=$(GT=300 G "rauc install /run/xfer/$1.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last 2>/dev/null)" 2>&1)
 	grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
-	has "$out" '^rc=1$' && has "$out" "$2"
 }
+refused() { install "$1"; has "$out" '^rc=1$' && has "$out" "$2"; } # NAME EXPECTED-PATTERN
+installed() { install "$1"; lines "$out" rc=0 && has "$out" "into slot $2"; } # NAME SLOT
 check "unsigned bundle refused" refused unsigned 'Signature size is 0|[Ss]ignature'
 check "bundle signed by a foreign key refused" refused foreignkey 'signature verification failed'
 check "bundle for the other board refused (compatible)" refused wrongcompat "Compatible mismatch.*edgetrack-$other_board"
@@ -321,9 +337,7 @@ check "after the power cut: slot A, version $base_version, slot B not bootable" 
 alive "the good update"
 say "good update"
 G "$XFER" > /dev/null 2>&1
-out=$(GT=300 G "rauc install /run/xfer/good.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
-grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
-check "good bundle installed into slot B" eval 'lines "$out" rc=0 && has "$out" "into slot B"'
+check "good bundle installed into slot B" installed good B
 
 # reboot / poweroff a second after the guest's shell answered (a command that takes the guest
 # down never answers, and guest.py would wait out its timeout).
@@ -363,9 +377,7 @@ alive "the broken update"
 say "broken update"
 # The broken slot gets HEALTH_TIMEOUT seconds per boot (it never gets healthy, however fast).
 G "$XFER && grub-editenv $ENV set 'EXTRA_CMDLINE=et.debug_shell=1 et.health_timeout=$HEALTH_TIMEOUT'" > /dev/null 2>&1
-out=$(GT=300 G "rauc install /run/xfer/broken.raucb 2>&1; echo rc=\$?; echo note=\$(cat /data/boot/last)" 2>&1)
-grep -Ev '^ *[0-9]+% ' <<< "$out" | sed 's/^/#   /'
-check "broken bundle installed into slot A" eval 'lines "$out" rc=0 && has "$out" "into slot A"'
+check "broken bundle installed into slot A" installed broken A
 a0=$(seen 'booting slot A') g0=$(seen 'abandoning it')
 tb=$(date +%s.%N) n0=$(marks)
 down reboot
