@@ -8,6 +8,9 @@ HOST=click.example.com
 KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 SERVER_CPU=1
 CLIENT_CPU=0
+# The cipher lists edgetrackd's OpenSSL backend serves; nginx is given the same.
+CIPHERS12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
+CIPHERS13=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 HZ=$(getconf CLK_TCK)
 PIDS=()
 
@@ -34,6 +37,37 @@ bench_tmpdir() {
 	chmod 755 "$T"
 	trap bench_cleanup EXIT
 	ulimit -n 8192 2>/dev/null || true
+}
+
+# nginx_ssl CERTDIR: the ssl_* directives of an nginx server that terminates TLS as
+# edgetrackd does (the same cert and key, protocols, cipher lists and groups); session tickets
+# stay at nginx's default (on, with OpenSSL's own keys).
+nginx_ssl() {
+	cat <<CONF
+		ssl_certificate $1/$HOST.crt;
+		ssl_certificate_key $1/$HOST.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_ciphers $CIPHERS12;
+		ssl_conf_command Ciphersuites $CIPHERS13;
+		ssl_ecdh_curve X25519:prime256v1:secp384r1;
+		ssl_prefer_server_ciphers on;
+CONF
+}
+
+# nginx_http DIR: the http-level settings both bench peers share: no access log, keep-alive
+# without a request cap, temporary files under DIR.
+nginx_http() {
+	cat <<CONF
+	access_log off;
+	server_tokens off;
+	keepalive_timeout 60s;
+	keepalive_requests 1000000;
+	client_body_temp_path $1/cb;
+	proxy_temp_path $1/px;
+	fastcgi_temp_path $1/fc;
+	uwsgi_temp_path $1/uw;
+	scgi_temp_path $1/sc;
+CONF
 }
 
 # shellcheck source=scripts/lib/ports.sh

@@ -15,16 +15,26 @@
 #                        included), then perf report --no-children --sort dso,sym.
 # Build with EXTRA_CFLAGS=-fno-omit-frame-pointer for readable stacks. BUILD_DIR may be an
 # mbedTLS build (tls12 and https_click only).
+# PROFILE_SERVER=nginx profiles Debian's nginx instead (one process: master_process off),
+# configured as bench/tls.sh and bench/http.sh configure it (the same cert, cipher lists and
+# groups, session tickets on, no access log), so both servers' Ir per op can be compared;
+# BUILD_DIR then only makes the tokens.
 set -eu
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh" "${1:?usage: bench/profile.sh BUILD_DIR WORKLOAD [N]}"
 WL=${2:?workload: click, open, tls13, tls12 or https_click}
 TOOL=${PROFILE_TOOL:-callgrind}
+SERVER=${PROFILE_SERVER:-edgetrackd}
 DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 case $TOOL in
 callgrind) need_tools h2load openssl curl valgrind callgrind_annotate ;;
 perf) need_tools h2load openssl curl perf ;;
 *) die "PROFILE_TOOL: callgrind or perf" ;;
+esac
+case $SERVER in
+edgetrackd) ;;
+nginx) need_tools nginx ;;
+*) die "PROFILE_SERVER: edgetrackd or nginx" ;;
 esac
 
 bench_tmpdir profile
@@ -48,21 +58,66 @@ token() { "$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$K
 CLICK=$(token --kind click --message 4242 --recipient 77 --link 3 --url "$DEST")
 OPEN=$(token --kind open --message 4242 --recipient 77)
 
+# nginx with the routes of bench/nginx.conf.in on PORT and the TLS of bench/tls.sh on TLSPORT,
+# in one process so that the tool sees the process that does the work.
+nginx_conf() {
+	mkdir -p "$T/nginx/root"
+	# the 43-byte transparent GIF edgetrackd serves
+	printf 'GIF89a\1\0\1\0\200\0\0\0\0\0\377\377\377!\371\4\1\0\0\0\0,\0\0\0\0\1\0\1\0\0\2\2D\1\0;' \
+		>"$T/nginx/root/pixel.gif"
+	cat <<CONF
+daemon off;
+master_process off;
+worker_rlimit_nofile 8192;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+$(nginx_http "$T/nginx")
+	server {
+		listen 127.0.0.1:$PORT;
+		listen 127.0.0.1:$TLSPORT ssl;
+		server_name $HOST;
+$(nginx_ssl "$T/certs")
+		location = /healthz { return 200 "ok\n"; }
+		location /c/ {
+			add_header Cache-Control no-store always;
+			return 302 "$DEST";
+		}
+		location /o/ {
+			add_header Cache-Control no-store always;
+			types { }
+			default_type image/gif;
+			open_file_cache max=16;
+			root $T/nginx/root;
+			rewrite ^ /pixel.gif break;
+		}
+	}
+}
+CONF
+}
+
+case $SERVER in
+edgetrackd) cmd=("$build/edgetrackd" --config "$T/et.json") ;;
+nginx)
+	nginx_conf >"$T/nginx.conf"
+	cmd=(nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx.conf") ;;
+esac
 case $TOOL in
 callgrind)
 	N=${3:-2000}
-	valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" "$build/edgetrackd" \
-		--config "$T/et.json" >"$T/out" 2>"$T/log" & ;;
+	valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" "${cmd[@]}" \
+		>"$T/out" 2>"$T/log" & ;;
 perf)
 	N=${3:-200000}
-	"$build/edgetrackd" --config "$T/et.json" >"$T/out" 2>"$T/log" & ;;
+	"${cmd[@]}" >"$T/out" 2>"$T/log" & ;;
 esac
 PID=$!
 # valgrind does not deliver a blocked SIGTERM to edgetrackd's signalfd: stop it hard
 trap 'kill -KILL "$PID" 2>/dev/null; bench_cleanup' EXIT
 for _ in $(seq 600); do
 	curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
-	kill -0 "$PID" 2>/dev/null || { cat "$T/log" >&2; die "edgetrackd did not start"; }
+	kill -0 "$PID" 2>/dev/null || { cat "$T/log" >&2; die "$SERVER did not start"; }
 	sleep 0.1
 done
 
@@ -98,9 +153,10 @@ callgrind)
 	out=$(ls "$T"/cg.out.* | head -n1)
 	ir=$(callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
 	echo "PROFILE $WL $((ir / N)) Ir/op ($N ops)"
-	# self cost by object (clone and start_thread carry the whole program inclusively)
+	# self cost by object (entry points such as clone, start_thread or nginx's main carry the
+	# whole program inclusively: 100.0%)
 	callgrind_annotate --threshold=100 "$out" 2>/dev/null | awk '
-		/^ *[0-9,]+ \([ 0-9.]+%\)  .*\[.*\]$/ && !/clone|start_thread/ {
+		/^ *[0-9,]+ \([ 0-9.]+%\)  .*\[.*\]$/ && !/clone|start_thread|\(100\.0%\)/ {
 			v = $1; gsub(",", "", v); o = $0; sub(/.*\[/, "", o); sub(/\]$/, "", o)
 			n = split(o, p, "/"); by[p[n]] += v; tot += v }
 		END { for (o in by) printf "  %5.1f%%  %s\n", by[o] * 100 / tot, o }' | sort -rn

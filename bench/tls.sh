@@ -29,9 +29,6 @@ if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECON
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
 CLIENTS=${BENCH_CLIENTS:-4}
-CIPHERS12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
-CIPHERS13=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
-
 
 need_tools wrk nginx curl openssl taskset ss
 [ -x "$build/edgetrackd" ] || die "$build/edgetrackd not built (run make first)"
@@ -93,25 +90,11 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 4096; }
 http {
-	access_log off;
-	server_tokens off;
-	keepalive_timeout 60s;
-	keepalive_requests 1000000;
-	client_body_temp_path $dir/cb;
-	proxy_temp_path $dir/px;
-	fastcgi_temp_path $dir/fc;
-	uwsgi_temp_path $dir/uw;
-	scgi_temp_path $dir/sc;
+$(nginx_http "$dir")
 	server {
 		listen 127.0.0.1:$1 ssl reuseport;
 		server_name $HOST;
-		ssl_certificate $T/certs/$HOST.crt;
-		ssl_certificate_key $T/certs/$HOST.key;
-		ssl_protocols TLSv1.2 TLSv1.3;
-		ssl_ciphers $CIPHERS12;
-		ssl_conf_command Ciphersuites $CIPHERS13;
-		ssl_ecdh_curve X25519:prime256v1:secp384r1;
-		ssl_prefer_server_ciphers on;
+$(nginx_ssl "$T/certs")
 		location = /healthz { return 200 "ok\n"; }
 		location /o/ {
 			add_header Cache-Control no-store always;

@@ -29,6 +29,9 @@ static const unsigned char alpn_http11[] = "\x08http/1.1";
 struct tls_server {
 	SSL_CTX *ctx;
 	BIO_METHOD *bio_method;
+	/* fetched once: EVP_aes_256_cbc() would be looked up again (provider store, engine
+	 * check) for every ticket made or opened */
+	EVP_CIPHER *ticket_cipher;
 	struct cert_store *certs;
 	struct tls_ticket_ring *tickets;
 	char default_cert[CERT_NAME_MAX + 1];
@@ -252,16 +255,17 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
 	OSSL_PARAM params[3];
 	bool renew = false;
 	int rc = 1;
+	const EVP_CIPHER *cipher = c->srv->ticket_cipher;
 
 	if (enc) {
 		tls_ticket_ring_current(c->srv->tickets, time(NULL), &k);
 		memcpy(name, k.name, TLS_TICKET_NAME_LEN);
-		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1 ||
-		    !EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.enc, iv))
+		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(cipher)) != 1 ||
+		    !EVP_EncryptInit_ex2(cctx, cipher, k.enc, iv, NULL))
 			rc = -1;
 	} else if (tls_ticket_ring_find(c->srv->tickets, time(NULL), name, &k, &renew) < 0) {
 		return 0; /* unknown or expired key: full handshake */
-	} else if (!EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.enc, iv)) {
+	} else if (!EVP_DecryptInit_ex2(cctx, cipher, k.enc, iv, NULL)) {
 		rc = -1;
 	}
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.mac, sizeof(k.mac));
@@ -365,7 +369,8 @@ struct tls_server *tls_server_new(const struct tls_settings *s, struct cert_stor
 		goto fail;
 	srv->ctx = SSL_CTX_new(TLS_server_method());
 	srv->bio_method = bio_method_new();
-	if (!srv->ctx || !srv->bio_method) {
+	srv->ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	if (!srv->ctx || !srv->bio_method || !srv->ticket_cipher) {
 		snprintf(err, errlen, "cannot create the TLS context");
 		goto fail;
 	}
@@ -385,6 +390,7 @@ void tls_server_free(struct tls_server *srv)
 		return;
 	SSL_CTX_free(srv->ctx);
 	BIO_meth_free(srv->bio_method);
+	EVP_CIPHER_free(srv->ticket_cipher);
 	tls_ticket_ring_free(srv->tickets);
 	free(srv);
 }
