@@ -4,7 +4,18 @@
 PROBATION=/data/boot/probation
 LAST=/data/boot/last
 
-release_value() { sed -n "s/^$1=//p" /etc/edgetrack/release | head -n1; }
+kv() { # FILE KEY: KEY's value in a file of KEY=VALUE lines
+	[ -r "$1" ] && sed -n "s/^$2=//p" "$1" | head -n1
+}
+
+release_value() { kv /etc/edgetrack/release "$1"; }
+
+# The version of the bundle RAUC is installing, in its handlers: RAUC's environment, else the
+# bundle's manifest.
+bundle_version() {
+	[ -n "${RAUC_MF_VERSION:-}" ] && { echo "$RAUC_MF_VERSION"; return; }
+	kv "${RAUC_BUNDLE_MOUNT_POINT:-/nonexistent}/manifest.raucm" version
+}
 
 # The slot GRUB booted (rauc.slot= on the kernel command line).
 booted_slot() { sed -n 's/.*rauc\.slot=\([A-Za-z0-9]*\).*/\1/p' /proc/cmdline; }
@@ -25,10 +36,6 @@ vercmp() {
 write_file() { # FILE CONTENT
 	mkdir -p "${1%/*}" || return 1
 	printf '%s\n' "$2" > "$1.tmp" && sync "$1.tmp" 2>/dev/null && mv "$1.tmp" "$1" && sync
-}
-
-kv() { # FILE KEY
-	[ -r "$1" ] && sed -n "s/^$2=//p" "$1" | head -n1
 }
 
 fw_note() { write_file "$LAST" "$*"; }
