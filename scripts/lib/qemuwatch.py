@@ -130,23 +130,10 @@ def _qmp_status(path, timeout=2.0):
     if not path or not os.path.exists(path):
         return None
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(path)
-            f = s.makefile("rwb")
-            f.readline()  # greeting
-            answer = None
-            for cmd in ("qmp_capabilities", "query-status"):
-                f.write(json.dumps({"execute": cmd}).encode() + b"\n")
-                f.flush()
-                while True:  # skip events up to the command's answer
-                    msg = json.loads(f.readline() or b"{}")
-                    if "return" in msg or "error" in msg or not msg:
-                        answer = msg.get("return")
-                        break
-            return answer.get("status") if isinstance(answer, dict) else None
+        answer = qmp_command(path, {"execute": "query-status"}, timeout).get("return")
     except (OSError, ValueError):
         return None
+    return answer.get("status") if isinstance(answer, dict) else None
 
 
 def _wait(args):
