@@ -115,11 +115,12 @@ build_bundles() {
 	cp "$stage/xfer/good.raucb" "$stage/xfer/tampered.raucb"
 	printf '\x5a\x5a\x5a\x5a' | dd of="$stage/xfer/tampered.raucb" bs=1 \
 		seek=$(($(stat -c %s "$stage/good.squashfs") / 2)) conv=notrunc 2> /dev/null
-	# Unsigned: the same content as a bundle, without RAUC's signature.
-	mkdir -p "$stage/u" && cp "$stage/small.squashfs" "$stage/u/rootfs.squashfs"
-	printf '[update]\ncompatible=%s\nversion=9.3.0\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.squashfs\n' \
-		"$compat" > "$stage/u/manifest.raucm"
-	mksquashfs "$stage/u" "$stage/xfer/unsigned.raucb" -noappend -all-root -quiet -no-progress > /dev/null
+	# Unsigned: a bundle without RAUC's signature, that is its squashfs alone (a bundle ends in
+	# its CMS signature and the signature's size, 8 bytes big-endian).
+	mk signed 9.3.0 "$stage/small.squashfs"
+	f=$stage/xfer/signed.raucb size=$(stat -c %s "$stage/xfer/signed.raucb")
+	sig=$(tail -c 8 "$f" | od -An -tu1 | awk '{ for (i = 1; i <= NF; i++) n = n * 256 + $i } END { print n }')
+	head -c $((size - 8 - sig)) "$f" > "$stage/xfer/unsigned.raucb" && rm "$f"
 	# The transfer disk: an ext4 image of the bundles, /dev/vdb in the guest (no reserved blocks,
 	# few inodes).
 	echo "bundles: $(du -sm "$stage/xfer" | cut -f1) MB on a transfer disk of $xfer_mb MB"
