@@ -23,7 +23,6 @@ N=${BENCH_BUNDLE_CERTS:-10000}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
 SUFFIX=bundle.example.net
-DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 
 need_tools wrk curl openssl taskset ss
 [ -x "$ETD" ] && [ -x "$ETCTL" ] || die "$ETD not built (run make first)"
@@ -107,8 +106,7 @@ bundle 2 many.bundle --config many.json --cert-dir many || die "cannot make the 
 note "$N-cert bundle: $(($(stat -c %s many.bundle) / 1024)) KiB, made and signed in $(($(now_ms) - t0)) ms"
 
 # ---------------------------------------------------------------- measuring
-CLICK=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
-	--message 4242 --recipient 77 --link 3 --url "$DEST")
+CLICK=$(click_token)
 URL=http://127.0.0.1:$PORT/c/$CLICK
 push() { # BUNDLE: prints the push's wall time in ms; dies unless applied
 	local t0 out

@@ -27,7 +27,6 @@ ETCTL=$build/edgetrackctl
 if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-5}; fi
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
-DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 
 need_tools wrk curl taskset ss nats-server
 [ -x "$ETD" ] && [ -x "$ETCTL" ] || die "$ETD not built (run make first)"
@@ -63,8 +62,7 @@ ON_PID=$ETD_PID
 etd_start plain "$OFF_PORT"
 OFF_PID=$ETD_PID
 
-CLICK=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
-	--message 4242 --recipient 77 --link 3 --url "$DEST")
+CLICK=$(click_token)
 
 # progress: "<events made durable> <shipped seq>" from one status call (one instant)
 progress() {

@@ -25,7 +25,6 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-64}
 JCONNS=${BENCH_JOURNAL_CONNS:-256}
 IDLE=${BENCH_IDLE:-1000}
-DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 
 
 need_tools wrk nginx curl taskset ss
@@ -110,10 +109,8 @@ check_answers() { # NAME BASE: the click redirects to its destination, the open 
 	cmp -s <(curl -sf -H "Host: $HOST" "$2/o/$OPEN") "$T/pixel.gif" || die "$1: pixel differs"
 }
 
-CLICK=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
-	--message 4242 --recipient 77 --link 3 --url "$DEST")
-OPEN=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind open \
-	--message 4242 --recipient 77)
+CLICK=$(click_token)
+OPEN=$(open_token)
 
 note "$(nproc) CPUs, servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; wrk -t1 -c$CONNS -d${SECS}s"
 note "journal in $T on $(df -T "$T" | awk 'NR == 2 { print $2 " (" $1 ")" }')"

@@ -6,6 +6,7 @@ build=${1:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 HOST=click.example.com
 KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 SERVER_CPU=1
 CLIENT_CPU=0
 # The cipher lists edgetrackd's OpenSSL backend serves; nginx is given the same.
@@ -149,6 +150,23 @@ run_wrk() {
 		}' <<<"$out" || die "$url: could not read wrk output"
 }
 
+# click_token / open_token: the tokens every bench requests, for HOST under KEY (id 1).
+click_token() {
+	"$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
+		--message 4242 --recipient 77 --link 3 --url "$DEST"
+}
+open_token() {
+	"$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind open \
+		--message 4242 --recipient 77
+}
+
+# request_line PATH: what s_time -www sends, made a complete HTTP/1.1 request with a Host
+# header and Connection: close (s_time appends " HTTP/1.0" and a blank line to its -www
+# argument, which the last header swallows).
+request_line() {
+	printf '%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nX-Request:' "$1" "$HOST"
+}
+
 per_cpu_s() { # US_PER_OP: operations per CPU-second
 	awk -v us="$1" 'BEGIN { printf "%.0f", (us > 0 ? 1e6 / us : 0) }'
 }
@@ -157,6 +175,8 @@ per_cpu_s() { # US_PER_OP: operations per CPU-second
 # prints the median of field FIELD (1 = first value) over the rounds. On a shared machine
 # single runs move by tens of percent; the median of alternating rounds moves much less.
 record() { # NAME VALUES...: also noted on stderr, so a round that stands out can be seen
+	# a measurement that failed in its command substitution left no values
+	[ -n "${2:-}" ] || die "$1: no measurement"
 	echo "$*" >>"$T/results"
 	note "  $*"
 }

@@ -5,7 +5,8 @@
 #
 #   bench/loop.sh BUILD_A BUILD_B [WORKLOAD] [ROUNDS]
 #
-# WORKLOAD: tls12 or tls13 (full handshakes, four parallel `openssl s_time -new` clients) or
+# WORKLOAD: tls12 or tls13 (full handshakes, four parallel `openssl s_time -new` clients),
+# click (the same, TLS 1.3, with a click and its 302 on each connection, which then closes) or
 # open (keep-alive, wrk -c64). Each build runs one worker, journal sync=none, pinned to CPU 1,
 # the clients to CPU 0; the builds alternate for ROUNDS rounds (default 3) of BENCH_SECONDS
 # (default 10). Per run it prints the operations, the server's CPU per operation (utime +
@@ -21,8 +22,8 @@ B=$build
 WL=${3:-tls12}
 ROUNDS=${4:-3}
 SECS=${BENCH_SECONDS:-10}
-case $WL in tls12|tls13) need_tools openssl perf taskset ;; open) need_tools wrk perf taskset ;;
-*) die "workload: tls12, tls13 or open" ;; esac
+case $WL in tls12|tls13|click) need_tools openssl perf taskset ;; open) need_tools wrk perf taskset ;;
+*) die "workload: tls12, tls13, click or open" ;; esac
 for b in "$A" "$B"; do [ -x "$b/edgetrackd" ] || die "$b/edgetrackd not built"; done
 
 bench_tmpdir loop
@@ -53,17 +54,19 @@ JSON
 	perfpid=$!
 	sleep 0.3
 	case $WL in
-	tls1[23])
+	tls1[23]|click)
+		local v=(-tls1_3 -www "$(request_line "/c/$(build=$b click_token)")")
+		[ "$WL" = click ] || v=("-${WL/tls1/tls1_}")
 		for i in 1 2 3 4; do
 			taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$tlsport" -new \
-				"-${WL/tls1/tls1_}" -time "$SECS" >"$T/st.$i" 2>&1 &
+				"${v[@]}" -time "$SECS" >"$T/st.$i" 2>&1 &
 			pids+=($!)
 		done
 		wait "${pids[@]}"
 		ops=$(cat "$T"/st.* | awk '/connections in [0-9.]+s/ { n += $1 } END { print n + 0 }') ;;
 	open)
 		local open
-		open=$("$b/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind open --message 1 --recipient 2)
+		open=$(build=$b open_token)
 		taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d"${SECS}s" --latency -H "Host: $HOST" \
 			"http://127.0.0.1:$port/o/$open" >"$T/wrk" 2>&1
 		ops=$(awk '/requests in/ { print $1 }' "$T/wrk")

@@ -34,7 +34,6 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SCRAPE_ROUNDS=${BENCH_SCRAPE_ROUNDS:-5}
 CONNS=${BENCH_CONNS:-64}
 PAGE_DOMAINS=${BENCH_PAGE_DOMAINS:-100000}
-DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 
 need_tools wrk curl taskset openssl
 [ -x "$ETD" ] && [ -x "$ETCTL" ] || die "$ETD not built (run make first)"
@@ -69,8 +68,7 @@ cat >"$T/click.json" <<JSON
 }
 JSON
 etd_up click "$T/click.json" "$MPORT"
-CLICK=$("$ETCTL" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind click \
-	--message 4242 --recipient 77 --link 3 --url "$DEST")
+CLICK=$(click_token)
 URL=http://127.0.0.1:$PORT/c/$CLICK
 
 clicks() { # prints wrk's requests/s and edgetrackd's CPU us per request

@@ -25,7 +25,6 @@ set -eu
 WL=${2:?workload: click, open, tls13, tls12 or https_click}
 TOOL=${PROFILE_TOOL:-callgrind}
 SERVER=${PROFILE_SERVER:-edgetrackd}
-DEST='https://www.example.com/landing?utm_source=newsletter&utm_medium=email'
 case $TOOL in
 callgrind) need_tools h2load openssl curl valgrind callgrind_annotate ;;
 perf) need_tools h2load openssl curl perf ;;
@@ -54,9 +53,8 @@ cat >"$T/et.json" <<JSON
   "journal": {"sync": "none"}
 }
 JSON
-token() { "$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY" "$@"; }
-CLICK=$(token --kind click --message 4242 --recipient 77 --link 3 --url "$DEST")
-OPEN=$(token --kind open --message 4242 --recipient 77)
+CLICK=$(click_token)
+OPEN=$(open_token)
 
 # nginx with the routes of bench/nginx.conf.in on PORT and the TLS of bench/tls.sh on TLSPORT,
 # in one process so that the tool sees the process that does the work.
