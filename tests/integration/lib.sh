@@ -6,6 +6,7 @@ set -u
 ET_BUILD=${ET_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 ETD=$ET_BUILD/edgetrackd
 ETCTL=$ET_BUILD/edgetrackctl
+CLOSE_CHECK=$(dirname "${BASH_SOURCE[0]}")/close_check.py
 T=$(mktemp -d /tmp/edgetrack-test.XXXXXX)
 ET_PIDS=()
 ET_NETNS=() # network namespaces the test made; deleted by cleanup

@@ -28,6 +28,19 @@ req+="GET /healthz HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\n"
 out=$(raw "$PORT" "$req" 5)
 check "201 pipelined requests all answered" eq "$(grep -ao 'HTTP/1.1 200' <<<"$out" | wc -l)" 201
 
+# How a connection ends: a client that asked to close and sent nothing more gets the answer
+# and the FIN, and edgetrackd holds no socket for it; one that sent more bytes after that
+# request gets the answer too, then a FIN while edgetrackd reads its rest (no reset).
+held="ss -Htnp '( sport = :$PORT )' | grep -c edgetrackd"
+out=$("$CLOSE_CHECK" "$PORT" "GET /healthz HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\n" --then "$held")
+check "clean close: the answer, then a FIN" eq "$(head -n1 <<<"$out" | cut -d' ' -f2)" fin
+check "clean close: answered in full" eq "$(head -n1 <<<"$out" | cut -d' ' -f1)" \
+	"$(raw "$PORT" "GET /healthz HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\n" | wc -c)"
+check "clean close: the socket is closed, not lingering" eq "$(tail -n1 <<<"$out")" 0
+out=$("$CLOSE_CHECK" "$PORT" "GET /healthz HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\nHost: $H\r\n\r\n" --then "$held")
+check "bytes after the last request: one answer, then a FIN" eq "$(head -n1 <<<"$out" | cut -d' ' -f2)" fin
+check "bytes after the last request: edgetrackd lingers" eq "$(tail -n1 <<<"$out")" 1
+
 # a request split over several writes is reassembled
 exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'GET /healthz HT' >&$fd; sleep 0.1

@@ -75,6 +75,16 @@ check "s_client: healthz 200" contains "$out" "HTTP/1.1 200 OK"
 # two requests on one connection (keep-alive through the TLS session)
 out=$(tls_sclient_req $H "GET /healthz HTTP/1.1\r\nHost: $H\r\n\r\nGET /o/$OPEN HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\n")
 check "s_client: two requests on one TLS connection" eq "$(grep -c '^HTTP/1.1 200 OK' <<<"$out")" 2
+# The last answer of a connection and its close_notify: the alert follows the answer, and a
+# client that sent nothing more finds no socket of edgetrackd's left on the connection.
+held="ss -Htnp '( sport = :$TLSPORT )' | grep -c edgetrackd"
+out=$("$CLOSE_CHECK" "$TLSPORT" "GET /healthz HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\n" \
+	--tls "$H" "$T/ca/ca.crt" --then "$held")
+check "TLS close: the answer, then close_notify" eq "$(head -n1 <<<"$out" | cut -d' ' -f2)" close_notify
+check "TLS close: the answer read in full (as long as over plain HTTP)" \
+	eq "$(head -n1 <<<"$out" | cut -d' ' -f1)" \
+	"$(raw "$PORT" "GET /healthz HTTP/1.1\r\nHost: $H\r\nConnection: close\r\n\r\n" | wc -c)"
+check "TLS close: the socket is closed, not lingering" eq "$(tail -n1 <<<"$out")" 0
 wait_events $((n + 4))
 check "s_client events all tls:true" eq "$(events | tail -n 4 | grep -c '"tls":true')" 4
 

@@ -249,6 +249,11 @@ static void arm_send(struct worker *w, struct conn *c)
 		}
 		out_release(w, c);
 		c->out_len = c->out_off = 0;
+		if (c->close_after_send && !c->tls_shut) {
+			/* the last response: its close_notify leaves in the same send */
+			c->tls_shut = true;
+			tls_conn_shutdown(c->tls);
+		}
 		len = tls_conn_pending(c->tls, &data);
 	}
 #endif
@@ -258,8 +263,10 @@ static void arm_send(struct worker *w, struct conn *c)
 	timer_set(w, c, &w->send_list, limits(w)->send_timeout_ms);
 }
 
-/* After the last response of a connection: stop sending, keep reading briefly so the client
- * gets our response before the kernel would answer its unread bytes with a reset. */
+/* After the last response of a connection. A client that asked for the close and sent
+ * nothing after its request has finished sending: the connection closes at once, the FIN
+ * following the response. Otherwise stop sending but keep reading briefly, so the client gets
+ * our response before the kernel would answer its unread bytes with a reset. */
 static void conn_linger(struct worker *w, struct conn *c)
 {
 #ifdef CONFIG_TLS
@@ -273,6 +280,10 @@ static void conn_linger(struct worker *w, struct conn *c)
 		}
 	}
 #endif
+	if (c->read_all) {
+		conn_close(w, c);
+		return;
+	}
 	shutdown(c->fd, SHUT_WR);
 	c->state = CS_LINGER;
 	pool_put(w, c->in);
@@ -587,6 +598,8 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
 		c->sent_continue = false;
 		handle_request(w, c, &req, buf + off + r);
 		off += r + req.content_length;
+		/* the connection's last request, and no byte came after it */
+		c->read_all = c->close_after_send && off == len && len < IN_CAP;
 	}
 	return off;
 }

@@ -74,6 +74,7 @@ struct conn {
 	uint32_t lingered;
 	struct tls_conn *tls;          /* NULL on plain HTTP */
 	bool tls_shut;                 /* close_notify queued */
+	bool read_all;                 /* its last request ended the input: no linger */
 	struct mgmt_conn *m;           /* management request state, NULL when none */
 } __attribute__((aligned(8)));
 
