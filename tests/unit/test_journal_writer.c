@@ -213,6 +213,47 @@ static void test_sync_modes(void **state)
 	assert_true(st.batches >= 1);
 }
 
+/* Completions of cookie-0 submissions (nobody waits for them) wake no one; they are reaped
+   all the same. */
+static void test_cookie_zero_wakes_nobody(void **state)
+{
+	struct journal_settings s;
+	struct journal_stats st;
+	struct journal_done d[8];
+	struct journal *j;
+	struct event ev;
+	uint64_t v;
+	char dir[64];
+	size_t got = 0;
+	int efd;
+
+	(void)state;
+	tj_mkdtemp(dir, sizeof(dir));
+	tj_settings(&s, dir, JOURNAL_SYNC_NONE);
+	efd = eventfd(0, EFD_NONBLOCK);
+	j = open_journal(&s);
+	assert_int_equal(journal_add_worker(j, efd), 0);
+	assert_int_equal(journal_start(j), 0);
+	tj_event(&ev, 1);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(journal_submit(j, 0, &ev, 0), 0);
+	for (int tries = 0; got < 8 && tries < 5000; tries++) {
+		got += journal_reap(j, 0, d + got, 8 - got);
+		if (got < 8)
+			usleep(1000);
+	}
+	assert_int_equal(got, 8);
+	for (size_t i = 0; i < got; i++)
+		assert_int_equal(d[i].status, 0);
+	journal_stats_get(j, &st);
+	assert_int_equal(st.appended, 8);
+	assert_int_equal(read(efd, &v, sizeof(v)), -1);
+	assert_int_equal(errno, EAGAIN);
+	journal_close(j);
+	close(efd);
+	tj_rmrf(dir);
+}
+
 /* The worker's eventfd is signalled when its completions are ready. */
 static void test_notify_fd_and_validation(void **state)
 {
@@ -509,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_workers_gap_free),
 		cmocka_unit_test(test_sync_modes),
 		cmocka_unit_test(test_notify_fd_and_validation),
+		cmocka_unit_test(test_cookie_zero_wakes_nobody),
 		cmocka_unit_test(test_concurrent_reader),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_disk_full_short_write),

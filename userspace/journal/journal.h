@@ -88,7 +88,9 @@ struct journal;
 struct journal *journal_open(const struct journal_settings *s, char *err, size_t errlen);
 
 /* Before journal_start: registers a worker; returns its id (0, 1, ...) or -errno.
-   notify_fd is an eventfd (or -1) the writer adds 1 to when completions are ready. */
+   notify_fd is an eventfd (or -1) the writer adds 1 to when completions are ready, for
+   submissions with a cookie other than 0; those with cookie 0 wait in the completion ring
+   for the worker's next journal_reap without waking it. */
 int journal_add_worker(struct journal *j, int notify_fd);
 
 /* Starts the writer thread. 0 or -errno. */

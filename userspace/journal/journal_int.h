@@ -6,7 +6,6 @@
 #ifndef ET_JOURNAL_INT_H
 #define ET_JOURNAL_INT_H
 
-#include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -61,8 +60,6 @@ struct journal {
 	int can_fallocate;  /* fallocate works on this filesystem */
 	uint64_t next_seq;
 
-	struct io_uring ring;
-	int have_ring;
 
 	pthread_t thread;
 	int started;

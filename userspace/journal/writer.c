@@ -97,8 +97,6 @@ void journal_close(struct journal *j)
 	journal_stop(j);
 	for (int i = 0; i < j->nworkers; i++)
 		worker_free(j->workers[i]);
-	if (j->have_ring)
-		io_uring_queue_exit(&j->ring);
 	store_close(j);
 	if (j->wake_fd >= 0)
 		close(j->wake_fd);
@@ -298,48 +296,20 @@ static void wait_for_work(struct journal *j, int64_t timeout_ns)
 
 /* ---------------------------------------------------------------- writer: committing */
 
-/* write(+fdatasync) of buf at off through io_uring; plain syscalls when no ring. Returns
-   bytes written (>= 0, maybe short) and sets *sync_rc; or -errno of the write. */
+/* write(+fdatasync) of buf at off. Plain syscalls: this thread has nothing else to do while
+   they run, and an io_uring write or sync would be handed to a kernel worker thread, one
+   more wake-up on a CPU that a request worker may share. Returns bytes written (>= 0, maybe
+   short) and sets *sync_rc; or -errno of the write. */
 static ssize_t io_write_sync(struct journal *j, const uint8_t *buf, size_t len, uint64_t off,
 			     int do_sync, int *sync_rc)
 {
-	struct io_uring_cqe *cqe;
-	ssize_t wres = -EIO;
+	ssize_t wres = pwrite(j->seg_fd, buf, len, (off_t)off);
 
 	*sync_rc = 0;
-	if (!j->have_ring) {
-		wres = pwrite(j->seg_fd, buf, len, (off_t)off);
-		if (wres < 0)
-			return -errno;
-		if (do_sync && (size_t)wres == len && fdatasync(j->seg_fd) != 0)
-			*sync_rc = -errno;
-		return wres;
-	}
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&j->ring);
-
-	io_uring_prep_write(sqe, j->seg_fd, buf, (unsigned)len, off);
-	sqe->user_data = 1;
-	if (do_sync) {
-		/* Linked: the sync runs only after a complete write, so it covers the batch. */
-		sqe->flags |= IOSQE_IO_LINK;
-		sqe = io_uring_get_sqe(&j->ring);
-		io_uring_prep_fsync(sqe, j->seg_fd, IORING_FSYNC_DATASYNC);
-		sqe->user_data = 2;
-	}
-	int rc = io_uring_submit_and_wait(&j->ring, do_sync ? 2 : 1);
-
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < (do_sync ? 2 : 1); i++) {
-		rc = io_uring_wait_cqe(&j->ring, &cqe);
-		if (rc < 0)
-			return rc;
-		if (cqe->user_data == 1)
-			wres = cqe->res;
-		else
-			*sync_rc = cqe->res; /* -ECANCELED after a short write */
-		io_uring_cqe_seen(&j->ring, cqe);
-	}
+	if (wres < 0)
+		return -errno;
+	if (do_sync && (size_t)wres == len && fdatasync(j->seg_fd) != 0)
+		*sync_rc = -errno;
 	return wres;
 }
 
@@ -361,9 +331,6 @@ static int append(struct journal *j, size_t from, size_t len, int do_sync)
 			done += (size_t)n;
 	}
 	if (rc == 0 && do_sync) {
-		/* A short write cancelled the linked sync: sync the completed batch now. */
-		if (sync_rc == -ECANCELED)
-			sync_rc = fdatasync(j->seg_fd) == 0 ? 0 : -errno;
 		rc = sync_rc;
 		atomic_fetch_add_explicit(&j->c.fsyncs, 1, memory_order_relaxed);
 	}
@@ -394,7 +361,10 @@ static void push_done(struct journal *j, const struct pending *p, int status)
 	d->seq = status == 0 ? p->seq : 0;
 	d->status = status;
 	atomic_store_explicit(&w->done_tail, tail + 1, memory_order_release);
-	w->notify_pending = 1;
+	/* Only a held response is worth a wake-up: an event nobody waits for (cookie 0, a
+	   sync=none answer already sent) is reaped on the worker's next turn or tick. */
+	if (p->cookie)
+		w->notify_pending = 1;
 }
 
 static void notify_workers(struct journal *j)
@@ -582,13 +552,6 @@ int journal_start(struct journal *j)
 
 	if (j->started)
 		return -EALREADY;
-	rc = io_uring_queue_init(8, &j->ring, 0);
-	if (rc == 0) {
-		j->have_ring = 1;
-	} else {
-		/* Kernels or sandboxes without io_uring still get a working, durable journal. */
-		log_warn("journal_no_io_uring", "err=%s fallback=pwrite", strerror(-rc));
-	}
 	rc = pthread_create(&j->thread, NULL, writer_main, j);
 	if (rc)
 		return -rc;
