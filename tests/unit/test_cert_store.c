@@ -96,6 +96,42 @@ static void test_lookup_exact_then_wildcard(void **state)
 	assert_int_equal(cert_store_lookup(f->store, "*.w.example.com", &info), 0);
 }
 
+/* The CA certificate in every chain is held once, however many domains it serves. */
+static void test_intermediates_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct cert_load_result r;
+	struct cert_store_stats st;
+	struct cert_info info;
+	struct tc_ca other = tc_ca_new("another test CA");
+
+	four_domains(f);
+	assert_int_equal(load(f, &r), 0);
+	assert_int_equal(r.loaded, 4);
+	cert_store_stats(f->store, &st);
+	assert_int_equal(st.shared_certs, 1);
+	assert_int_equal(cert_store_lookup(f->store, "a.example.com", &info), 0);
+	assert_int_equal(info.n_certs, 2);
+
+	tc_domain(f->dir, "o.example.org", "o.example.org", &other, f->key);
+	assert_int_equal(load(f, &r), 0);
+	cert_store_stats(f->store, &st);
+	assert_int_equal(st.domains, 5);
+	assert_int_equal(st.shared_certs, 2);
+	/* each domain's leaf and key are its own, the CA's certificate is not */
+	assert_true(st.der_bytes < 5 * 1200);
+	{
+		/* the parse sees the whole chain, the pooled CA certificate included */
+		char err[256];
+		struct cert_obj *o = cert_store_acquire(f->store, "o.example.org", NULL, err,
+							sizeof(err));
+
+		assert_non_null(o);
+		cert_obj_put(o);
+	}
+	tc_ca_free(&other);
+}
+
 /* Writes one bad pair as domain "bad.example.com" and returns the load's reason text. */
 static const char *reject_reason(struct fixture *f)
 {
@@ -582,6 +618,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookup_exact_then_wildcard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intermediates_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_expired_and_not_yet_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_key_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_chain_order_and_names, setup, teardown),

@@ -6,6 +6,7 @@
  * Validation uses OpenSSL whatever the TLS backend (libcrypto is always linked).
  */
 #include "certs/cert_store.h"
+#include "certs/der_pool.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -63,11 +64,13 @@ struct cert_entry {
 	atomic_bool rejected;              /* a shell whose check failed (reported then) */
 	time_t not_before, not_after;
 	struct file_id crt_id, key_id;
+	struct der_pool *pool;             /* holds the intermediates (NULL in a shell) */
 	uint32_t key_len;
 	uint16_t name_len;
 	uint8_t n_certs;
 	uint8_t key_type;
-	/* name NUL, key DER, then n_certs times (u32 length, DER) */
+	/* name NUL, key DER, the leaf (u32 length, DER), then n_certs - 1 pointers to the
+	   intermediates in the pool (struct der_shared *, unaligned) */
 	unsigned char data[];
 };
 
@@ -127,6 +130,8 @@ struct cert_store {
 
 	pthread_mutex_t note_lock;
 	struct reject_note *notes, **notes_tail;
+
+	struct der_pool *pool; /* intermediates, one copy for every entry they serve */
 
 	pthread_mutex_t lru_lock;
 	size_t lru_cap, lru_n, lru_nb;
@@ -210,34 +215,52 @@ static const char *entry_name(const struct cert_entry *e)
 	return (const char *)e->data;
 }
 
+/* The i-th intermediate (1 <= i < n_certs) of a validated entry. */
+static const struct der_shared *entry_chain(const struct cert_entry *e, size_t i)
+{
+	const unsigned char *p = e->data + e->name_len + 1 + e->key_len;
+	const struct der_shared *d;
+	uint32_t leaf_len;
+
+	memcpy(&leaf_len, p, sizeof(leaf_len));
+	p += sizeof(leaf_len) + leaf_len + (i - 1) * sizeof(d);
+	memcpy(&d, p, sizeof(d));
+	return d;
+}
+
 static void entry_der(const struct cert_entry *e, struct cert_der *d)
 {
 	const unsigned char *p = e->data + e->name_len + 1;
+	uint32_t len;
 
 	memset(d, 0, sizeof(*d));
 	d->key = p;
 	d->key_len = e->key_len;
 	d->key_type = e->key_type;
-	p += e->key_len;
-	for (size_t i = 0; i < e->n_certs; i++) {
-		uint32_t len;
-
-		memcpy(&len, p, sizeof(len));
-		d->cert[i] = p + sizeof(len);
-		d->cert_len[i] = len;
-		p += sizeof(len) + len;
-	}
 	d->n_certs = e->n_certs;
+	if (!e->n_certs)
+		return;
+	p += e->key_len;
+	memcpy(&len, p, sizeof(len));
+	d->cert[0] = p + sizeof(len);
+	d->cert_len[0] = len;
+	for (size_t i = 1; i < e->n_certs; i++) {
+		const struct der_shared *c = entry_chain(e, i);
+
+		d->cert[i] = c->der;
+		d->cert_len[i] = c->len;
+	}
 }
 
+/* What the entry itself holds: the pooled intermediates are counted once, by the pool. */
 static size_t entry_size(const struct cert_entry *e)
 {
 	struct cert_der d;
 	size_t n = sizeof(*e) + e->name_len + 1 + e->key_len;
 
 	entry_der(e, &d);
-	for (size_t i = 0; i < d.n_certs; i++)
-		n += sizeof(uint32_t) + d.cert_len[i];
+	if (d.n_certs)
+		n += sizeof(uint32_t) + d.cert_len[0] + (d.n_certs - 1) * sizeof(void *);
 	return n;
 }
 
@@ -290,6 +313,8 @@ static void entry_put(struct cert_entry *e)
 		entry_put(atomic_load_explicit(&e->full, memory_order_acquire));
 		src_put(e->src);
 	}
+	for (size_t i = 1; i < e->n_certs && e->pool; i++)
+		der_pool_put(e->pool, entry_chain(e, i));
 	free(e);
 }
 
@@ -771,49 +796,71 @@ int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const
 
 /* ------------------------------------------------------------------ building entries */
 
+/* Puts chain[1..n) in the pool; false (with nothing held) when a cert cannot be encoded or
+   memory runs out. */
+static bool pool_chain(struct der_pool *pool, STACK_OF(X509) *x, size_t n,
+		       const struct der_shared **chain)
+{
+	for (size_t i = 1; i < n; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_X509(sk_X509_value(x, (int)i), &der);
+
+		chain[i] = len > 0 ? der_pool_get(pool, der, (size_t)len) : NULL;
+		OPENSSL_free(der);
+		if (!chain[i]) {
+			while (--i)
+				der_pool_put(pool, chain[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static struct cert_entry *entry_from_pair(struct cert_store *st, const char *domain,
 					  struct pem_pair *p, char *err, size_t errlen)
 {
 	size_t name_len = strlen(domain), total, n = (size_t)sk_X509_num(p->chain);
-	int key_len = (int)p->key_der_len, cert_len[CERT_CHAIN_MAX];
+	int key_len = (int)p->key_der_len, leaf_len;
+	const struct der_shared *chain[CERT_CHAIN_MAX] = { 0 };
+	X509 *leaf = sk_X509_value(p->chain, 0);
 	struct cert_entry *e;
 	unsigned char *w;
+	uint32_t len;
 
-	total = sizeof(*e) + name_len + 1 + (size_t)(key_len > 0 ? key_len : 0);
-	for (size_t i = 0; i < n; i++) {
-		cert_len[i] = i2d_X509(sk_X509_value(p->chain, (int)i), NULL);
-		if (cert_len[i] <= 0)
-			key_len = -1;
-		total += sizeof(uint32_t) + (size_t)(cert_len[i] > 0 ? cert_len[i] : 0);
-	}
-	if (key_len <= 0) {
+	leaf_len = leaf && n <= CERT_CHAIN_MAX ? i2d_X509(leaf, NULL) : -1;
+	if (key_len <= 0 || leaf_len <= 0) {
 		ssl_reason(err, errlen);
 		return NULL;
 	}
+	total = sizeof(*e) + name_len + 1 + (size_t)key_len + sizeof(len) + (size_t)leaf_len +
+		(n - 1) * sizeof(chain[0]);
 	e = calloc(1, total);
-	if (!e) {
+	if (!e || !pool_chain(st->pool, p->chain, n, chain)) {
+		free(e);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	atomic_init(&e->refs, 1);
 	e->serial = atomic_fetch_add(&st->next_serial, 1);
 	e->hash = name_hash(st->seed, domain, name_len);
+	e->pool = st->pool;
 	e->name_len = (uint16_t)name_len;
 	e->n_certs = (uint8_t)n;
 	e->key_len = (uint32_t)key_len;
 	e->key_type = EVP_PKEY_get_base_id(p->key) == EVP_PKEY_RSA ? CERT_KEY_RSA : CERT_KEY_EC;
-	e->not_before = asn1_time(X509_get0_notBefore(sk_X509_value(p->chain, 0)));
-	e->not_after = asn1_time(X509_get0_notAfter(sk_X509_value(p->chain, 0)));
+	e->not_before = asn1_time(X509_get0_notBefore(leaf));
+	e->not_after = asn1_time(X509_get0_notAfter(leaf));
 	memcpy(e->data, domain, name_len + 1);
 	w = e->data + name_len + 1;
 	memcpy(w, p->key_der, (size_t)key_len);
 	w += key_len;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t len = (uint32_t)cert_len[i];
-
-		memcpy(w, &len, sizeof(len));
-		w += sizeof(len);
-		i2d_X509(sk_X509_value(p->chain, (int)i), &w);
+	len = (uint32_t)leaf_len;
+	memcpy(w, &len, sizeof(len));
+	w += sizeof(len);
+	i2d_X509(leaf, &w);
+	for (size_t i = 1; i < n; i++) {
+		memcpy(w, &chain[i], sizeof(chain[i]));
+		w += sizeof(chain[i]);
 	}
 	return e;
 }
@@ -1579,10 +1626,13 @@ int cert_store_lookup(struct cert_store *st, const char *name, struct cert_info 
 
 void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
 {
+	size_t shared;
+
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&st->snap_lock);
 	out->domains = st->cur->n;
-	out->der_bytes = st->cur->bytes + st->cur->cap * sizeof(void *);
+	der_pool_count(st->pool, &out->shared_certs, &shared);
+	out->der_bytes = st->cur->bytes + st->cur->cap * sizeof(void *) + shared;
 	out->generation = st->generation;
 	pthread_mutex_unlock(&st->snap_lock);
 	pthread_mutex_lock(&st->lru_lock);
@@ -1608,12 +1658,15 @@ struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_s
 		st->lru_nb <<= 1;
 	st->lru_buckets = calloc(st->lru_nb, sizeof(*st->lru_buckets));
 	st->cur = snap_new(0);
-	if (!st->lru_buckets || !st->cur || getrandom(&st->seed, sizeof(st->seed), 0) < 0 ||
+	st->pool = der_pool_new();
+	if (!st->lru_buckets || !st->cur || !st->pool ||
+	    getrandom(&st->seed, sizeof(st->seed), 0) < 0 ||
 	    key_decoder_init(&st->kd) || key_decoder_init(&st->lazy_kd)) {
 		key_decoder_fini(&st->kd);
 		key_decoder_fini(&st->lazy_kd);
 		free(st->lru_buckets);
 		snap_put(st->cur);
+		der_pool_release(st->pool);
 		free(st);
 		return NULL;
 	}
@@ -1642,6 +1695,7 @@ void cert_store_free(struct cert_store *st)
 		cert_obj_put(o);
 	}
 	snap_put(st->cur);
+	der_pool_release(st->pool); /* entries still held elsewhere keep the pool */
 	free(st->lru_buckets);
 	key_decoder_fini(&st->kd);
 	key_decoder_fini(&st->lazy_kd);

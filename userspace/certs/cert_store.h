@@ -133,6 +133,7 @@ int cert_store_lookup(struct cert_store *s, const char *name, struct cert_info *
 struct cert_store_stats {
 	size_t domains;      /* in the current snapshot */
 	size_t der_bytes;    /* DER + entry overhead held by the current snapshot */
+	size_t shared_certs; /* distinct intermediates, each held once for all its entries */
 	size_t lru_entries;
 	uint64_t lru_hits, lru_misses, lru_evictions;
 	uint64_t generation; /* bumps on every swap */
