@@ -19,6 +19,8 @@ static void state_free(struct track_state *st, bool free_cfg)
 		domain_table_free(st->table, NULL);
 	if (st->keys)
 		token_keyring_free(st->keys);
+	for (unsigned i = 0; st->domains && i < st->cfg->n_domains; i++)
+		free(st->domains[i].hsts);
 	free(st->domains);
 	if (free_cfg)
 		config_free(st->cfg);
@@ -30,9 +32,13 @@ static void state_release(struct snapshot *s)
 	state_free(track_state_of(s), true);
 }
 
-static void domain_prepare(struct track_domain *d, const struct config_domain *c,
-			   const struct config *cfg)
+/* 0, or -1 when out of memory. */
+static int domain_prepare(struct track_domain *d, const struct config_domain *c,
+			  const struct config *cfg)
 {
+	char hsts[160];
+	int n;
+
 	d->conf = c;
 	d->thumbprint = c->acme_thumbprint[0] ? c->acme_thumbprint
 			: cfg->n_thumbprints   ? cfg->thumbprints[0]
@@ -41,11 +47,13 @@ static void domain_prepare(struct track_domain *d, const struct config_domain *c
 	 * pushes clients towards HTTPS any more */
 	d->https_redirect = c->https && c->https_redirect;
 	if (!c->hsts_max_age || !c->https)
-		return;
-	d->hsts_len = snprintf(d->hsts, sizeof(d->hsts),
-			       "Strict-Transport-Security: max-age=%u%s%s\r\n", c->hsts_max_age,
-			       c->hsts_subdomains ? "; includeSubDomains" : "",
-			       c->hsts_preload ? "; preload" : "");
+		return 0;
+	n = snprintf(hsts, sizeof(hsts), "Strict-Transport-Security: max-age=%u%s%s\r\n",
+		     c->hsts_max_age, c->hsts_subdomains ? "; includeSubDomains" : "",
+		     c->hsts_preload ? "; preload" : "");
+	d->hsts = strndup(hsts, (size_t)n);
+	d->hsts_len = (unsigned)n;
+	return d->hsts ? 0 : -1;
 }
 
 static int build_keys(struct track_state *st, char *err, size_t errlen)
@@ -80,7 +88,10 @@ static int build_domains(struct track_state *st, char *err, size_t errlen)
 		struct track_domain *d = &st->domains[i];
 		char why[128];
 
-		domain_prepare(d, c, cfg);
+		if (domain_prepare(d, c, cfg)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 		if (domain_table_add(st->table, c->name, strlen(c->name), d, why, sizeof(why))) {
 			snprintf(err, errlen, "%s: domains[%u]: %s", cfg->source, i, why);
 			return -1;

@@ -21,7 +21,8 @@ struct track_domain {
 	const struct config_domain *conf;
 	const char *thumbprint;   /* stateless ACME answer, NULL when none configured */
 	bool https_redirect;      /* plain-HTTP tracking routes answer 308 to https:// */
-	char hsts[160];           /* "Strict-Transport-Security: ...\r\n" or "" */
+	char *hsts;               /* "Strict-Transport-Security: ...\r\n", or NULL: most of
+				     100,000 domains have none, so none carries a buffer for it */
 	unsigned hsts_len;
 };
 
