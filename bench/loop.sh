@@ -55,8 +55,8 @@ JSON
 	sleep 0.3
 	case $WL in
 	tls1[23]|click)
-		local v=(-tls1_3 -www "$(request_line "/c/$(build=$b click_token)")")
-		[ "$WL" = click ] || v=("-${WL/tls1/tls1_}")
+		local v=("-${WL/tls1/tls1_}")
+		[ "$WL" != click ] || v=(-tls1_3 -www "$(request_line "/c/$(build=$b click_token)")")
 		for i in 1 2 3 4; do
 			taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$tlsport" -new \
 				"${v[@]}" -time "$SECS" >"$T/st.$i" 2>&1 &

@@ -174,13 +174,15 @@ handshakes() {
 }
 
 # answer_bytes TLSPORT REQUEST STATUS: the size of the server's answer to one such request,
-# after checking its status line.
+# after checking its status line (and a 302's Location: the click's destination).
 answer_bytes() {
 	local status
 	printf 'GET %s HTTP/1.0\r\n\r\n' "$2" |
 		timeout 10 openssl s_client -connect "127.0.0.1:$1" -quiet >"$T/answer" 2>/dev/null || true
 	status=$(head -n1 "$T/answer" | tr -d '\r')
 	case $status in "HTTP/1.1 $3 "*) ;; *) die "port $1 answered '$status', not $3" ;; esac
+	[ "$3" != 302 ] || grep -qiF "Location: $DEST" "$T/answer" ||
+		die "port $1: the click does not redirect to $DEST"
 	wc -c <"$T/answer"
 }
 
@@ -251,7 +253,6 @@ ET_HEALTH_BYTES=$(answer_bytes "$ET_TLS" "$HEALTH" 200)
 NG_HEALTH_BYTES=$(answer_bytes "$NP" "$HEALTH" 200)
 ET_CLICK_BYTES=$(answer_bytes "$ET_TLS" "$CLICK_REQ" 302)
 NG_CLICK_BYTES=$(answer_bytes "$NP" "$CLICK_REQ" 302)
-grep -qi "^Location: $DEST" "$T/answer" || die "nginx: the click does not redirect to $DEST"
 
 for r in $(seq "$ROUNDS"); do
 	note "round $r of $ROUNDS"

@@ -9,6 +9,7 @@
 #include "certs/der_pool.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 #include <dirent.h>
@@ -144,16 +145,7 @@ struct cert_store {
 
 static uint64_t name_hash(uint64_t seed, const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-	/* splitmix finalizer: FNV's low bits alone cluster for similar names */
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
+	return hash_bytes(seed, s, len);
 }
 
 /* Lower-case DNS name, optionally "*." + name; labels [a-z0-9-], 1..63 bytes, >= 2 labels. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* DER pool: one copy of each certificate that cert store entries share (see der_pool.h). */
 #include "certs/der_pool.h"
+#include "core/hash.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,17 +24,6 @@ struct der_pool {
 	size_t n, bytes;
 	struct pooled *bucket[POOL_BUCKETS];
 };
-
-/* FNV-1a: the bytes are certificates that passed validation, not chosen to collide, and a
-   collision costs a memcmp. */
-static uint64_t der_hash(const unsigned char *p, size_t len)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
 
 struct der_pool *der_pool_new(void)
 {
@@ -68,7 +58,7 @@ void der_pool_release(struct der_pool *p)
 
 const struct der_shared *der_pool_get(struct der_pool *p, const unsigned char *der, size_t len)
 {
-	uint64_t h = der_hash(der, len);
+	uint64_t h = hash_bytes(0, der, len);
 	struct pooled **b = &p->bucket[h % POOL_BUCKETS], *d;
 
 	if (len > UINT32_MAX)

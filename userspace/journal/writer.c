@@ -300,7 +300,7 @@ static void wait_for_work(struct journal *j, int64_t timeout_ns)
    they run, and an io_uring write or sync would be handed to a kernel worker thread, one
    more wake-up on a CPU that a request worker may share. Returns bytes written (>= 0, maybe
    short) and sets *sync_rc; or -errno of the write. */
-static ssize_t io_write_sync(struct journal *j, const uint8_t *buf, size_t len, uint64_t off,
+static ssize_t write_sync(struct journal *j, const uint8_t *buf, size_t len, uint64_t off,
 			     int do_sync, int *sync_rc)
 {
 	ssize_t wres = pwrite(j->seg_fd, buf, len, (off_t)off);
@@ -320,7 +320,7 @@ static int append(struct journal *j, size_t from, size_t len, int do_sync)
 	int rc = store_reserve(j, len), sync_rc = 0;
 
 	while (rc == 0 && done < len) {
-		ssize_t n = io_write_sync(j, j->batch + from + done, len - done,
+		ssize_t n = write_sync(j, j->batch + from + done, len - done,
 					  j->seg_size + done, do_sync, &sync_rc);
 
 		if (n < 0)
