@@ -7,9 +7,9 @@
 #
 # WORKLOAD: tls12 or tls13 (full handshakes, four parallel `openssl s_time -new` clients),
 # click (the same, TLS 1.3, with a click and its 302 on each connection, which then closes) or
-# open (keep-alive, wrk -c64). Each build runs one worker, journal sync=none, pinned to CPU 1,
-# the clients to CPU 0; the builds alternate for ROUNDS rounds (default 3) of BENCH_SECONDS
-# (default 10). Per run it prints the operations, the server's CPU per operation (utime +
+# open (keep-alive, wrk -c$BENCH_CONNS, default 64). Each build runs one worker, journal
+# sync=none, pinned to CPU 1, the clients to CPU 0; the builds alternate for ROUNDS rounds
+# (default 3) of BENCH_SECONDS (default 10). Per run it prints the operations, the server's CPU per operation (utime +
 # stime of all its threads, /proc), its context switches per operation (voluntary and not,
 # summed over its threads) and io_uring_enter calls per operation (perf stat on the syscall's
 # tracepoint), and for `open` wrk's p99:
@@ -67,7 +67,7 @@ JSON
 	open)
 		local open
 		open=$(build=$b open_token)
-		taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d"${SECS}s" --latency -H "Host: $HOST" \
+		taskset -c "$CLIENT_CPU" wrk -t1 -c"${BENCH_CONNS:-64}" -d"${SECS}s" --latency -H "Host: $HOST" \
 			"http://127.0.0.1:$port/o/$open" >"$T/wrk" 2>&1
 		ops=$(awk '/requests in/ { print $1 }' "$T/wrk")
 		p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk") ;;
