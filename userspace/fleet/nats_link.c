@@ -47,6 +47,8 @@ static natsStatus set_opts(natsOptions *opts, const struct nats_link_opts *o)
 		s = natsOptions_SetRetryOnFailedConnect(opts, true, o->reconnected ? o->reconnected
 										  : connected_noop,
 							o->closure);
+	if (s == NATS_OK && o->send_asap)
+		s = natsOptions_SetSendAsap(opts, true);
 	if (s == NATS_OK && o->disconnected)
 		s = natsOptions_SetDisconnectedCB(opts, o->disconnected, o->closure);
 	if (s == NATS_OK && o->reconnected)

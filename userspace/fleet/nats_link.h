@@ -18,6 +18,9 @@ struct nats_link_opts {
 	const char *name;          /* shown by the server (connz) */
 	bool wait_for_server;      /* start even when no server answers yet: the connection is
 				      made in the background (and reconnected() called then) */
+	bool send_asap;            /* each publish written to the socket by its caller: for a
+				      single thread that publishes large messages, the library's
+				      flusher thread would only add a wake-up per message */
 	natsConnectionHandler disconnected, reconnected, closed; /* may be NULL */
 	void *closure;
 };

@@ -68,6 +68,7 @@ struct shipper {
 	char msg[SHIP_MSG_MAX];
 	size_t msg_len;
 	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
+	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
 };
 
 /* Under mu: "what: why" as the status bucket's last_error. */
@@ -205,7 +206,7 @@ static int connect_nats(struct shipper *s)
 	const char *urls[FLEET_MAX_SERVERS];
 	struct nats_link_opts o = {
 		.servers = urls, .n_servers = (int)s->cfg.set.n_servers, .name = s->id,
-		.wait_for_server = true, .disconnected = on_disconnected,
+		.wait_for_server = true, .send_asap = true, .disconnected = on_disconnected,
 		.reconnected = on_reconnected, .closed = on_closed, .closure = s,
 	};
 	jsOptions jo;
@@ -398,42 +399,70 @@ static bool next_event(struct shipper *s)
 
 enum claim { CLAIM_OK, CLAIM_ACKED, CLAIM_FULL };
 
-/* Enters rec into the window as sent, unless the stream has it already or it lies beyond
-   the window. */
-static enum claim claim(struct shipper *s, const struct journal_record *rec)
+/* How far a message starting at seq may run: up to *last, every seq in the window and none
+   acknowledged already (a resend skips what the stream has). One look under the lock per
+   message: acknowledgements only ever make room, and one that comes for a seq of the run
+   meanwhile costs a duplicate the stream and the consumer drop. */
+static enum claim claim_run(struct shipper *s, uint64_t seq, uint64_t *last)
 {
 	enum claim c = CLAIM_OK;
 
 	pthread_mutex_lock(&s->mu);
-	if (ship_window_is_acked(&s->win, rec->seq)) {
+	if (ship_window_is_acked(&s->win, seq)) {
 		c = CLAIM_ACKED;
-	} else if (!ship_window_room(&s->win, rec->seq)) {
+	} else if (!ship_window_room(&s->win, seq)) {
 		c = CLAIM_FULL;
 	} else {
-		ship_window_sent(&s->win, rec->seq);
-		s->ev_ns[rec->seq & (s->win.cap - 1)] = rec->ev.time_ns;
+		*last = seq;
+		while (*last - seq + 1 < SHIP_BATCH && ship_window_room(&s->win, *last + 1) &&
+		       !ship_window_is_acked(&s->win, *last + 1))
+			(*last)++;
 	}
 	pthread_mutex_unlock(&s->mu);
 	return c;
 }
 
+/* Enters the message's events into the window as sent, with their event times. */
+static void mark_sent(struct shipper *s)
+{
+	pthread_mutex_lock(&s->mu);
+	for (uint64_t seq = s->out_first; seq <= s->out_last; seq++) {
+		ship_window_sent(&s->win, seq);
+		s->ev_ns[seq & (s->win.cap - 1)] = s->out_ns[seq - s->out_first];
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Builds the next message from the held event and those right after it that are committed
-   already (never waiting for more): at most SHIP_BATCH, consecutive seqs, each entered in
-   the window. Returns what happened to the first one. */
+   already (never waiting for more): at most SHIP_BATCH, consecutive seqs, entered in the
+   window together. Returns what happened to the first one. */
 static enum step build(struct shipper *s)
 {
+	uint64_t last = 0;
 	size_t n = 0;
 
 	s->msg_len = 0;
 	while (n < SHIP_BATCH && next_event(s)) {
 		const struct journal_record *rec = &s->held;
 		size_t before = s->msg_len;
-		enum claim c;
 
-		if (n && rec->seq != s->out_last + 1)
-			break; /* a gap: the next message starts at it, after pass_gap() */
-		if (!n && !pass_gap(s, rec))
-			return STEP_WAIT;
+		if (n && (rec->seq != s->out_last + 1 || rec->seq > last))
+			break; /* a gap (the next message starts at it, after pass_gap()) or the
+				  end of the window's room */
+		if (!n) {
+			if (!pass_gap(s, rec))
+				return STEP_WAIT;
+			switch (claim_run(s, rec->seq, &last)) {
+			case CLAIM_FULL:
+				return STEP_WAIT;
+			case CLAIM_ACKED:
+				s->prev = rec->seq;
+				s->have_held = false;
+				return STEP_SKIPPED;
+			case CLAIM_OK:
+				break;
+			}
+		}
 		if (encode(s, rec, s->prev)) {
 			s->msg_len = before;
 			if (n)
@@ -442,26 +471,19 @@ static enum step build(struct shipper *s)
 				  rec->seq);
 			return STEP_WAIT;
 		}
-		c = claim(s, rec);
-		if (c != CLAIM_OK) {
-			s->msg_len = before;
-			if (n)
-				break;
-			if (c == CLAIM_FULL)
-				return STEP_WAIT;
-			s->prev = rec->seq; /* a resend skips what the stream has */
-			s->have_held = false;
-			return STEP_SKIPPED;
-		}
 		if (!n)
 			s->out_first = rec->seq;
+		s->out_ns[n] = rec->ev.time_ns;
 		s->out_last = rec->seq;
 		s->prev = rec->seq;
 		s->have_held = false;
 		n++;
 	}
 	s->out_n = n;
-	return n ? STEP_SENT : STEP_IDLE;
+	if (!n)
+		return STEP_IDLE;
+	mark_sent(s);
+	return STEP_SENT;
 }
 
 /* Builds a message (unless one waits for the library's queue) and publishes it. */
