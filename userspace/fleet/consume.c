@@ -28,7 +28,6 @@
 #define FETCH_BATCH    128
 #define FETCH_WAIT_MS  500
 #define RETRY_MS       500
-#define MSG_LINES_MAX  1024 /* events in one message at most (the shipper sends up to 256) */
 
 struct consume_opts {
 	char urls_buf[4096];
@@ -51,7 +50,7 @@ struct parsed {
 	struct line {
 		uint64_t seq, prev;
 		json_t *o;
-	} line[MSG_LINES_MAX];
+	} line[FLEET_MSG_EVENTS_MAX];
 };
 
 struct consumer {
@@ -229,7 +228,7 @@ static int parse_line(struct parsed *p, const char *text, size_t len)
 	struct line *l = &p->line[p->n];
 	const char *app;
 
-	if (p->n == MSG_LINES_MAX)
+	if (p->n == FLEET_MSG_EVENTS_MAX)
 		return -1;
 	l->o = json_loadb(text, len, 0, NULL);
 	app = json_string_value(json_object_get(l->o, "appliance"));

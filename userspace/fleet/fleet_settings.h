@@ -24,6 +24,8 @@
 #define FLEET_MAX_SERVERS  16
 #define FLEET_NAME_MAX     64  /* stream, bucket and appliance id names */
 #define FLEET_URL_MAX      256
+/* events in one stream message at most: the shipper's runs, what the consumer accepts */
+#define FLEET_MSG_EVENTS_MAX 1024
 #define FLEET_SUBJECT_BASE "edgetrack.events"
 #define FLEET_STREAM_DEFAULT "EDGETRACK_EVENTS"
 #define FLEET_BUCKET_DEFAULT "edgetrack_status"

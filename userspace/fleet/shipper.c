@@ -24,9 +24,9 @@
 #include <time.h>
 
 #define SHIP_ROUND        256      /* events published per loop round at most */
-#define SHIP_BATCH        256      /* events per message at most */
+#define SHIP_BATCH        FLEET_MSG_EVENTS_MAX
 #define EVENT_MAX         4096     /* one event's JSON line at most */
-#define SHIP_MSG_MAX      (SHIP_BATCH * 1024 + EVENT_MAX)
+#define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
 #define POLL_MS           10       /* journal poll while idle */
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
 #define CURSOR_EVERY_NS   (100ull * 1000000) /* cursor stores at most this often */
