@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Cert store: validated DER per domain in immutable, reference-counted snapshots (open
- * addressing on a seeded 64-bit hash, O(1) exact + one wildcard probe), and an LRU of parsed
- * objects keyed by the entry's serial so a reloaded domain never serves a stale parse.
- * Validation uses OpenSSL whatever the TLS backend (libcrypto is always linked).
+ * addressing on a seeded 64-bit hash, O(1) exact + one wildcard probe). Pairs are checked by
+ * certs/cert_check.c, intermediates held once by certs/der_pool.c, parsed objects kept by
+ * certs/cert_cache.c.
  */
 #include "certs/cert_store.h"
+#include "certs/cert_check.h"
 #include "certs/der_pool.h"
 #include "core/clock.h"
 #include "core/file.h"
@@ -28,11 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/decoder.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #define WILDCARD_PREFIX "_wildcard."
 
@@ -82,25 +80,6 @@ struct cert_snap {
 	struct cert_entry **slots;
 };
 
-struct cert_obj {
-	atomic_uint refs;
-	uint64_t serial;
-	const struct cert_parser *parser;
-	void *parsed;
-	struct cert_obj *prev, *next; /* LRU list, most recent first */
-	struct cert_obj *hnext;       /* serial hash chain */
-	char domain[];
-};
-
-/*
- * OpenSSL 3 builds a decoder chain on every PEM_read_bio_PrivateKey (~0.4 ms); one reused
- * context makes a 100,000-domain load ten times faster. One per thread that checks pairs.
- */
-struct key_decoder {
-	OSSL_DECODER_CTX *ctx;
-	EVP_PKEY *out;
-};
-
 /* A pair the store refused on its own (first use, start-up pass), for the control thread. */
 struct reject_note {
 	struct reject_note *next;
@@ -108,8 +87,7 @@ struct reject_note {
 };
 
 struct cert_store {
-	const struct cert_parser *parser;
-	struct key_decoder kd;
+	struct cert_checker *checker; /* the loads' (under load_lock) */
 	uint64_t seed;
 	atomic_uint_fast64_t next_serial;
 
@@ -117,10 +95,10 @@ struct cert_store {
 	struct cert_snap *cur;
 	uint64_t generation;
 
-	pthread_mutex_t load_lock; /* one load at a time; guards kd */
+	pthread_mutex_t load_lock; /* one load at a time; guards checker */
 
-	pthread_mutex_t lazy_lock; /* one first-use check at a time; guards lazy_kd */
-	struct key_decoder lazy_kd;
+	pthread_mutex_t lazy_lock; /* one first-use check at a time; guards lazy_checker */
+	struct cert_checker *lazy_checker;
 
 	/* the start-up pass: started and joined by the thread that loads at start-up */
 	pthread_t pass;
@@ -134,11 +112,7 @@ struct cert_store {
 
 	struct der_pool *pool; /* intermediates, one copy for every entry they serve */
 
-	pthread_mutex_t lru_lock;
-	size_t lru_cap, lru_n, lru_nb;
-	struct cert_obj **lru_buckets;
-	struct cert_obj *lru_head, *lru_tail;
-	uint64_t hits, misses, evictions;
+	struct cert_cache *cache;
 };
 
 /* ------------------------------------------------------------------ names and hashing */
@@ -146,36 +120,6 @@ struct cert_store {
 static uint64_t name_hash(uint64_t seed, const char *s, size_t len)
 {
 	return hash_bytes(seed, s, len);
-}
-
-/* Lower-case DNS name, optionally "*." + name; labels [a-z0-9-], 1..63 bytes, >= 2 labels. */
-static bool domain_valid(const char *d)
-{
-	size_t len = strlen(d), label = 0, labels = 1;
-
-	if (len == 0 || len > CERT_NAME_MAX)
-		return false;
-	if (d[0] == '*') {
-		if (d[1] != '.')
-			return false;
-		d += 2;
-	}
-	for (const char *p = d; *p; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return false;
-			label = 0;
-			labels++;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return false;
-		if (label == 0 && *p == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && labels >= 2;
 }
 
 /* SNI as sent -> canonical form (lower case, no trailing dot); -1 if it cannot match. */
@@ -452,340 +396,6 @@ static struct cert_entry *find_sni(struct cert_store *st, const struct cert_snap
 	return e ? entry_ready(st, e, load) : NULL;
 }
 
-/* ------------------------------------------------------------------ validation (OpenSSL) */
-
-struct pem_pair {
-	STACK_OF(X509) *chain;
-	EVP_PKEY *key;
-	unsigned char *key_der; /* as in the file: PKCS#8, SEC1 or PKCS#1 */
-	long key_der_len;
-};
-
-static int key_decoder_init(struct key_decoder *d)
-{
-	d->out = NULL;
-	d->ctx = OSSL_DECODER_CTX_new_for_pkey(&d->out, "DER", NULL, NULL, EVP_PKEY_KEYPAIR,
-					       NULL, NULL);
-	return d->ctx ? 0 : -1;
-}
-
-static void key_decoder_fini(struct key_decoder *d)
-{
-	OSSL_DECODER_CTX_free(d->ctx);
-	d->ctx = NULL;
-}
-
-static void pair_free(struct pem_pair *p)
-{
-	sk_X509_pop_free(p->chain, X509_free);
-	EVP_PKEY_free(p->key);
-	if (p->key_der)
-		OPENSSL_clear_free(p->key_der, (size_t)p->key_der_len);
-	memset(p, 0, sizeof(*p));
-}
-
-static void ssl_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e)
-		ERR_error_string_n(e, buf, len);
-	else
-		snprintf(buf, len, "no details");
-	ERR_clear_error();
-}
-
-/* Refuses a passphrase prompt: encrypted keys cannot be used unattended. */
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf, (void)size, (void)rwflag, (void)u;
-	return -1;
-}
-
-static int parse_chain(const void *crt, size_t crt_len, struct pem_pair *p, char *err,
-		       size_t errlen)
-{
-	char why[256];
-	BIO *b = BIO_new_mem_buf(crt, (int)crt_len);
-	X509 *x;
-
-	ERR_clear_error();
-	p->chain = sk_X509_new_null();
-	if (!b || !p->chain) {
-		BIO_free(b);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL))) {
-		if (sk_X509_num(p->chain) == CERT_CHAIN_MAX || !sk_X509_push(p->chain, x)) {
-			X509_free(x);
-			BIO_free(b);
-			snprintf(err, errlen, "chain holds more than %d certificates", CERT_CHAIN_MAX);
-			return -1;
-		}
-	}
-	BIO_free(b);
-	/* The loop ends on "no start line" at end of input; anything else is a real error. */
-	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE || sk_X509_num(p->chain) == 0) {
-		ssl_reason(why, sizeof(why));
-		snprintf(err, errlen, "%s (%s)",
-			 sk_X509_num(p->chain) ? "certificate file does not parse" :
-			 "certificate file holds no PEM certificate", why);
-		return -1;
-	}
-	ERR_clear_error();
-	return 0;
-}
-
-/* The first key block's DER, skipping "EC PARAMETERS" blocks (openssl ecparam -genkey). */
-static int read_key_der(const void *key, size_t key_len, struct pem_pair *p, char *err,
-			size_t errlen)
-{
-	BIO *b = BIO_new_mem_buf(key, (int)key_len);
-	char *name = NULL, *header = NULL;
-	int rc = -1;
-
-	while (b && PEM_read_bio(b, &name, &header, &p->key_der, &p->key_der_len) == 1) {
-		if (strcmp(name, "EC PARAMETERS") != 0)
-			break;
-		OPENSSL_free(name);
-		OPENSSL_free(header);
-		OPENSSL_free(p->key_der);
-		name = header = NULL;
-		p->key_der = NULL;
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	if (!name)
-		snprintf(err, errlen, "key file holds no PEM private key");
-	else if (strstr(name, "ENCRYPTED") || strstr(header, "ENCRYPTED"))
-		snprintf(err, errlen, "key file holds an encrypted key (not supported: the "
-			 "server starts unattended)");
-	else if (strcmp(name, "PRIVATE KEY") && strcmp(name, "EC PRIVATE KEY") &&
-		 strcmp(name, "RSA PRIVATE KEY"))
-		snprintf(err, errlen, "key file holds a PEM '%s' block, not a private key", name);
-	else
-		rc = 0;
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	return rc;
-}
-
-static int pair_parse(struct key_decoder *kd, const void *crt, size_t crt_len, const void *key,
-		      size_t key_len, struct pem_pair *p, char *err, size_t errlen)
-{
-	const unsigned char *d;
-	size_t dlen;
-	char why[256];
-
-	if (parse_chain(crt, crt_len, p, err, errlen) || read_key_der(key, key_len, p, err, errlen))
-		return -1;
-	d = p->key_der;
-	dlen = (size_t)p->key_der_len;
-	kd->out = NULL;
-	if (!OSSL_DECODER_from_data(kd->ctx, &d, &dlen) || !kd->out) {
-		EVP_PKEY_free(kd->out);
-		kd->out = NULL;
-		ssl_reason(why, sizeof(why));
-		snprintf(err, errlen, "key file holds no usable private key (%s)", why);
-		return -1;
-	}
-	p->key = kd->out;
-	kd->out = NULL;
-	return 0;
-}
-
-static int key_type_ok(EVP_PKEY *k, char *err, size_t errlen)
-{
-	char group[64] = "";
-
-	switch (EVP_PKEY_get_base_id(k)) {
-	case EVP_PKEY_RSA:
-		if (EVP_PKEY_get_bits(k) >= 2048)
-			return 0;
-		snprintf(err, errlen, "RSA key of %d bits is too short (2048 at least)",
-			 EVP_PKEY_get_bits(k));
-		return -1;
-	case EVP_PKEY_EC:
-		EVP_PKEY_get_utf8_string_param(k, "group", group, sizeof(group), NULL);
-		if (!strcmp(group, "prime256v1") || !strcmp(group, "secp384r1"))
-			return 0;
-		snprintf(err, errlen, "EC key on curve '%s' is not supported (P-256 or P-384)", group);
-		return -1;
-	default:
-		snprintf(err, errlen, "key type %s is not supported (ECDSA P-256/P-384 or RSA)",
-			 EVP_PKEY_get0_type_name(k) ? EVP_PKEY_get0_type_name(k) : "unknown");
-		return -1;
-	}
-}
-
-static time_t asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (!t || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return timegm(&tm);
-}
-
-static void fmt_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int validity_ok(X509 *x, size_t pos, time_t now, char *err, size_t errlen)
-{
-	time_t nb = asn1_time(X509_get0_notBefore(x)), na = asn1_time(X509_get0_notAfter(x));
-	char when[32];
-
-	if (na <= now) {
-		fmt_time(na, when, sizeof(when));
-		snprintf(err, errlen, "%s expired on %s", pos ? "chain certificate" : "certificate",
-			 when);
-		return -1;
-	}
-	if (nb > now) {
-		fmt_time(nb, when, sizeof(when));
-		snprintf(err, errlen, "%s is not valid before %s",
-			 pos ? "chain certificate" : "certificate", when);
-		return -1;
-	}
-	return 0;
-}
-
-static bool dns_eq(const ASN1_STRING *s, const char *name)
-{
-	size_t len = strlen(name);
-
-	return (size_t)ASN1_STRING_length(s) == len &&
-	       strncasecmp((const char *)ASN1_STRING_get0_data(s), name, len) == 0;
-}
-
-/* True if one DNS SAN names domain, or (for an exact domain) is the wildcard covering it. */
-static int names_cover(X509 *leaf, const char *domain, char *err, size_t errlen)
-{
-	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-	const char *dot = strchr(domain, '.');
-	char wild[CERT_NAME_MAX + 3];
-	bool ok = false, any = false;
-
-	snprintf(wild, sizeof(wild), "*%s", dot ? dot : "");
-	for (int i = 0; i < sk_GENERAL_NAME_num(gens) && !ok; i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-
-		if (g->type != GEN_DNS)
-			continue;
-		any = true;
-		ok = dns_eq(g->d.dNSName, domain) || (domain[0] != '*' && dns_eq(g->d.dNSName, wild));
-	}
-	GENERAL_NAMES_free(gens);
-	if (ok)
-		return 0;
-	snprintf(err, errlen, any ? "certificate names do not cover %s" :
-		 "certificate has no DNS subjectAltName (needed for %s)", domain);
-	return -1;
-}
-
-static int chain_ok(STACK_OF(X509) *chain, time_t now, char *err, size_t errlen)
-{
-	int n = sk_X509_num(chain);
-
-	for (int i = 0; i + 1 < n; i++) {
-		X509 *sub = sk_X509_value(chain, i), *iss = sk_X509_value(chain, i + 1);
-
-		/* Names and key identifiers only: signatures are the client's to check, and
-		 * verifying 100,000 of them would slow every start. */
-		if (X509_check_issued(iss, sub) != X509_V_OK) {
-			ERR_clear_error();
-			snprintf(err, errlen, "chain out of order: certificate %d is not issued by "
-				 "certificate %d (leaf first, then each issuer)", i + 1, i + 2);
-			return -1;
-		}
-		if (validity_ok(iss, (size_t)i + 1, now, err, errlen))
-			return -1;
-	}
-	return 0;
-}
-
-static int pair_check(const char *domain, struct pem_pair *p, time_t now, char *err,
-		      size_t errlen)
-{
-	X509 *leaf = sk_X509_value(p->chain, 0);
-
-	/* Order first: a chain that starts with its issuer would read as a key mismatch. */
-	if (chain_ok(p->chain, now, err, errlen) || key_type_ok(p->key, err, errlen))
-		return -1;
-	if (X509_check_private_key(leaf, p->key) != 1) {
-		ERR_clear_error();
-		snprintf(err, errlen, "private key does not match the certificate");
-		return -1;
-	}
-	if (validity_ok(leaf, 0, now, err, errlen))
-		return -1;
-	return names_cover(leaf, domain, err, errlen);
-}
-
-/* The decoder is what a check would otherwise set up again each time (most of its cost). */
-struct cert_checker {
-	struct key_decoder kd;
-};
-
-struct cert_checker *cert_checker_new(void)
-{
-	struct cert_checker *c = calloc(1, sizeof(*c));
-
-	if (c && key_decoder_init(&c->kd)) {
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-void cert_checker_free(struct cert_checker *c)
-{
-	if (!c)
-		return;
-	key_decoder_fini(&c->kd);
-	free(c);
-}
-
-int cert_checker_check(struct cert_checker *c, const char *domain, const void *crt,
-		       size_t crt_len, const void *key, size_t key_len, time_t now, char *err,
-		       size_t errlen)
-{
-	struct pem_pair p = { 0 };
-	int rc;
-
-	if (!domain_valid(domain)) {
-		snprintf(err, errlen, "'%s' is not a domain name", domain);
-		return -1;
-	}
-	rc = pair_parse(&c->kd, crt, crt_len, key, key_len, &p, err, errlen);
-	if (rc == 0)
-		rc = pair_check(domain, &p, now, err, errlen);
-	pair_free(&p);
-	ERR_clear_error();
-	return rc;
-}
-
-int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const void *key,
-		      size_t key_len, time_t now, char *err, size_t errlen)
-{
-	struct cert_checker *c = cert_checker_new();
-	int rc;
-
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = cert_checker_check(c, domain, crt, crt_len, key, key_len, now, err, errlen);
-	cert_checker_free(c);
-	return rc;
-}
-
 /* ------------------------------------------------------------------ building entries */
 
 /* Puts chain[1..n) in the pool; false (with nothing held) when a cert cannot be encoded or
@@ -809,7 +419,7 @@ static bool pool_chain(struct der_pool *pool, STACK_OF(X509) *x, size_t n,
 }
 
 static struct cert_entry *entry_from_pair(struct cert_store *st, const char *domain,
-					  struct pem_pair *p, char *err, size_t errlen)
+					  struct cert_pair *p, char *err, size_t errlen)
 {
 	size_t name_len = strlen(domain), total, n = (size_t)sk_X509_num(p->chain);
 	int key_len = (int)p->key_der_len, leaf_len;
@@ -821,7 +431,7 @@ static struct cert_entry *entry_from_pair(struct cert_store *st, const char *dom
 
 	leaf_len = leaf && n <= CERT_CHAIN_MAX ? i2d_X509(leaf, NULL) : -1;
 	if (key_len <= 0 || leaf_len <= 0) {
-		ssl_reason(err, errlen);
+		cert_openssl_reason(err, errlen);
 		return NULL;
 	}
 	total = sizeof(*e) + name_len + 1 + (size_t)key_len + sizeof(len) + (size_t)leaf_len +
@@ -840,8 +450,8 @@ static struct cert_entry *entry_from_pair(struct cert_store *st, const char *dom
 	e->n_certs = (uint8_t)n;
 	e->key_len = (uint32_t)key_len;
 	e->key_type = EVP_PKEY_get_base_id(p->key) == EVP_PKEY_RSA ? CERT_KEY_RSA : CERT_KEY_EC;
-	e->not_before = asn1_time(X509_get0_notBefore(leaf));
-	e->not_after = asn1_time(X509_get0_notAfter(leaf));
+	e->not_before = cert_asn1_time(X509_get0_notBefore(leaf));
+	e->not_after = cert_asn1_time(X509_get0_notAfter(leaf));
 	memcpy(e->data, domain, name_len + 1);
 	w = e->data + name_len + 1;
 	memcpy(w, p->key_der, (size_t)key_len);
@@ -899,22 +509,22 @@ static bool files_unchanged(int dirfd, const char *domain, const struct cert_ent
 }
 
 /* Reads and validates one domain's pair; returns a new entry or NULL with a reason. */
-static struct cert_entry *load_pair(struct cert_store *st, struct key_decoder *kd, int dirfd,
+static struct cert_entry *load_pair(struct cert_store *st, struct cert_checker *checker, int dirfd,
 				    const char *domain, char *err, size_t errlen)
 {
 	char crt[CERT_NAME_MAX + 32], key[CERT_NAME_MAX + 32];
 	char *cbuf = NULL, *kbuf = NULL;
 	size_t clen, klen;
 	struct file_id cid, kid;
-	struct pem_pair p = { 0 };
+	struct cert_pair p = { 0 };
 	struct cert_entry *e = NULL;
 
 	file_names(domain, crt, key, sizeof(crt));
 	if (read_file(dirfd, crt, &cbuf, &clen, &cid, err, errlen) ||
 	    read_file(dirfd, key, &kbuf, &klen, &kid, err, errlen))
 		goto out;
-	if (pair_parse(kd, cbuf, clen, kbuf, klen, &p, err, errlen) ||
-	    pair_check(domain, &p, time(NULL), err, errlen))
+	if (cert_checker_read(checker, cbuf, clen, kbuf, klen, &p, err, errlen) ||
+	    cert_pair_check(domain, &p, time(NULL), err, errlen))
 		goto out;
 	e = entry_from_pair(st, domain, &p, err, errlen);
 	if (e) {
@@ -922,7 +532,7 @@ static struct cert_entry *load_pair(struct cert_store *st, struct key_decoder *k
 		e->key_id = kid;
 	}
 out:
-	pair_free(&p);
+	cert_pair_free(&p);
 	ERR_clear_error();
 	/* The key's PEM text must not linger in freed memory. */
 	if (kbuf)
@@ -983,10 +593,10 @@ static void note_reject(struct cert_store *st, const char *domain, const char *r
 /* Reads and validates a shell's pair. The first result set wins, and a refusal is reported
  * once. Returns the shell's validated entry, or NULL if refused. */
 static struct cert_entry *shell_check(struct cert_store *st, struct cert_entry *sh,
-				      struct key_decoder *kd)
+				      struct cert_checker *checker)
 {
 	char why[512];
-	struct cert_entry *e = load_pair(st, kd, sh->src->dirfd, entry_name(sh), why, sizeof(why));
+	struct cert_entry *e = load_pair(st, checker, sh->src->dirfd, entry_name(sh), why, sizeof(why));
 	struct cert_entry *none = NULL;
 
 	if (e) {
@@ -1011,7 +621,7 @@ static struct cert_entry *entry_ready(struct cert_store *st, struct cert_entry *
 	if (!load || !entry_unchecked(e))
 		return atomic_load_explicit(&e->full, memory_order_acquire);
 	pthread_mutex_lock(&st->lazy_lock);
-	full = entry_unchecked(e) ? shell_check(st, e, &st->lazy_kd) :
+	full = entry_unchecked(e) ? shell_check(st, e, st->lazy_checker) :
 	       atomic_load_explicit(&e->full, memory_order_acquire);
 	pthread_mutex_unlock(&st->lazy_lock);
 	return full;
@@ -1092,7 +702,7 @@ static int load_one(struct cert_store *st, struct cert_src *src, struct cert_sna
 		r->unchanged++;
 		return vec_push(v, entry_ref(prev));
 	}
-	e = load_pair(st, &st->kd, src->dirfd, domain, why, sizeof(why));
+	e = load_pair(st, st->checker, src->dirfd, domain, why, sizeof(why));
 	if (e) {
 		r->loaded++;
 		if (vec_push(v, e) == 0)
@@ -1152,7 +762,7 @@ static int load_dir_locked(struct cert_store *st, DIR *d, struct cert_src *src,
 	while (rc == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || domain_of_file(de->d_name, domain, sizeof(domain)))
 			continue;
-		if (!domain_valid(domain)) {
+		if (!cert_domain_valid(domain)) {
 			r->rejected++;
 			report(reject, arg, de->d_name, "file name is not <domain>.crt in lower case",
 			       false);
@@ -1275,15 +885,15 @@ static void *pass_main(void *arg)
 {
 	struct cert_store *st = arg;
 	struct cert_snap *s = snap_get(st);
-	struct key_decoder kd;
+	struct cert_checker *checker = cert_checker_new();
 
 	/* Handshakes come first: one whose pair is not checked yet checks it itself. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-	if (key_decoder_init(&kd) == 0) {
+	if (checker) {
 		for (size_t i = 0; i < s->cap && !atomic_load(&st->pass_stop); i++)
 			if (s->slots[i] && entry_unchecked(s->slots[i]))
-				shell_check(st, s->slots[i], &kd);
-		key_decoder_fini(&kd);
+				shell_check(st, s->slots[i], checker);
+		cert_checker_free(checker);
 	}
 	snap_put(s);
 	if (!atomic_load(&st->pass_stop))
@@ -1376,7 +986,7 @@ static int load_domain_locked(struct cert_store *st, int dirfd, const char *doma
 	file_names(domain, crt, key, sizeof(crt));
 	gone = faccessat(dirfd, crt, F_OK, 0) < 0 && faccessat(dirfd, key, F_OK, 0) < 0;
 	if (!gone) {
-		e = load_pair(st, &st->kd, dirfd, domain, err, errlen);
+		e = load_pair(st, st->checker, dirfd, domain, err, errlen);
 		if (!e) {
 			report(NULL, NULL, domain, err, kept_previous(st, old, domain));
 			snap_put(old);
@@ -1400,7 +1010,7 @@ int cert_store_load_domain(struct cert_store *st, const char *dir, const char *d
 {
 	int dirfd, rc;
 
-	if (!domain_valid(domain)) {
+	if (!cert_domain_valid(domain)) {
 		snprintf(err, errlen, "'%s' is not a domain name", domain);
 		return -1;
 	}
@@ -1416,169 +1026,12 @@ int cert_store_load_domain(struct cert_store *st, const char *dir, const char *d
 	return rc;
 }
 
-/* ------------------------------------------------------------------ parsed-object LRU */
-
-static void obj_free(struct cert_obj *o)
-{
-	o->parser->free(o->parsed);
-	free(o);
-}
-
-void cert_obj_put(struct cert_obj *o)
-{
-	if (o && atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
-		obj_free(o);
-}
-
-void *cert_obj_parsed(const struct cert_obj *o)
-{
-	return o->parsed;
-}
-
-const char *cert_obj_domain(const struct cert_obj *o)
-{
-	return o->domain;
-}
-
-static size_t lru_bucket(const struct cert_store *st, uint64_t serial)
-{
-	return (size_t)(serial * 0x9e3779b97f4a7c15ull >> 20) & (st->lru_nb - 1);
-}
-
-static void lru_unlink(struct cert_store *st, struct cert_obj *o)
-{
-	if (o->prev)
-		o->prev->next = o->next;
-	else
-		st->lru_head = o->next;
-	if (o->next)
-		o->next->prev = o->prev;
-	else
-		st->lru_tail = o->prev;
-	o->prev = o->next = NULL;
-}
-
-static void lru_push_front(struct cert_store *st, struct cert_obj *o)
-{
-	o->prev = NULL;
-	o->next = st->lru_head;
-	if (st->lru_head)
-		st->lru_head->prev = o;
-	st->lru_head = o;
-	if (!st->lru_tail)
-		st->lru_tail = o;
-}
-
-static struct cert_obj *lru_find(struct cert_store *st, uint64_t serial)
-{
-	struct cert_obj *o = st->lru_buckets[lru_bucket(st, serial)];
-
-	while (o && o->serial != serial)
-		o = o->hnext;
-	return o;
-}
-
-static void lru_remove(struct cert_store *st, struct cert_obj *o)
-{
-	struct cert_obj **pp = &st->lru_buckets[lru_bucket(st, o->serial)];
-
-	while (*pp != o)
-		pp = &(*pp)->hnext;
-	*pp = o->hnext;
-	lru_unlink(st, o);
-	st->lru_n--;
-}
-
-/* Under lru_lock: the cached object with a reference for the caller, or NULL. */
-static struct cert_obj *lru_hit(struct cert_store *st, uint64_t serial)
-{
-	struct cert_obj *o = lru_find(st, serial);
-
-	if (!o)
-		return NULL;
-	lru_unlink(st, o);
-	lru_push_front(st, o);
-	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
-	return o;
-}
-
-/* Under lru_lock: inserts o (one reference for the cache), evicting the least recent. */
-static void lru_insert(struct cert_store *st, struct cert_obj *o)
-{
-	size_t b = lru_bucket(st, o->serial);
-	struct cert_obj *victim = NULL;
-
-	o->hnext = st->lru_buckets[b];
-	st->lru_buckets[b] = o;
-	lru_push_front(st, o);
-	st->lru_n++;
-	if (st->lru_n > st->lru_cap) {
-		victim = st->lru_tail;
-		lru_remove(st, victim);
-		st->evictions++;
-		/* Handshakes holding it keep it alive; the cache's reference goes. */
-		cert_obj_put(victim);
-	}
-}
-
-static struct cert_obj *obj_parse(struct cert_store *st, const struct cert_entry *e, char *err,
-				  size_t errlen)
-{
-	struct cert_obj *o = calloc(1, sizeof(*o) + e->name_len + 1);
-	struct cert_der der;
-
-	if (!o) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	entry_der(e, &der);
-	o->parsed = st->parser->parse(&der, err, errlen);
-	if (!o->parsed) {
-		free(o);
-		return NULL;
-	}
-	atomic_init(&o->refs, 2); /* the cache's and the caller's */
-	o->serial = e->serial;
-	o->parser = st->parser;
-	memcpy(o->domain, entry_name(e), e->name_len + 1);
-	return o;
-}
-
-static struct cert_obj *lru_get(struct cert_store *st, const struct cert_entry *e, char *err,
-				size_t errlen)
-{
-	struct cert_obj *o, *raced;
-
-	pthread_mutex_lock(&st->lru_lock);
-	o = lru_hit(st, e->serial);
-	if (o)
-		st->hits++;
-	else
-		st->misses++;
-	pthread_mutex_unlock(&st->lru_lock);
-	if (o)
-		return o;
-	/* Parse outside the lock: other handshakes go on meanwhile. */
-	o = obj_parse(st, e, err, errlen);
-	if (!o)
-		return NULL;
-	pthread_mutex_lock(&st->lru_lock);
-	raced = lru_hit(st, e->serial);
-	if (!raced)
-		lru_insert(st, o);
-	pthread_mutex_unlock(&st->lru_lock);
-	if (!raced)
-		return o;
-	atomic_store(&o->refs, 1);
-	cert_obj_put(o);
-	return raced;
-}
-
 struct cert_obj *cert_store_acquire(struct cert_store *st, const char *name,
 				    const char *fallback, char *err, size_t errlen)
 {
 	struct cert_snap *s = snap_get(st);
 	struct cert_entry *e = name ? find_sni(st, s, name, true) : NULL;
+	struct cert_der der;
 	struct cert_obj *o;
 
 	if (!e && fallback && *fallback)
@@ -1593,7 +1046,8 @@ struct cert_obj *cert_store_acquire(struct cert_store *st, const char *name,
 			 fallback && *fallback ? " and no default certificate loaded" : "");
 		return NULL;
 	}
-	o = lru_get(st, e, err, errlen);
+	entry_der(e, &der);
+	o = cert_cache_get(st->cache, e->serial, entry_name(e), &der, err, errlen);
 	entry_put(e);
 	return o;
 }
@@ -1618,6 +1072,7 @@ int cert_store_lookup(struct cert_store *st, const char *name, struct cert_info 
 
 void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
 {
+	struct cert_cache_stats cs;
 	size_t shared;
 
 	memset(out, 0, sizeof(*out));
@@ -1627,12 +1082,11 @@ void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
 	out->der_bytes = st->cur->bytes + st->cur->cap * sizeof(void *) + shared;
 	out->generation = st->generation;
 	pthread_mutex_unlock(&st->snap_lock);
-	pthread_mutex_lock(&st->lru_lock);
-	out->lru_entries = st->lru_n;
-	out->lru_hits = st->hits;
-	out->lru_misses = st->misses;
-	out->lru_evictions = st->evictions;
-	pthread_mutex_unlock(&st->lru_lock);
+	cert_cache_stats(st->cache, &cs);
+	out->lru_entries = cs.entries;
+	out->lru_hits = cs.hits;
+	out->lru_misses = cs.misses;
+	out->lru_evictions = cs.evictions;
 }
 
 /* ------------------------------------------------------------------ lifetime */
@@ -1643,20 +1097,16 @@ struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_s
 
 	if (!st)
 		return NULL;
-	st->parser = parser;
-	st->lru_cap = lru_slots ? lru_slots : 1;
-	st->lru_nb = 16;
-	while (st->lru_nb < st->lru_cap)
-		st->lru_nb <<= 1;
-	st->lru_buckets = calloc(st->lru_nb, sizeof(*st->lru_buckets));
+	st->cache = cert_cache_new(parser, lru_slots);
 	st->cur = snap_new(0);
 	st->pool = der_pool_new();
-	if (!st->lru_buckets || !st->cur || !st->pool ||
-	    getrandom(&st->seed, sizeof(st->seed), 0) < 0 ||
-	    key_decoder_init(&st->kd) || key_decoder_init(&st->lazy_kd)) {
-		key_decoder_fini(&st->kd);
-		key_decoder_fini(&st->lazy_kd);
-		free(st->lru_buckets);
+	st->checker = cert_checker_new();
+	st->lazy_checker = cert_checker_new();
+	if (!st->cache || !st->cur || !st->pool || !st->checker || !st->lazy_checker ||
+	    getrandom(&st->seed, sizeof(st->seed), 0) < 0) {
+		cert_checker_free(st->checker);
+		cert_checker_free(st->lazy_checker);
+		cert_cache_free(st->cache);
 		snap_put(st->cur);
 		der_pool_release(st->pool);
 		free(st);
@@ -1669,7 +1119,6 @@ struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_s
 	pthread_mutex_init(&st->load_lock, NULL);
 	pthread_mutex_init(&st->lazy_lock, NULL);
 	pthread_mutex_init(&st->note_lock, NULL);
-	pthread_mutex_init(&st->lru_lock, NULL);
 	return st;
 }
 
@@ -1680,21 +1129,14 @@ void cert_store_free(struct cert_store *st)
 	atomic_store(&st->pass_stop, true);
 	cert_store_wait_pass(st);
 	cert_store_take_rejects(st, NULL, NULL);
-	while (st->lru_head) {
-		struct cert_obj *o = st->lru_head;
-
-		lru_remove(st, o);
-		cert_obj_put(o);
-	}
+	cert_cache_free(st->cache);
 	snap_put(st->cur);
 	der_pool_release(st->pool); /* entries still held elsewhere keep the pool */
-	free(st->lru_buckets);
-	key_decoder_fini(&st->kd);
-	key_decoder_fini(&st->lazy_kd);
+	cert_checker_free(st->checker);
+	cert_checker_free(st->lazy_checker);
 	pthread_mutex_destroy(&st->snap_lock);
 	pthread_mutex_destroy(&st->load_lock);
 	pthread_mutex_destroy(&st->lazy_lock);
 	pthread_mutex_destroy(&st->note_lock);
-	pthread_mutex_destroy(&st->lru_lock);
 	free(st);
 }

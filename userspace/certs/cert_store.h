@@ -9,10 +9,10 @@
  *     _wildcard.<parent>.crt    cert for "*.<parent>" (and _wildcard.<parent>.key)
  * Other files are ignored.
  *
- * Each pair is validated before use: both parse, the key matches the leaf, the leaf is within
- * its validity period, every chain cert is issued (and signed) by the next one, and the leaf's
- * DNS subjectAltNames cover the domain. A bad pair is reported with its reason and skipped;
- * a cert already loaded for that domain keeps serving.
+ * Each pair is validated before use (certs/cert_check.h): both parse, the key matches the
+ * leaf, the leaf is within its validity period, every chain cert is issued by the next one,
+ * and the leaf's DNS subjectAltNames cover the domain. A bad pair is reported with its reason
+ * and skipped; a cert already loaded for that domain keeps serving.
  *
  * Start-up with many domains (cert_store_load_dir_lazy): pairs are validated for a time budget,
  * the rest are indexed by file name alone, so the server serves at once. Such a pair is read
@@ -21,8 +21,8 @@
  *
  * Concurrency: a load (whole directory or one domain) builds a new immutable snapshot and swaps
  * it in by pointer; readers take a reference under a short lock, so a handshake keeps the
- * version it started with. Parsed objects are reference counted: evicting one from the LRU
- * never frees it under a handshake that holds it. All functions are thread-safe.
+ * version it started with. Parsed objects live in a cert_cache (certs/cert_cache.h). All
+ * functions are thread-safe.
  *
  * The store does not know the TLS backend: the backend supplies a cert_parser that turns DER
  * into its own objects (OpenSSL X509/EVP_PKEY, mbedTLS x509_crt/pk_context).
@@ -35,30 +35,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "certs/cert_cache.h"
+
 #define CERT_NAME_MAX   253 /* DNS name in text form, no trailing dot */
-#define CERT_CHAIN_MAX  8   /* leaf + intermediates */
 #define CERT_FILE_MAX   (256 * 1024)
 
-/* A validated domain's DER, as handed to a cert_parser. */
-struct cert_der {
-	const unsigned char *cert[CERT_CHAIN_MAX]; /* cert[0] is the leaf */
-	size_t cert_len[CERT_CHAIN_MAX];
-	size_t n_certs;
-	const unsigned char *key;                  /* DER as in the file: PKCS#8, SEC1 or PKCS#1 */
-	size_t key_len;
-	int key_type;                              /* CERT_KEY_* */
-};
-
-enum { CERT_KEY_EC = 1, CERT_KEY_RSA = 2 };
-
-struct cert_parser {
-	/* Returns the backend's parsed chain + key, or NULL with a reason in err. */
-	void *(*parse)(const struct cert_der *der, char *err, size_t errlen);
-	void (*free)(void *parsed);
-};
-
 struct cert_store;
-struct cert_obj; /* a parsed cert+key, reference counted */
 
 /* lru_slots: how many parsed cert+key objects are kept (at least 1). */
 struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_slots);
@@ -117,9 +99,6 @@ int cert_store_load_domain(struct cert_store *s, const char *dir, const char *do
  */
 struct cert_obj *cert_store_acquire(struct cert_store *s, const char *name,
 				    const char *fallback, char *err, size_t errlen);
-void *cert_obj_parsed(const struct cert_obj *o);
-const char *cert_obj_domain(const struct cert_obj *o); /* "*.example.com" for a wildcard */
-void cert_obj_put(struct cert_obj *o);
 
 struct cert_info {
 	char domain[CERT_NAME_MAX + 1]; /* the entry that serves the name */
@@ -139,21 +118,5 @@ struct cert_store_stats {
 	uint64_t generation; /* bumps on every swap */
 };
 void cert_store_stats(struct cert_store *s, struct cert_store_stats *st);
-
-/*
- * Validates one PEM chain + key for domain (files in memory) exactly as a load does.
- * Returns 0, or -1 with the reason in err. Exposed for the control socket and tests.
- */
-int cert_validate_pem(const char *domain, const void *crt, size_t crt_len, const void *key,
-		      size_t key_len, time_t now, char *err, size_t errlen);
-
-/* The same for many pairs (a bundle's): one checker serves every check, which then costs the
- * parse and the checks alone, not the decoder's set-up. Not shared between threads. */
-struct cert_checker;
-struct cert_checker *cert_checker_new(void);
-int cert_checker_check(struct cert_checker *c, const char *domain, const void *crt,
-		       size_t crt_len, const void *key, size_t key_len, time_t now, char *err,
-		       size_t errlen);
-void cert_checker_free(struct cert_checker *c);
 
 #endif

@@ -9,6 +9,7 @@
 #include "acme/atomic_file.h"
 #include "acme/challenge.h"
 #include "bundle/bundle.h"
+#include "certs/cert_check.h"
 #include "certs/cert_store.h"
 #include "core/err.h"
 #include "core/hostname.h"
