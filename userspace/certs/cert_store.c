@@ -73,11 +73,34 @@ struct cert_entry {
 	unsigned char data[];
 };
 
+/*
+ * A snapshot splits the names by hash into shards of about SHARD_TARGET entries: a reload of
+ * one domain builds a copy of its shard alone and puts it in place. A reader that took the
+ * snapshot before may still be looking at the shard it replaced, so a replaced shard stays
+ * with the snapshot until the last reader lets go; after as many replacements as there are
+ * shards, the next one starts a fresh snapshot (one pointer per shard copied: still O(1) per
+ * reload on average, and never more than twice the shards' memory).
+ */
+#define SHARD_TARGET 64
+
+struct cert_shard {
+	atomic_uint refs;  /* snapshots holding it (current or retired there) */
+	size_t n, cap;     /* cap is a power of two, load <= 1/2 */
+	struct cert_entry **slots;
+};
+
 struct cert_snap {
 	atomic_uint refs;
-	size_t n, cap; /* cap is a power of two, load <= 1/2 */
-	size_t bytes;
-	struct cert_entry **slots;
+	size_t n, bytes;   /* names and their entries' bytes; changed under snap_lock */
+	size_t nshards;    /* a power of two; shard of hash h: (h >> 32) & (nshards - 1) */
+	_Atomic(struct cert_shard *) *shards;
+	struct cert_shard **retired; /* replaced in place; freed with the snapshot */
+	size_t n_retired;
+};
+
+/* Walks a snapshot's entries: it.shard = it.slot = 0 to start; NULL at the end. */
+struct snap_iter {
+	size_t shard, slot;
 };
 
 /* A pair the store refused on its own (first use, start-up pass), for the control thread. */
@@ -111,6 +134,7 @@ struct cert_store {
 	struct reject_note *notes, **notes_tail;
 
 	struct der_pool *pool; /* intermediates, one copy for every entry they serve */
+	atomic_uint_fast64_t reload_copies; /* entries copied by loads of one domain */
 
 	struct cert_cache *cache;
 };
@@ -283,40 +307,40 @@ static bool entry_unchecked(const struct cert_entry *e)
 
 /* ------------------------------------------------------------------ snapshots */
 
-static struct cert_snap *snap_new(size_t n_hint)
+static struct cert_shard *shard_new(size_t n_hint)
 {
-	struct cert_snap *s = calloc(1, sizeof(*s));
-	size_t cap = 16;
+	struct cert_shard *sh = calloc(1, sizeof(*sh));
+	size_t cap = 8;
 
-	if (!s)
+	if (!sh)
 		return NULL;
 	while (cap < n_hint * 2)
 		cap <<= 1;
-	s->slots = calloc(cap, sizeof(*s->slots));
-	if (!s->slots) {
-		free(s);
+	sh->slots = calloc(cap, sizeof(*sh->slots));
+	if (!sh->slots) {
+		free(sh);
 		return NULL;
 	}
-	s->cap = cap;
-	atomic_init(&s->refs, 1);
-	return s;
+	sh->cap = cap;
+	atomic_init(&sh->refs, 1);
+	return sh;
 }
 
-static void snap_put(struct cert_snap *s)
+static void shard_put(struct cert_shard *sh)
 {
-	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+	if (!sh || atomic_fetch_sub_explicit(&sh->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (size_t i = 0; i < s->cap; i++)
-		entry_put(s->slots[i]);
-	free(s->slots);
-	free(s);
+	for (size_t i = 0; i < sh->cap; i++)
+		entry_put(sh->slots[i]);
+	free(sh->slots);
+	free(sh);
 }
 
-static struct cert_entry *snap_find(const struct cert_snap *s, const char *name, size_t len,
-				    uint64_t h)
+static struct cert_entry *shard_find(const struct cert_shard *sh, const char *name, size_t len,
+				     uint64_t h)
 {
-	for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		struct cert_entry *e = s->slots[i];
+	for (size_t i = h & (sh->cap - 1);; i = (i + 1) & (sh->cap - 1)) {
+		struct cert_entry *e = sh->slots[i];
 
 		if (!e)
 			return NULL;
@@ -325,16 +349,126 @@ static struct cert_entry *snap_find(const struct cert_snap *s, const char *name,
 	}
 }
 
-/* Takes over the caller's reference to e; the name must not be present yet. */
-static void snap_insert(struct cert_snap *s, struct cert_entry *e)
+static void shard_place(struct cert_shard *sh, struct cert_entry *e)
 {
-	size_t i = e->hash & (s->cap - 1);
+	size_t i = e->hash & (sh->cap - 1);
 
-	while (s->slots[i])
-		i = (i + 1) & (s->cap - 1);
-	s->slots[i] = e;
+	while (sh->slots[i])
+		i = (i + 1) & (sh->cap - 1);
+	sh->slots[i] = e;
+	sh->n++;
+}
+
+/* Takes over the caller's reference to e; the name must not be present yet. Only for a
+   shard no reader sees yet: it may grow. -1 (e not taken) when memory runs out. */
+static int shard_insert(struct cert_shard *sh, struct cert_entry *e)
+{
+	if ((sh->n + 1) * 2 > sh->cap) {
+		struct cert_entry **old = sh->slots;
+		size_t cap = sh->cap;
+
+		sh->slots = calloc(cap * 2, sizeof(*sh->slots));
+		if (!sh->slots) {
+			sh->slots = old;
+			return -1;
+		}
+		sh->cap = cap * 2;
+		sh->n = 0;
+		for (size_t i = 0; i < cap; i++)
+			if (old[i])
+				shard_place(sh, old[i]);
+		free(old);
+	}
+	shard_place(sh, e);
+	return 0;
+}
+
+static struct cert_snap *snap_new(size_t n_hint)
+{
+	struct cert_snap *s = calloc(1, sizeof(*s));
+	size_t nshards = 1;
+
+	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	while (nshards * SHARD_TARGET < n_hint)
+		nshards <<= 1;
+	s->shards = calloc(nshards, sizeof(*s->shards));
+	if (!s->shards) {
+		free(s);
+		return NULL;
+	}
+	s->nshards = nshards;
+	for (size_t i = 0; i < nshards; i++) {
+		struct cert_shard *sh = shard_new(n_hint / nshards + 1);
+
+		if (!sh) {
+			while (i--)
+				shard_put(atomic_load(&s->shards[i]));
+			free(s->shards);
+			free(s);
+			return NULL;
+		}
+		atomic_init(&s->shards[i], sh);
+	}
+	return s;
+}
+
+static void snap_put(struct cert_snap *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < s->nshards; i++)
+		shard_put(atomic_load(&s->shards[i]));
+	for (size_t i = 0; i < s->n_retired; i++)
+		shard_put(s->retired[i]);
+	free(s->shards);
+	free(s->retired);
+	free(s);
+}
+
+static size_t shard_of(const struct cert_snap *s, uint64_t h)
+{
+	return (size_t)(h >> 32) & (s->nshards - 1);
+}
+
+static struct cert_shard *snap_shard(const struct cert_snap *s, size_t i)
+{
+	return atomic_load_explicit(&s->shards[i], memory_order_acquire);
+}
+
+static struct cert_entry *snap_find(const struct cert_snap *s, const char *name, size_t len,
+				    uint64_t h)
+{
+	return shard_find(snap_shard(s, shard_of(s, h)), name, len, h);
+}
+
+/* Into a snapshot no reader sees yet: takes over the caller's reference to e (dropped when
+   memory runs out: -1); the name must not be present yet. */
+static int snap_insert(struct cert_snap *s, struct cert_entry *e)
+{
+	if (shard_insert(snap_shard(s, shard_of(s, e->hash)), e)) {
+		entry_put(e);
+		return -1;
+	}
 	s->n++;
 	s->bytes += entry_size(e);
+	return 0;
+}
+
+static struct cert_entry *snap_next(const struct cert_snap *s, struct snap_iter *it)
+{
+	for (; it->shard < s->nshards; it->shard++, it->slot = 0) {
+		const struct cert_shard *sh = snap_shard(s, it->shard);
+
+		while (it->slot < sh->cap) {
+			struct cert_entry *e = sh->slots[it->slot++];
+
+			if (e)
+				return e;
+		}
+	}
+	return NULL;
 }
 
 static struct cert_snap *snap_get(struct cert_store *st)
@@ -722,11 +856,17 @@ static struct cert_snap *snap_from_vec(struct entry_vec *v)
 {
 	struct cert_snap *s = snap_new(v->n);
 
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < v->n; i++)
-		snap_insert(s, v->v[i]);
-	v->n = 0; /* the snapshot owns the references now */
+	size_t i = 0;
+
+	while (s && i < v->n)
+		if (snap_insert(s, v->v[i++])) {
+			snap_put(s);
+			s = NULL;
+		}
+	/* the snapshot owns the references taken so far (or dropped them) */
+	if (i < v->n)
+		memmove(v->v, v->v + i, (v->n - i) * sizeof(*v->v));
+	v->n -= i;
 	return s;
 }
 
@@ -840,21 +980,22 @@ static struct cert_snap *snap_settle(struct cert_store *st, const struct cert_sn
 				     struct cert_load_result *r)
 {
 	struct cert_snap *s = snap_new(old->n);
+	struct snap_iter it = { 0 };
+	struct cert_entry *e;
 
-	for (size_t i = 0; s && i < old->cap; i++) {
-		struct cert_entry *e = old->slots[i], *full;
+	while (s && (e = snap_next(old, &it))) {
+		struct cert_entry *full = entry_ready(st, e, false);
 
-		if (!e)
-			continue;
-		full = entry_ready(st, e, false);
 		if (full && e->src)
 			r->loaded++;
 		else if (!full && entry_unchecked(e) && ++r->pending)
 			full = e; /* the pass was stopped, or a reload came after it */
 		else if (!full)
 			r->rejected++;
-		if (full)
-			snap_insert(s, entry_ref(full));
+		if (full && snap_insert(s, entry_ref(full))) {
+			snap_put(s);
+			return NULL;
+		}
 	}
 	return s;
 }
@@ -890,9 +1031,12 @@ static void *pass_main(void *arg)
 	/* Handshakes come first: one whose pair is not checked yet checks it itself. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	if (checker) {
-		for (size_t i = 0; i < s->cap && !atomic_load(&st->pass_stop); i++)
-			if (s->slots[i] && entry_unchecked(s->slots[i]))
-				shell_check(st, s->slots[i], checker);
+		struct snap_iter it = { 0 };
+		struct cert_entry *e;
+
+		while (!atomic_load(&st->pass_stop) && (e = snap_next(s, &it)))
+			if (entry_unchecked(e))
+				shell_check(st, e, checker);
 		cert_checker_free(checker);
 	}
 	snap_put(s);
@@ -958,49 +1102,106 @@ static bool kept_previous(struct cert_store *st, const struct cert_snap *old, co
 	return prev && entry_ready(st, prev, false);
 }
 
-/* A copy of old with domain's entry replaced by e (NULL: removed). */
-static struct cert_snap *snap_replace(struct cert_store *st, struct cert_snap *old,
-				      const char *domain, struct cert_entry *e)
+/* A copy of sh with prev left out and e (NULL: none) put in; NULL when memory runs out. */
+static struct cert_shard *shard_with(const struct cert_shard *sh, const struct cert_entry *prev,
+				     struct cert_entry *e)
 {
-	struct cert_snap *s = snap_new(old->n + 1);
-	struct cert_entry *prev = find_name(st, old, domain);
+	struct cert_shard *c = shard_new(sh->n + 1);
 
-	if (!s)
+	if (!c)
 		return NULL;
-	for (size_t i = 0; i < old->cap; i++)
-		if (old->slots[i] && old->slots[i] != prev)
-			snap_insert(s, entry_ref(old->slots[i]));
+	for (size_t i = 0; i < sh->cap; i++)
+		if (sh->slots[i] && sh->slots[i] != prev)
+			shard_place(c, entry_ref(sh->slots[i]));
 	if (e)
-		snap_insert(s, e);
+		shard_place(c, entry_ref(e));
+	return c;
+}
+
+/* A fresh snapshot of cur's entries with prev left out and e (NULL: none) put in. */
+static struct cert_snap *snap_rebuilt(const struct cert_snap *cur,
+				      const struct cert_entry *prev, struct cert_entry *e)
+{
+	struct cert_snap *s = snap_new(cur->n + 1);
+	struct snap_iter it = { 0 };
+	struct cert_entry *x;
+
+	while (s && (x = snap_next(cur, &it)))
+		if (x != prev && snap_insert(s, entry_ref(x)))
+			goto fail;
+	if (s && e && snap_insert(s, entry_ref(e)))
+		goto fail;
 	return s;
+fail:
+	snap_put(s);
+	return NULL;
+}
+
+/*
+ * Under load_lock: domain's entry becomes e (NULL: removed) in the current snapshot, by a
+ * copy of its shard put in place (see struct cert_snap). Past its share of replacements, or
+ * once the shards hold four times their target, a fresh snapshot is made and swapped in
+ * instead. The store holds its own reference to e. 0, or -1 when memory runs out.
+ */
+static int snap_set(struct cert_store *st, const char *domain, struct cert_entry *e)
+{
+	struct cert_snap *cur = st->cur; /* only loads swap it, and they hold load_lock */
+	size_t len = strlen(domain);
+	uint64_t h = name_hash(st->seed, domain, len);
+	size_t i = shard_of(cur, h);
+	struct cert_shard *old = snap_shard(cur, i), *sh, **retired;
+	struct cert_entry *prev = shard_find(old, domain, len, h);
+	struct cert_snap *fresh;
+
+	if (cur->n_retired >= cur->nshards || cur->n + 1 > cur->nshards * SHARD_TARGET * 4) {
+		fresh = snap_rebuilt(cur, prev, e);
+		if (!fresh)
+			return -1;
+		atomic_fetch_add(&st->reload_copies, cur->n);
+		snap_swap(st, fresh);
+		return 0;
+	}
+	sh = shard_with(old, prev, e);
+	retired = sh ? realloc(cur->retired, (cur->n_retired + 1) * sizeof(*retired)) : NULL;
+	if (!retired) {
+		shard_put(sh);
+		return -1;
+	}
+	atomic_fetch_add(&st->reload_copies, old->n);
+	pthread_mutex_lock(&st->snap_lock);
+	cur->retired = retired;
+	cur->retired[cur->n_retired++] = old;
+	atomic_store_explicit(&cur->shards[i], sh, memory_order_release);
+	cur->n = cur->n - (prev != NULL) + (e != NULL);
+	cur->bytes = cur->bytes - (prev ? entry_size(prev) : 0) + (e ? entry_size(e) : 0);
+	st->generation++;
+	pthread_mutex_unlock(&st->snap_lock);
+	return 0;
 }
 
 static int load_domain_locked(struct cert_store *st, int dirfd, const char *domain, char *err,
 			      size_t errlen)
 {
 	char crt[CERT_NAME_MAX + 32], key[CERT_NAME_MAX + 32];
-	struct cert_snap *old = snap_get(st), *s;
 	struct cert_entry *e = NULL;
 	bool gone;
+	int rc;
 
 	file_names(domain, crt, key, sizeof(crt));
 	gone = faccessat(dirfd, crt, F_OK, 0) < 0 && faccessat(dirfd, key, F_OK, 0) < 0;
 	if (!gone) {
 		e = load_pair(st, st->checker, dirfd, domain, err, errlen);
 		if (!e) {
-			report(NULL, NULL, domain, err, kept_previous(st, old, domain));
-			snap_put(old);
+			report(NULL, NULL, domain, err, kept_previous(st, st->cur, domain));
 			return -1;
 		}
 	}
-	s = snap_replace(st, old, domain, e);
-	snap_put(old);
-	if (!s) {
-		entry_put(e);
+	rc = snap_set(st, domain, e);
+	entry_put(e);
+	if (rc) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snap_swap(st, s);
 	log_info("cert_reloaded", "domain=%s result=%s", domain, gone ? "removed" : "loaded");
 	return 0;
 }
@@ -1070,6 +1271,18 @@ int cert_store_lookup(struct cert_store *st, const char *name, struct cert_info 
 	return e ? 0 : -1;
 }
 
+/* The snapshot's own tables: shard pointers and slots, the current ones and those retired. */
+static size_t snap_table_bytes(const struct cert_snap *s)
+{
+	size_t b = s->nshards * sizeof(*s->shards) + s->n_retired * sizeof(*s->retired);
+
+	for (size_t i = 0; i < s->nshards; i++)
+		b += sizeof(struct cert_shard) + snap_shard(s, i)->cap * sizeof(void *);
+	for (size_t i = 0; i < s->n_retired; i++)
+		b += sizeof(struct cert_shard) + s->retired[i]->cap * sizeof(void *);
+	return b;
+}
+
 void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
 {
 	struct cert_cache_stats cs;
@@ -1079,8 +1292,10 @@ void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
 	pthread_mutex_lock(&st->snap_lock);
 	out->domains = st->cur->n;
 	der_pool_count(st->pool, &out->shared_certs, &shared);
-	out->der_bytes = st->cur->bytes + st->cur->cap * sizeof(void *) + shared;
+	out->der_bytes = st->cur->bytes + snap_table_bytes(st->cur) + shared;
 	out->generation = st->generation;
+	out->shards = st->cur->nshards;
+	out->reload_copies = atomic_load(&st->reload_copies);
 	pthread_mutex_unlock(&st->snap_lock);
 	cert_cache_stats(st->cache, &cs);
 	out->lru_entries = cs.entries;

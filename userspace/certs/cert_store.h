@@ -19,10 +19,11 @@
  * and validated on first use (the handshake that needs it) or by a background pass, whichever
  * comes first, with the same checks and the same report when refused.
  *
- * Concurrency: a load (whole directory or one domain) builds a new immutable snapshot and swaps
- * it in by pointer; readers take a reference under a short lock, so a handshake keeps the
- * version it started with. Parsed objects live in a cert_cache (certs/cert_cache.h). All
- * functions are thread-safe.
+ * Concurrency: a load of the whole directory builds a new snapshot and swaps it in by pointer;
+ * readers take a reference under a short lock. A load of one domain copies the shard of about
+ * 64 names that holds it and puts the copy in place, so it costs the same with 100 or
+ * 100,000 domains; a reader keeps whatever entry it found. Parsed objects live in a
+ * cert_cache (certs/cert_cache.h). All functions are thread-safe.
  *
  * The store does not know the TLS backend: the backend supplies a cert_parser that turns DER
  * into its own objects (OpenSSL X509/EVP_PKEY, mbedTLS x509_crt/pk_context).
@@ -116,6 +117,9 @@ struct cert_store_stats {
 	size_t lru_entries;
 	uint64_t lru_hits, lru_misses, lru_evictions;
 	uint64_t generation; /* bumps on every swap */
+	size_t shards;       /* of the current snapshot (about 64 names each) */
+	uint64_t reload_copies; /* entries copied by loads of one domain, in total: a shard's
+				   worth each, and a snapshot's once per shard's worth of them */
 };
 void cert_store_stats(struct cert_store *s, struct cert_store_stats *st);
 
