@@ -485,7 +485,7 @@ static void test_lru_eviction_and_reparse(void **state)
 struct race {
 	struct cert_store *s;
 	int stop;
-	unsigned long got;
+	unsigned long got, short_stats; /* stats that counted fewer than the three names used */
 };
 
 static void *acquirer(void *arg)
@@ -501,11 +501,18 @@ static void *acquirer(void *arg)
 			__atomic_add_fetch(&r->got, 1, __ATOMIC_RELAXED);
 			cert_obj_put(o);
 		}
+		if (i % 64 == 0) { /* the stats walk the tables the reloads change */
+			struct cert_store_stats st;
+
+			cert_store_stats(r->s, &st);
+			if (st.domains < 3)
+				__atomic_add_fetch(&r->short_stats, 1, __ATOMIC_RELAXED);
+		}
 	}
 	return NULL;
 }
 
-/* Lookups on several threads while reloads swap snapshots underneath. */
+/* Lookups and stats on several threads while reloads change snapshots underneath. */
 static void test_concurrent_reload(void **state)
 {
 	struct fixture *f = *state;
@@ -525,6 +532,7 @@ static void test_concurrent_reload(void **state)
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
 	assert_true(r.got > 0);
+	assert_int_equal(r.short_stats, 0);
 	cert_store_free(r.s);
 }
 

@@ -95,7 +95,7 @@ struct cert_snap {
 	size_t nshards;    /* a power of two; shard of hash h: (h >> 32) & (nshards - 1) */
 	_Atomic(struct cert_shard *) *shards;
 	struct cert_shard **retired; /* replaced in place; freed with the snapshot */
-	size_t n_retired;
+	size_t n_retired, retired_cap;
 };
 
 /* Walks a snapshot's entries: it.shard = it.slot = 0 to start; NULL at the end. */
@@ -1162,14 +1162,23 @@ static int snap_set(struct cert_store *st, const char *domain, struct cert_entry
 		return 0;
 	}
 	sh = shard_with(old, prev, e);
-	retired = sh ? realloc(cur->retired, (cur->n_retired + 1) * sizeof(*retired)) : NULL;
-	if (!retired) {
-		shard_put(sh);
+	if (!sh)
 		return -1;
+	/* under the lock: cert_store_stats walks the retired list */
+	pthread_mutex_lock(&st->snap_lock);
+	if (cur->n_retired == cur->retired_cap) {
+		size_t cap = cur->retired_cap ? cur->retired_cap * 2 : 8;
+
+		retired = realloc(cur->retired, cap * sizeof(*retired));
+		if (!retired) {
+			pthread_mutex_unlock(&st->snap_lock);
+			shard_put(sh);
+			return -1;
+		}
+		cur->retired = retired;
+		cur->retired_cap = cap;
 	}
 	atomic_fetch_add(&st->reload_copies, old->n);
-	pthread_mutex_lock(&st->snap_lock);
-	cur->retired = retired;
 	cur->retired[cur->n_retired++] = old;
 	atomic_store_explicit(&cur->shards[i], sh, memory_order_release);
 	cur->n = cur->n - (prev != NULL) + (e != NULL);
