@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Cert store: validated DER per domain in immutable, reference-counted snapshots (open
- * addressing on a seeded 64-bit hash, O(1) exact + one wildcard probe). Pairs are checked by
+ * Cert store: loads, shells and lookups (exact name, then one wildcard probe). Entries are
+ * certs/cert_entry.c, the snapshots that index them certs/cert_snap.c; pairs are checked by
  * certs/cert_check.c, intermediates held once by certs/der_pool.c, parsed objects kept by
  * certs/cert_cache.c.
  */
 #include "certs/cert_store.h"
 #include "certs/cert_check.h"
+#include "certs/cert_entry.h"
+#include "certs/cert_snap.h"
 #include "certs/der_pool.h"
 #include "core/clock.h"
 #include "core/file.h"
@@ -33,75 +35,6 @@
 #include <openssl/x509.h>
 
 #define WILDCARD_PREFIX "_wildcard."
-
-/* What identifies a file's content without reading it again on a reload. */
-struct file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-};
-
-/* Where a shell's pair is read from: the directory of the load that indexed it. */
-struct cert_src {
-	atomic_uint refs;
-	int dirfd;
-	char dir[];
-};
-
-/*
- * A validated pair, or a shell: a name indexed at start-up whose files are read and checked
- * on first use or by the start-up pass. A shell's result is set once (the first check that
- * finishes wins) and a shell is never changed otherwise, so readers need no lock.
- */
-struct cert_entry {
-	atomic_uint refs;
-	uint64_t serial;
-	uint64_t hash;
-	struct cert_src *src;              /* not NULL: a shell */
-	_Atomic(struct cert_entry *) full; /* a shell's validated entry, once checked */
-	atomic_bool rejected;              /* a shell whose check failed (reported then) */
-	time_t not_before, not_after;
-	struct file_id crt_id, key_id;
-	struct der_pool *pool;             /* holds the intermediates (NULL in a shell) */
-	uint32_t key_len;
-	uint16_t name_len;
-	uint8_t n_certs;
-	uint8_t key_type;
-	/* name NUL, key DER, the leaf (u32 length, DER), then n_certs - 1 pointers to the
-	   intermediates in the pool (struct der_shared *, unaligned) */
-	unsigned char data[];
-};
-
-/*
- * A snapshot splits the names by hash into shards of about SHARD_TARGET entries: a reload of
- * one domain builds a copy of its shard alone and puts it in place. A reader that took the
- * snapshot before may still be looking at the shard it replaced, so a replaced shard stays
- * with the snapshot until the last reader lets go; after as many replacements as there are
- * shards, the next one starts a fresh snapshot (one pointer per shard copied: still O(1) per
- * reload on average, and never more than twice the shards' memory).
- */
-#define SHARD_TARGET 64
-
-struct cert_shard {
-	atomic_uint refs;  /* snapshots holding it (current or retired there) */
-	size_t n, cap;     /* cap is a power of two, load <= 1/2 */
-	struct cert_entry **slots;
-};
-
-struct cert_snap {
-	atomic_uint refs;
-	size_t n, bytes;   /* names and their entries' bytes; changed under snap_lock */
-	size_t nshards;    /* a power of two; shard of hash h: (h >> 32) & (nshards - 1) */
-	_Atomic(struct cert_shard *) *shards;
-	struct cert_shard **retired; /* replaced in place; freed with the snapshot */
-	size_t n_retired, retired_cap;
-};
-
-/* Walks a snapshot's entries: it.shard = it.slot = 0 to start; NULL at the end. */
-struct snap_iter {
-	size_t shard, slot;
-};
 
 /* A pair the store refused on its own (first use, start-up pass), for the control thread. */
 struct reject_note {
@@ -168,116 +101,6 @@ static int sni_normalize(const char *in, char *out)
 	return (int)len;
 }
 
-/* ------------------------------------------------------------------ entries */
-
-static const char *entry_name(const struct cert_entry *e)
-{
-	return (const char *)e->data;
-}
-
-/* The i-th intermediate (1 <= i < n_certs) of a validated entry. */
-static const struct der_shared *entry_chain(const struct cert_entry *e, size_t i)
-{
-	const unsigned char *p = e->data + e->name_len + 1 + e->key_len;
-	const struct der_shared *d;
-	uint32_t leaf_len;
-
-	memcpy(&leaf_len, p, sizeof(leaf_len));
-	p += sizeof(leaf_len) + leaf_len + (i - 1) * sizeof(d);
-	memcpy(&d, p, sizeof(d));
-	return d;
-}
-
-static void entry_der(const struct cert_entry *e, struct cert_der *d)
-{
-	const unsigned char *p = e->data + e->name_len + 1;
-	uint32_t len;
-
-	memset(d, 0, sizeof(*d));
-	d->key = p;
-	d->key_len = e->key_len;
-	d->key_type = e->key_type;
-	d->n_certs = e->n_certs;
-	if (!e->n_certs)
-		return;
-	p += e->key_len;
-	memcpy(&len, p, sizeof(len));
-	d->cert[0] = p + sizeof(len);
-	d->cert_len[0] = len;
-	for (size_t i = 1; i < e->n_certs; i++) {
-		const struct der_shared *c = entry_chain(e, i);
-
-		d->cert[i] = c->der;
-		d->cert_len[i] = c->len;
-	}
-}
-
-/* What the entry itself holds: the pooled intermediates are counted once, by the pool. */
-static size_t entry_size(const struct cert_entry *e)
-{
-	struct cert_der d;
-	size_t n = sizeof(*e) + e->name_len + 1 + e->key_len;
-
-	entry_der(e, &d);
-	if (d.n_certs)
-		n += sizeof(uint32_t) + d.cert_len[0] + (d.n_certs - 1) * sizeof(void *);
-	return n;
-}
-
-static struct cert_entry *entry_ref(struct cert_entry *e)
-{
-	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
-	return e;
-}
-
-static struct cert_src *src_ref(struct cert_src *s)
-{
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-	return s;
-}
-
-static void src_put(struct cert_src *s)
-{
-	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	close(s->dirfd);
-	free(s);
-}
-
-static struct cert_src *src_open(const char *dir, char *err, size_t errlen)
-{
-	size_t n = strlen(dir);
-	struct cert_src *s = malloc(sizeof(*s) + n + 1);
-
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0) {
-		snprintf(err, errlen, "cannot open certificate directory %s: %s", dir,
-			 strerror(errno));
-		free(s);
-		return NULL;
-	}
-	atomic_init(&s->refs, 1);
-	memcpy(s->dir, dir, n + 1);
-	return s;
-}
-
-static void entry_put(struct cert_entry *e)
-{
-	if (!e || atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	if (e->src) {
-		entry_put(atomic_load_explicit(&e->full, memory_order_acquire));
-		src_put(e->src);
-	}
-	for (size_t i = 1; i < e->n_certs && e->pool; i++)
-		der_pool_put(e->pool, entry_chain(e, i));
-	free(e);
-}
-
 /* A shell for domain: the name alone, its pair read when first needed. */
 static struct cert_entry *shell_new(struct cert_store *st, const char *domain,
 				    struct cert_src *src)
@@ -293,182 +116,9 @@ static struct cert_entry *shell_new(struct cert_store *st, const char *domain,
 	e->serial = atomic_fetch_add(&st->next_serial, 1);
 	e->hash = name_hash(st->seed, domain, n);
 	e->name_len = (uint16_t)n;
-	e->src = src_ref(src);
+	e->src = cert_src_ref(src);
 	memcpy(e->data, domain, n + 1);
 	return e;
-}
-
-/* A shell nobody has checked yet. */
-static bool entry_unchecked(const struct cert_entry *e)
-{
-	return e->src && !atomic_load_explicit(&e->full, memory_order_acquire) &&
-	       !atomic_load_explicit(&e->rejected, memory_order_acquire);
-}
-
-/* ------------------------------------------------------------------ snapshots */
-
-static struct cert_shard *shard_new(size_t n_hint)
-{
-	struct cert_shard *sh = calloc(1, sizeof(*sh));
-	size_t cap = 8;
-
-	if (!sh)
-		return NULL;
-	while (cap < n_hint * 2)
-		cap <<= 1;
-	sh->slots = calloc(cap, sizeof(*sh->slots));
-	if (!sh->slots) {
-		free(sh);
-		return NULL;
-	}
-	sh->cap = cap;
-	atomic_init(&sh->refs, 1);
-	return sh;
-}
-
-static void shard_put(struct cert_shard *sh)
-{
-	if (!sh || atomic_fetch_sub_explicit(&sh->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	for (size_t i = 0; i < sh->cap; i++)
-		entry_put(sh->slots[i]);
-	free(sh->slots);
-	free(sh);
-}
-
-static struct cert_entry *shard_find(const struct cert_shard *sh, const char *name, size_t len,
-				     uint64_t h)
-{
-	for (size_t i = h & (sh->cap - 1);; i = (i + 1) & (sh->cap - 1)) {
-		struct cert_entry *e = sh->slots[i];
-
-		if (!e)
-			return NULL;
-		if (e->hash == h && e->name_len == len && memcmp(entry_name(e), name, len) == 0)
-			return e;
-	}
-}
-
-static void shard_place(struct cert_shard *sh, struct cert_entry *e)
-{
-	size_t i = e->hash & (sh->cap - 1);
-
-	while (sh->slots[i])
-		i = (i + 1) & (sh->cap - 1);
-	sh->slots[i] = e;
-	sh->n++;
-}
-
-/* Takes over the caller's reference to e; the name must not be present yet. Only for a
-   shard no reader sees yet: it may grow. -1 (e not taken) when memory runs out. */
-static int shard_insert(struct cert_shard *sh, struct cert_entry *e)
-{
-	if ((sh->n + 1) * 2 > sh->cap) {
-		struct cert_entry **old = sh->slots;
-		size_t cap = sh->cap;
-
-		sh->slots = calloc(cap * 2, sizeof(*sh->slots));
-		if (!sh->slots) {
-			sh->slots = old;
-			return -1;
-		}
-		sh->cap = cap * 2;
-		sh->n = 0;
-		for (size_t i = 0; i < cap; i++)
-			if (old[i])
-				shard_place(sh, old[i]);
-		free(old);
-	}
-	shard_place(sh, e);
-	return 0;
-}
-
-static struct cert_snap *snap_new(size_t n_hint)
-{
-	struct cert_snap *s = calloc(1, sizeof(*s));
-	size_t nshards = 1;
-
-	if (!s)
-		return NULL;
-	atomic_init(&s->refs, 1);
-	while (nshards * SHARD_TARGET < n_hint)
-		nshards <<= 1;
-	s->shards = calloc(nshards, sizeof(*s->shards));
-	if (!s->shards) {
-		free(s);
-		return NULL;
-	}
-	s->nshards = nshards;
-	for (size_t i = 0; i < nshards; i++) {
-		struct cert_shard *sh = shard_new(n_hint / nshards + 1);
-
-		if (!sh) {
-			while (i--)
-				shard_put(atomic_load(&s->shards[i]));
-			free(s->shards);
-			free(s);
-			return NULL;
-		}
-		atomic_init(&s->shards[i], sh);
-	}
-	return s;
-}
-
-static void snap_put(struct cert_snap *s)
-{
-	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	for (size_t i = 0; i < s->nshards; i++)
-		shard_put(atomic_load(&s->shards[i]));
-	for (size_t i = 0; i < s->n_retired; i++)
-		shard_put(s->retired[i]);
-	free(s->shards);
-	free(s->retired);
-	free(s);
-}
-
-static size_t shard_of(const struct cert_snap *s, uint64_t h)
-{
-	return (size_t)(h >> 32) & (s->nshards - 1);
-}
-
-static struct cert_shard *snap_shard(const struct cert_snap *s, size_t i)
-{
-	return atomic_load_explicit(&s->shards[i], memory_order_acquire);
-}
-
-static struct cert_entry *snap_find(const struct cert_snap *s, const char *name, size_t len,
-				    uint64_t h)
-{
-	return shard_find(snap_shard(s, shard_of(s, h)), name, len, h);
-}
-
-/* Into a snapshot no reader sees yet: takes over the caller's reference to e (dropped when
-   memory runs out: -1); the name must not be present yet. */
-static int snap_insert(struct cert_snap *s, struct cert_entry *e)
-{
-	if (shard_insert(snap_shard(s, shard_of(s, e->hash)), e)) {
-		entry_put(e);
-		return -1;
-	}
-	s->n++;
-	s->bytes += entry_size(e);
-	return 0;
-}
-
-static struct cert_entry *snap_next(const struct cert_snap *s, struct snap_iter *it)
-{
-	for (; it->shard < s->nshards; it->shard++, it->slot = 0) {
-		const struct cert_shard *sh = snap_shard(s, it->shard);
-
-		while (it->slot < sh->cap) {
-			struct cert_entry *e = sh->slots[it->slot++];
-
-			if (e)
-				return e;
-		}
-	}
-	return NULL;
 }
 
 static struct cert_snap *snap_get(struct cert_store *st)
@@ -491,7 +141,7 @@ static void snap_swap(struct cert_store *st, struct cert_snap *s)
 	st->cur = s;
 	st->generation++;
 	pthread_mutex_unlock(&st->snap_lock);
-	snap_put(old);
+	cert_snap_put(old);
 }
 
 static struct cert_entry *find_name(const struct cert_store *st, const struct cert_snap *s,
@@ -499,7 +149,7 @@ static struct cert_entry *find_name(const struct cert_store *st, const struct ce
 {
 	size_t len = strlen(name);
 
-	return snap_find(s, name, len, name_hash(st->seed, name, len));
+	return cert_snap_find(s, name, len, name_hash(st->seed, name, len));
 }
 
 static struct cert_entry *entry_ready(struct cert_store *st, struct cert_entry *e, bool load);
@@ -519,7 +169,7 @@ static struct cert_entry *find_sni(struct cert_store *st, const struct cert_snap
 	if (sni_normalize(sni, name) < 0)
 		return NULL;
 	e = find_name(st, s, name);
-	if (e && ((ready = entry_ready(st, e, load)) || entry_unchecked(e)))
+	if (e && ((ready = entry_ready(st, e, load)) || cert_entry_unchecked(e)))
 		return ready;
 	dot = strchr(name, '.');
 	if (!dot || !strchr(dot + 1, '.'))
@@ -730,17 +380,17 @@ static struct cert_entry *shell_check(struct cert_store *st, struct cert_entry *
 				      struct cert_checker *checker)
 {
 	char why[512];
-	struct cert_entry *e = load_pair(st, checker, sh->src->dirfd, entry_name(sh), why, sizeof(why));
+	struct cert_entry *e = load_pair(st, checker, sh->src->dirfd, cert_entry_name(sh), why, sizeof(why));
 	struct cert_entry *none = NULL;
 
 	if (e) {
 		if (atomic_compare_exchange_strong(&sh->full, &none, e))
 			return e;
-		entry_put(e);
+		cert_entry_put(e);
 		return none;
 	}
 	if (!atomic_exchange(&sh->rejected, true))
-		note_reject(st, entry_name(sh), why);
+		note_reject(st, cert_entry_name(sh), why);
 	return atomic_load_explicit(&sh->full, memory_order_acquire);
 }
 
@@ -752,10 +402,10 @@ static struct cert_entry *entry_ready(struct cert_store *st, struct cert_entry *
 
 	if (!e->src)
 		return e;
-	if (!load || !entry_unchecked(e))
+	if (!load || !cert_entry_unchecked(e))
 		return atomic_load_explicit(&e->full, memory_order_acquire);
 	pthread_mutex_lock(&st->lazy_lock);
-	full = entry_unchecked(e) ? shell_check(st, e, st->lazy_checker) :
+	full = cert_entry_unchecked(e) ? shell_check(st, e, st->lazy_checker) :
 	       atomic_load_explicit(&e->full, memory_order_acquire);
 	pthread_mutex_unlock(&st->lazy_lock);
 	return full;
@@ -805,7 +455,7 @@ static int vec_push(struct entry_vec *v, struct cert_entry *e)
 static void vec_drop(struct entry_vec *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		entry_put(v->v[i]);
+		cert_entry_put(v->v[i]);
 	free(v->v);
 }
 
@@ -827,21 +477,21 @@ static int load_one(struct cert_store *st, struct cert_src *src, struct cert_sna
 	char why[512];
 	struct cert_entry *prev = find_name(st, old, domain), *e;
 
-	if (prev && entry_unchecked(prev) && strcmp(prev->src->dir, src->dir) == 0) {
+	if (prev && cert_entry_unchecked(prev) && strcmp(prev->src->dir, src->dir) == 0) {
 		r->pending++;
-		return vec_push(v, entry_ref(prev));
+		return vec_push(v, cert_entry_ref(prev));
 	}
 	prev = prev ? entry_ready(st, prev, false) : NULL;
 	if (prev && files_unchanged(src->dirfd, domain, prev) && prev->not_after > time(NULL)) {
 		r->unchanged++;
-		return vec_push(v, entry_ref(prev));
+		return vec_push(v, cert_entry_ref(prev));
 	}
 	e = load_pair(st, st->checker, src->dirfd, domain, why, sizeof(why));
 	if (e) {
 		r->loaded++;
 		if (vec_push(v, e) == 0)
 			return 0;
-		entry_put(e);
+		cert_entry_put(e);
 		return -1;
 	}
 	r->rejected++;
@@ -849,18 +499,18 @@ static int load_one(struct cert_store *st, struct cert_src *src, struct cert_sna
 	if (!prev)
 		return 0;
 	r->kept++;
-	return vec_push(v, entry_ref(prev));
+	return vec_push(v, cert_entry_ref(prev));
 }
 
 static struct cert_snap *snap_from_vec(struct entry_vec *v)
 {
-	struct cert_snap *s = snap_new(v->n);
+	struct cert_snap *s = cert_snap_new(v->n);
 
 	size_t i = 0;
 
 	while (s && i < v->n)
-		if (snap_insert(s, v->v[i++])) {
-			snap_put(s);
+		if (cert_snap_insert(s, v->v[i++])) {
+			cert_snap_put(s);
 			s = NULL;
 		}
 	/* the snapshot owns the references taken so far (or dropped them) */
@@ -881,7 +531,7 @@ static int index_one(struct cert_store *st, struct cert_src *src, uint64_t deadl
 		return load_one(st, src, old, domain, v, r, reject, arg);
 	e = shell_new(st, domain, src);
 	if (!e || vec_push(v, e)) {
-		entry_put(e);
+		cert_entry_put(e);
 		return -1;
 	}
 	r->pending++;
@@ -912,7 +562,7 @@ static int load_dir_locked(struct cert_store *st, DIR *d, struct cert_src *src,
 		rc = index_one(st, src, deadline, old, domain, &v, r, reject, arg);
 	}
 	r->removed = old->n - still_there;
-	snap_put(old);
+	cert_snap_put(old);
 	s = rc == 0 ? snap_from_vec(&v) : NULL;
 	vec_drop(&v);
 	if (!s) {
@@ -941,20 +591,20 @@ static int load_dir(struct cert_store *st, const char *dir, unsigned budget_ms,
 
 	if (budget_ms != CERT_BUDGET_NONE)
 		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)budget_ms * 1000000u;
-	src = src_open(dir, err, errlen);
+	src = cert_src_open(dir, err, errlen);
 	if (!src)
 		return -1;
 	d = opendir(dir);
 	if (!d) {
 		snprintf(err, errlen, "cannot open certificate directory %s: %s", dir, strerror(errno));
-		src_put(src);
+		cert_src_put(src);
 		return -1;
 	}
 	pthread_mutex_lock(&st->load_lock);
 	rc = load_dir_locked(st, d, src, deadline, r, reject, arg, err, errlen);
 	pthread_mutex_unlock(&st->load_lock);
 	closedir(d);
-	src_put(src);
+	cert_src_put(src);
 	if (rc == 0)
 		log_loaded(r->pending ? "certs_indexed" : "certs_loaded", dir, r);
 	return rc;
@@ -979,21 +629,21 @@ int cert_store_load_dir(struct cert_store *st, const char *dir, struct cert_load
 static struct cert_snap *snap_settle(struct cert_store *st, const struct cert_snap *old,
 				     struct cert_load_result *r)
 {
-	struct cert_snap *s = snap_new(old->n);
+	struct cert_snap *s = cert_snap_new(old->n);
 	struct snap_iter it = { 0 };
 	struct cert_entry *e;
 
-	while (s && (e = snap_next(old, &it))) {
+	while (s && (e = cert_snap_next(old, &it))) {
 		struct cert_entry *full = entry_ready(st, e, false);
 
 		if (full && e->src)
 			r->loaded++;
-		else if (!full && entry_unchecked(e) && ++r->pending)
+		else if (!full && cert_entry_unchecked(e) && ++r->pending)
 			full = e; /* the pass was stopped, or a reload came after it */
 		else if (!full)
 			r->rejected++;
-		if (full && snap_insert(s, entry_ref(full))) {
-			snap_put(s);
+		if (full && cert_snap_insert(s, cert_entry_ref(full))) {
+			cert_snap_put(s);
 			return NULL;
 		}
 	}
@@ -1009,7 +659,7 @@ static void pass_settle(struct cert_store *st)
 	pthread_mutex_lock(&st->load_lock);
 	old = snap_get(st);
 	s = snap_settle(st, old, &r);
-	snap_put(old);
+	cert_snap_put(old);
 	if (s)
 		snap_swap(st, s);
 	pthread_mutex_unlock(&st->load_lock);
@@ -1034,12 +684,12 @@ static void *pass_main(void *arg)
 		struct snap_iter it = { 0 };
 		struct cert_entry *e;
 
-		while (!atomic_load(&st->pass_stop) && (e = snap_next(s, &it)))
-			if (entry_unchecked(e))
+		while (!atomic_load(&st->pass_stop) && (e = cert_snap_next(s, &it)))
+			if (cert_entry_unchecked(e))
 				shell_check(st, e, checker);
 		cert_checker_free(checker);
 	}
-	snap_put(s);
+	cert_snap_put(s);
 	if (!atomic_load(&st->pass_stop))
 		pass_settle(st);
 	return NULL;
@@ -1066,7 +716,7 @@ void cert_store_wait_pass(struct cert_store *st)
 		return;
 	pthread_join(st->pass, NULL);
 	st->pass_started = false;
-	src_put(st->pass_src);
+	cert_src_put(st->pass_src);
 	st->pass_src = NULL;
 }
 
@@ -1084,13 +734,13 @@ int cert_store_load_dir_lazy(struct cert_store *st, const char *dir, unsigned bu
 	if (rc || !r.pending || !pass)
 		return rc;
 	st->pass_res = r;
-	st->pass_src = src_open(dir, err, errlen);
+	st->pass_src = cert_src_open(dir, err, errlen);
 	atomic_store(&st->pass_stop, false);
 	if (st->pass_src && pass_start(st) == 0)
 		return 0;
 	/* no pass: each pair is checked when first used */
 	log_warn("cert_pass_not_started", "dir=%s pending=%zu", dir, r.pending);
-	src_put(st->pass_src);
+	cert_src_put(st->pass_src);
 	st->pass_src = NULL;
 	return 0;
 }
@@ -1102,41 +752,6 @@ static bool kept_previous(struct cert_store *st, const struct cert_snap *old, co
 	return prev && entry_ready(st, prev, false);
 }
 
-/* A copy of sh with prev left out and e (NULL: none) put in; NULL when memory runs out. */
-static struct cert_shard *shard_with(const struct cert_shard *sh, const struct cert_entry *prev,
-				     struct cert_entry *e)
-{
-	struct cert_shard *c = shard_new(sh->n + 1);
-
-	if (!c)
-		return NULL;
-	for (size_t i = 0; i < sh->cap; i++)
-		if (sh->slots[i] && sh->slots[i] != prev)
-			shard_place(c, entry_ref(sh->slots[i]));
-	if (e)
-		shard_place(c, entry_ref(e));
-	return c;
-}
-
-/* A fresh snapshot of cur's entries with prev left out and e (NULL: none) put in. */
-static struct cert_snap *snap_rebuilt(const struct cert_snap *cur,
-				      const struct cert_entry *prev, struct cert_entry *e)
-{
-	struct cert_snap *s = snap_new(cur->n + 1);
-	struct snap_iter it = { 0 };
-	struct cert_entry *x;
-
-	while (s && (x = snap_next(cur, &it)))
-		if (x != prev && snap_insert(s, entry_ref(x)))
-			goto fail;
-	if (s && e && snap_insert(s, entry_ref(e)))
-		goto fail;
-	return s;
-fail:
-	snap_put(s);
-	return NULL;
-}
-
 /*
  * Under load_lock: domain's entry becomes e (NULL: removed) in the current snapshot, by a
  * copy of its shard put in place (see struct cert_snap). Past its share of replacements, or
@@ -1146,46 +761,32 @@ fail:
 static int snap_set(struct cert_store *st, const char *domain, struct cert_entry *e)
 {
 	struct cert_snap *cur = st->cur; /* only loads swap it, and they hold load_lock */
-	size_t len = strlen(domain);
+	size_t len = strlen(domain), i;
 	uint64_t h = name_hash(st->seed, domain, len);
-	size_t i = shard_of(cur, h);
-	struct cert_shard *old = snap_shard(cur, i), *sh, **retired;
-	struct cert_entry *prev = shard_find(old, domain, len, h);
+	struct cert_entry *prev = cert_snap_find(cur, domain, len, h);
 	struct cert_snap *fresh;
+	struct cert_shard *sh;
+	int rc;
 
-	if (cur->n_retired >= cur->nshards || cur->n + 1 > cur->nshards * SHARD_TARGET * 4) {
-		fresh = snap_rebuilt(cur, prev, e);
+	if (cert_snap_wants_fresh(cur)) {
+		fresh = cert_snap_rebuilt(cur, prev, e);
 		if (!fresh)
 			return -1;
 		atomic_fetch_add(&st->reload_copies, cur->n);
 		snap_swap(st, fresh);
 		return 0;
 	}
-	sh = shard_with(old, prev, e);
+	sh = cert_snap_shard_with(cur, h, prev, e, &i);
 	if (!sh)
 		return -1;
-	/* under the lock: cert_store_stats walks the retired list */
+	atomic_fetch_add(&st->reload_copies, cert_snap_shard(cur, i)->n);
+	/* under the lock: cert_store_stats reads the counts and walks the retired shards */
 	pthread_mutex_lock(&st->snap_lock);
-	if (cur->n_retired == cur->retired_cap) {
-		size_t cap = cur->retired_cap ? cur->retired_cap * 2 : 8;
-
-		retired = realloc(cur->retired, cap * sizeof(*retired));
-		if (!retired) {
-			pthread_mutex_unlock(&st->snap_lock);
-			shard_put(sh);
-			return -1;
-		}
-		cur->retired = retired;
-		cur->retired_cap = cap;
-	}
-	atomic_fetch_add(&st->reload_copies, old->n);
-	cur->retired[cur->n_retired++] = old;
-	atomic_store_explicit(&cur->shards[i], sh, memory_order_release);
-	cur->n = cur->n - (prev != NULL) + (e != NULL);
-	cur->bytes = cur->bytes - (prev ? entry_size(prev) : 0) + (e ? entry_size(e) : 0);
-	st->generation++;
+	rc = cert_snap_replace(cur, i, sh, prev, e);
+	if (rc == 0)
+		st->generation++;
 	pthread_mutex_unlock(&st->snap_lock);
-	return 0;
+	return rc;
 }
 
 static int load_domain_locked(struct cert_store *st, int dirfd, const char *domain, char *err,
@@ -1206,7 +807,7 @@ static int load_domain_locked(struct cert_store *st, int dirfd, const char *doma
 		}
 	}
 	rc = snap_set(st, domain, e);
-	entry_put(e);
+	cert_entry_put(e);
 	if (rc) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -1249,16 +850,16 @@ struct cert_obj *cert_store_acquire(struct cert_store *st, const char *name,
 	if (e)
 		e = entry_ready(st, e, true);
 	if (e)
-		entry_ref(e);
-	snap_put(s);
+		cert_entry_ref(e);
+	cert_snap_put(s);
 	if (!e) {
 		snprintf(err, errlen, "no certificate for %s%s", name ? name : "(no SNI)",
 			 fallback && *fallback ? " and no default certificate loaded" : "");
 		return NULL;
 	}
-	entry_der(e, &der);
-	o = cert_cache_get(st->cache, e->serial, entry_name(e), &der, err, errlen);
-	entry_put(e);
+	cert_entry_der(e, &der);
+	o = cert_cache_get(st->cache, e->serial, cert_entry_name(e), &der, err, errlen);
+	cert_entry_put(e);
 	return o;
 }
 
@@ -1271,25 +872,13 @@ int cert_store_lookup(struct cert_store *st, const char *name, struct cert_info 
 	if (e)
 		e = entry_ready(st, e, false);
 	if (e) {
-		snprintf(info->domain, sizeof(info->domain), "%s", entry_name(e));
+		snprintf(info->domain, sizeof(info->domain), "%s", cert_entry_name(e));
 		info->not_before = e->not_before;
 		info->not_after = e->not_after;
 		info->n_certs = e->n_certs;
 	}
-	snap_put(s);
+	cert_snap_put(s);
 	return e ? 0 : -1;
-}
-
-/* The snapshot's own tables: shard pointers and slots, the current ones and those retired. */
-static size_t snap_table_bytes(const struct cert_snap *s)
-{
-	size_t b = s->nshards * sizeof(*s->shards) + s->n_retired * sizeof(*s->retired);
-
-	for (size_t i = 0; i < s->nshards; i++)
-		b += sizeof(struct cert_shard) + snap_shard(s, i)->cap * sizeof(void *);
-	for (size_t i = 0; i < s->n_retired; i++)
-		b += sizeof(struct cert_shard) + s->retired[i]->cap * sizeof(void *);
-	return b;
 }
 
 void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
@@ -1301,7 +890,7 @@ void cert_store_stats(struct cert_store *st, struct cert_store_stats *out)
 	pthread_mutex_lock(&st->snap_lock);
 	out->domains = st->cur->n;
 	der_pool_count(st->pool, &out->shared_certs, &shared);
-	out->der_bytes = st->cur->bytes + snap_table_bytes(st->cur) + shared;
+	out->der_bytes = st->cur->bytes + cert_snap_table_bytes(st->cur) + shared;
 	out->generation = st->generation;
 	out->shards = st->cur->nshards;
 	out->reload_copies = atomic_load(&st->reload_copies);
@@ -1322,7 +911,7 @@ struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_s
 	if (!st)
 		return NULL;
 	st->cache = cert_cache_new(parser, lru_slots);
-	st->cur = snap_new(0);
+	st->cur = cert_snap_new(0);
 	st->pool = der_pool_new();
 	st->checker = cert_checker_new();
 	st->lazy_checker = cert_checker_new();
@@ -1331,7 +920,7 @@ struct cert_store *cert_store_new(const struct cert_parser *parser, size_t lru_s
 		cert_checker_free(st->checker);
 		cert_checker_free(st->lazy_checker);
 		cert_cache_free(st->cache);
-		snap_put(st->cur);
+		cert_snap_put(st->cur);
 		der_pool_release(st->pool);
 		free(st);
 		return NULL;
@@ -1354,7 +943,7 @@ void cert_store_free(struct cert_store *st)
 	cert_store_wait_pass(st);
 	cert_store_take_rejects(st, NULL, NULL);
 	cert_cache_free(st->cache);
-	snap_put(st->cur);
+	cert_snap_put(st->cur);
 	der_pool_release(st->pool); /* entries still held elsewhere keep the pool */
 	cert_checker_free(st->checker);
 	cert_checker_free(st->lazy_checker);
