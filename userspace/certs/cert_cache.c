@@ -151,10 +151,9 @@ static struct cert_obj *obj_parse(struct cert_cache *c, uint64_t serial, const c
 	return o;
 }
 
-struct cert_obj *cert_cache_get(struct cert_cache *c, uint64_t serial, const char *domain,
-				const struct cert_der *der, char *err, size_t errlen)
+struct cert_obj *cert_cache_find(struct cert_cache *c, uint64_t serial)
 {
-	struct cert_obj *o, *raced;
+	struct cert_obj *o;
 
 	pthread_mutex_lock(&c->lock);
 	o = lru_hit(c, serial);
@@ -163,10 +162,14 @@ struct cert_obj *cert_cache_get(struct cert_cache *c, uint64_t serial, const cha
 	else
 		c->misses++;
 	pthread_mutex_unlock(&c->lock);
-	if (o)
-		return o;
-	/* Parse outside the lock: other handshakes go on meanwhile. */
-	o = obj_parse(c, serial, domain, der, err, errlen);
+	return o;
+}
+
+struct cert_obj *cert_cache_add(struct cert_cache *c, uint64_t serial, const char *domain,
+				const struct cert_der *der, char *err, size_t errlen)
+{
+	struct cert_obj *o = obj_parse(c, serial, domain, der, err, errlen), *raced;
+
 	if (!o)
 		return NULL;
 	pthread_mutex_lock(&c->lock);

@@ -45,9 +45,12 @@ struct cert_cache *cert_cache_new(const struct cert_parser *parser, size_t slots
 /* Drops the cache's references; objects still held live on until released. */
 void cert_cache_free(struct cert_cache *c);
 
-/* The parsed object for the entry serial (domain's, with der), from the cache or parsed now
-   outside the cache's lock. A reference for cert_obj_put, or NULL with a reason in err. */
-struct cert_obj *cert_cache_get(struct cert_cache *c, uint64_t serial, const char *domain,
+/* The cached object for the entry serial with a reference for cert_obj_put, or NULL (a
+   miss: the caller then has it parsed with cert_cache_add). */
+struct cert_obj *cert_cache_find(struct cert_cache *c, uint64_t serial);
+/* Parses der (domain's, entry serial) outside the cache's lock and caches it, unless another
+   thread did meanwhile. A reference for cert_obj_put, or NULL with a reason in err. */
+struct cert_obj *cert_cache_add(struct cert_cache *c, uint64_t serial, const char *domain,
 				const struct cert_der *der, char *err, size_t errlen);
 
 struct cert_cache_stats {

@@ -19,13 +19,12 @@ static struct cert_shard *shard_new(size_t n_hint)
 		return NULL;
 	}
 	sh->cap = cap;
-	atomic_init(&sh->refs, 1);
 	return sh;
 }
 
-void cert_shard_put(struct cert_shard *sh)
+void cert_shard_free(struct cert_shard *sh)
 {
-	if (!sh || atomic_fetch_sub_explicit(&sh->refs, 1, memory_order_acq_rel) != 1)
+	if (!sh)
 		return;
 	for (size_t i = 0; i < sh->cap; i++)
 		cert_entry_put(sh->slots[i]);
@@ -101,7 +100,7 @@ struct cert_snap *cert_snap_new(size_t n_hint)
 
 		if (!sh) {
 			while (i--)
-				cert_shard_put(atomic_load(&s->shards[i]));
+				cert_shard_free(atomic_load(&s->shards[i]));
 			free(s->shards);
 			free(s);
 			return NULL;
@@ -116,9 +115,9 @@ void cert_snap_put(struct cert_snap *s)
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	for (size_t i = 0; i < s->nshards; i++)
-		cert_shard_put(atomic_load(&s->shards[i]));
+		cert_shard_free(atomic_load(&s->shards[i]));
 	for (size_t i = 0; i < s->n_retired; i++)
-		cert_shard_put(s->retired[i]);
+		cert_shard_free(s->retired[i]);
 	free(s->shards);
 	free(s->retired);
 	free(s);
@@ -221,7 +220,7 @@ int cert_snap_replace(struct cert_snap *s, size_t i, struct cert_shard *sh,
 		struct cert_shard **r = realloc(s->retired, cap * sizeof(*r));
 
 		if (!r) {
-			cert_shard_put(sh);
+			cert_shard_free(sh);
 			return -1;
 		}
 		s->retired = r;

@@ -22,8 +22,8 @@
 
 #define SHARD_TARGET 64
 
+/* Owned by one snapshot: in its table, or retired there. */
 struct cert_shard {
-	atomic_uint refs;  /* snapshots holding it (current or retired there) */
 	size_t n, cap;     /* cap is a power of two, load <= 1/2 */
 	struct cert_entry **slots;
 };
@@ -71,7 +71,7 @@ int cert_snap_replace(struct cert_snap *s, size_t i, struct cert_shard *sh,
 		      const struct cert_entry *prev, const struct cert_entry *e);
 struct cert_shard *cert_snap_shard(const struct cert_snap *s, size_t i);
 size_t cert_snap_shard_of(const struct cert_snap *s, uint64_t h);
-void cert_shard_put(struct cert_shard *sh);
+void cert_shard_free(struct cert_shard *sh);
 /* The snapshot's own tables: shard pointers and slots, the current ones and those retired. */
 size_t cert_snap_table_bytes(const struct cert_snap *s);
 

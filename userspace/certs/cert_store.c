@@ -857,8 +857,11 @@ struct cert_obj *cert_store_acquire(struct cert_store *st, const char *name,
 			 fallback && *fallback ? " and no default certificate loaded" : "");
 		return NULL;
 	}
-	cert_entry_der(e, &der);
-	o = cert_cache_get(st->cache, e->serial, cert_entry_name(e), &der, err, errlen);
+	o = cert_cache_find(st->cache, e->serial);
+	if (!o) { /* the DER view is built for a parse only, not on every handshake */
+		cert_entry_der(e, &der);
+		o = cert_cache_add(st->cache, e->serial, cert_entry_name(e), &der, err, errlen);
+	}
 	cert_entry_put(e);
 	return o;
 }

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SHIP_ROUND        256      /* events published per loop round at most */
+#define SHIP_ROUND        256      /* messages published per loop round at most */
 #define SHIP_BATCH        FLEET_MSG_EVENTS_MAX
 #define EVENT_MAX         4096     /* one event's JSON line at most */
 #define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
