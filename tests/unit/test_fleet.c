@@ -12,11 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fleet/event_msg.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/hwm.h"
 #include "fleet/kv_item.h"
 #include "fleet/ship_status.h"
 #include "fleet/ship_window.h"
+#include "journal/record_json.h"
+#include "test_journal_util.h"
 
 /* ---------------------------------------------------------------- ship window */
 
@@ -385,6 +388,147 @@ static void lag_and_judge(void **state)
 	json_decref(st);
 }
 
+/* ---------------------------------------------------------------- stream messages */
+
+static void msg_record(struct journal_record *rec, uint64_t seq)
+{
+	memset(rec, 0, sizeof(*rec));
+	tj_event(&rec->ev, seq * 7);
+	rec->seq = seq;
+	rec->append_ns = seq * 1000;
+	rec->ev.flags = (uint8_t)(seq % 4);
+	rec->ev.machine_reasons = (uint8_t)(seq % 16);
+}
+
+/* A message of seqs first..last after prev, as the shipper builds it: its length. */
+static size_t msg_build(uint8_t *buf, size_t cap, uint64_t prev, uint64_t first, uint64_t last)
+{
+	struct journal_record rec;
+	size_t len = event_msg_begin(buf, prev);
+
+	for (uint64_t seq = first; seq <= last; seq++) {
+		size_t n;
+
+		msg_record(&rec, seq);
+		n = event_msg_add(buf + len, cap - len, &rec);
+		assert_true(n > 0);
+		len += n;
+	}
+	return len;
+}
+
+/* The consumer's line of seq: the JSON of `events export` plus the appliance. */
+static void expect_line(const struct event_lines *l, size_t i, uint64_t seq, uint64_t prev)
+{
+	struct journal_record rec;
+	char want[4096];
+	size_t n;
+
+	msg_record(&rec, seq);
+	n = journal_record_write(&rec, "pop-1", want, sizeof(want) - 1);
+	want[n++] = '\n';
+	assert_int_equal(l->line[i].seq, seq);
+	assert_int_equal(l->line[i].prev, prev);
+	assert_int_equal(l->line[i].len, n);
+	assert_memory_equal(l->text.p + l->line[i].off, want, n);
+}
+
+static void msg_records(void **state)
+{
+	static struct event_lines l;
+	uint8_t buf[64 * 1024];
+	size_t len = msg_build(buf, sizeof(buf), 4, 7, 9);
+
+	(void)state;
+	/* the first after a gap (5 and 6 lost), the others each after the one before */
+	assert_int_equal(event_msg_read(&l, "pop-1", buf, len), 0);
+	assert_int_equal(l.n, 3);
+	expect_line(&l, 0, 7, 4);
+	expect_line(&l, 1, 8, 7);
+	expect_line(&l, 2, 9, 8);
+	/* the message is under half of the lines' bytes */
+	assert_true(len * 2 < l.text.len);
+	/* too small a buffer: no record cut in half */
+	assert_int_equal(event_msg_add(buf, REC_HDR_LEN, &(struct journal_record){
+		.ev = { .host_len = 1 } }), 0);
+	event_lines_free(&l);
+}
+
+/* Firmware that shipped JSON lines: the same lines come out. */
+static void msg_json_lines(void **state)
+{
+	static struct event_lines l;
+	struct journal_record rec;
+	char msg[8192];
+	size_t len = 0;
+
+	(void)state;
+	for (uint64_t seq = 7; seq <= 9; seq++) {
+		json_t *o;
+
+		msg_record(&rec, seq);
+		o = journal_record_json(&rec);
+		json_object_set_new(o, "appliance", json_string("pop-1"));
+		json_object_set_new(o, "prev", json_u64(seq == 7 ? 4 : seq - 1));
+		len += json_dumpb(o, msg + len, sizeof(msg) - len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		msg[len++] = '\n';
+		json_decref(o);
+	}
+	assert_int_equal(event_msg_read(&l, "pop-1", msg, len), 0);
+	assert_int_equal(l.n, 3);
+	expect_line(&l, 0, 7, 4);
+	expect_line(&l, 1, 8, 7);
+	expect_line(&l, 2, 9, 8);
+	/* another appliance's lines on this subject */
+	assert_int_equal(event_msg_read(&l, "pop-2", msg, len), -1);
+	assert_int_equal(l.n, 0);
+	/* not JSON */
+	assert_int_equal(event_msg_read(&l, "pop-1", "{\"seq\":", 7), -1);
+	event_lines_free(&l);
+}
+
+static void expect_bad(struct event_lines *l, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(event_msg_read(l, "pop-1", buf, len), -1);
+	assert_int_equal(l->n, 0);
+}
+
+static void msg_damaged(void **state)
+{
+	static struct event_lines l;
+	static uint8_t buf[FLEET_MSG_EVENTS_MAX * 512], bad[FLEET_MSG_EVENTS_MAX * 512];
+	size_t len = msg_build(buf, sizeof(buf), 4, 7, 9);
+	struct journal_record rec;
+
+	(void)state;
+	expect_bad(&l, buf, EVENT_MSG_HDR_LEN);   /* no event */
+	expect_bad(&l, buf, len - 1);             /* the last record cut short */
+	expect_bad(&l, buf, 3);                   /* not even the magic */
+	/* a byte changed anywhere: the magic, the version, a record's header or body */
+	for (size_t at = 0; at < len; at += 7) {
+		memcpy(bad, buf, len);
+		bad[at] ^= 0x20;
+		if (at >= 8 && at < EVENT_MSG_HDR_LEN)
+			continue; /* prev: checked below */
+		expect_bad(&l, bad, len);
+	}
+	/* prev at or after the first seq */
+	len = msg_build(buf, sizeof(buf), 7, 7, 9);
+	expect_bad(&l, buf, len);
+	/* a seq missing inside the message: 7, 9 */
+	len = msg_build(buf, sizeof(buf), 4, 7, 7);
+	msg_record(&rec, 9);
+	len += event_msg_add(buf + len, sizeof(buf) - len, &rec);
+	expect_bad(&l, buf, len);
+	/* more events than a message may carry */
+	len = msg_build(buf, sizeof(buf), 0, 1, FLEET_MSG_EVENTS_MAX);
+	assert_int_equal(event_msg_read(&l, "pop-1", buf, len), 0);
+	assert_int_equal(l.n, FLEET_MSG_EVENTS_MAX);
+	len = msg_build(buf, sizeof(buf), 0, 1, FLEET_MSG_EVENTS_MAX + 1);
+	expect_bad(&l, buf, len);
+	event_lines_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +543,9 @@ int main(void)
 		cmocka_unit_test(lag_and_judge),
 		cmocka_unit_test(kv_challenges),
 		cmocka_unit_test(challenge_expiry),
+		cmocka_unit_test(msg_records),
+		cmocka_unit_test(msg_json_lines),
+		cmocka_unit_test(msg_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

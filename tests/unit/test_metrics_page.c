@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "metrics/certview.h"
-#include "metrics/mbuf.h"
+#include "core/mbuf.h"
 #include "metrics/page.h"
 #include "metrics/pagebits.h"
 

@@ -5,10 +5,10 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/num.h"
+#include "fleet/event_msg.h"
 #include "fleet/fleet_settings.h"
 #include "fleet/hwm.h"
 #include "fleet/nats_link.h"
-#include "journal/record_json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -42,15 +42,11 @@ struct counts {
 	uint64_t consumed, duplicates, early, gaps, batches;
 };
 
-/* One message: a run of consecutive events of one appliance, one JSON object per line. */
+/* One message: a run of consecutive events of one appliance. */
 struct parsed {
 	char appliance[FLEET_NAME_MAX + 1];
 	uint64_t delivered;
-	size_t n;
-	struct line {
-		uint64_t seq, prev;
-		json_t *o;
-	} line[FLEET_MSG_EVENTS_MAX];
+	struct event_lines lines;
 };
 
 struct consumer {
@@ -63,8 +59,7 @@ struct consumer {
 	int sigfd;
 	struct counts n;
 	struct parsed parsed; /* the message being decided */
-	char *buf;            /* the batch's lines */
-	size_t len, cap;
+	struct mbuf out;      /* the batch's lines */
 	uint64_t batch_lines;
 };
 
@@ -156,7 +151,7 @@ static int run_exec(struct consumer *c)
 
 	if (!p)
 		return -1;
-	fwrite(c->buf, 1, c->len, p);
+	fwrite(c->out.p, 1, c->out.len, p);
 	st = pclose(p);
 	if (st == 0)
 		return 0;
@@ -172,7 +167,7 @@ static int emit(struct consumer *c)
 
 	if (c->o.exec_cmd)
 		return run_exec(c);
-	if (write_all(1, c->buf, c->len))
+	if (write_all(1, c->out.p, c->out.len))
 		return -1;
 	if (!c->out_is_file)
 		return 0;
@@ -182,67 +177,7 @@ static int emit(struct consumer *c)
 	return 0;
 }
 
-static int buf_put(const char *data, size_t n, void *arg)
-{
-	struct consumer *c = arg;
-
-	if (c->len + n > c->cap) {
-		size_t cap = (c->len + n) * 2;
-		char *nb = realloc(c->buf, cap);
-
-		if (!nb)
-			return -1;
-		c->buf = nb;
-		c->cap = cap;
-	}
-	memcpy(c->buf + c->len, data, n);
-	c->len += n;
-	return 0;
-}
-
-/* The event's line, dumped straight into the batch's buffer (or nothing of it). */
-static int append_line(struct consumer *c, json_t *o)
-{
-	size_t start = c->len;
-
-	if (json_dump_callback(o, buf_put, c, JSON_COMPACT | JSON_PRESERVE_ORDER) ||
-	    buf_put("\n", 1, c)) {
-		c->len = start;
-		return -1;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------- one batch */
-
-static void parsed_free(struct parsed *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		json_decref(p->line[i].o);
-	p->n = 0;
-}
-
-/* One line of p's appliance; its prev must be the line before it, if any. */
-static int parse_line(struct parsed *p, const char *text, size_t len)
-{
-	struct line *l = &p->line[p->n];
-	const char *app;
-
-	if (p->n == FLEET_MSG_EVENTS_MAX)
-		return -1;
-	l->o = json_loadb(text, len, 0, NULL);
-	app = json_string_value(json_object_get(l->o, "appliance"));
-	if (!app || strcmp(app, p->appliance) ||
-	    json_u64_value(json_object_get(l->o, "seq"), &l->seq) ||
-	    json_u64_value(json_object_get(l->o, "prev"), &l->prev) || l->prev >= l->seq ||
-	    (p->n && l->prev != p->line[p->n - 1].seq)) {
-		json_decref(l->o);
-		return -1;
-	}
-	json_object_del(l->o, "prev");
-	p->n++;
-	return 0;
-}
 
 static int parse_msg(natsMsg *m, struct parsed *p)
 {
@@ -250,24 +185,13 @@ static int parse_msg(natsMsg *m, struct parsed *p)
 	size_t base = strlen(FLEET_SUBJECT_BASE), len = (size_t)natsMsg_GetDataLength(m);
 	jsMsgMetaData *meta = NULL;
 
-	p->n = 0;
 	p->delivered = 0;
 	if (strncmp(subj, FLEET_SUBJECT_BASE ".", base + 1) != 0)
 		return -1;
 	snprintf(p->appliance, sizeof(p->appliance), "%s", subj + base + 1);
 	if (!fleet_name_valid(p->appliance))
 		return -1;
-	for (size_t at = 0; at < len;) {
-		const char *nl = memchr(d + at, '\n', len - at);
-		size_t end = nl ? (size_t)(nl - d) : len;
-
-		if (end > at && parse_line(p, d + at, end - at)) {
-			parsed_free(p);
-			return -1;
-		}
-		at = end + 1;
-	}
-	if (!p->n)
+	if (event_msg_read(&p->lines, p->appliance, d, len))
 		return -1;
 	if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
 		p->delivered = meta->NumDelivered;
@@ -277,8 +201,8 @@ static int parse_msg(natsMsg *m, struct parsed *p)
 }
 
 /* Hands on one line that is next in order; -1 when it could not be. */
-static int deliver(struct consumer *c, const char *appliance, const struct line *l,
-		   uint64_t delivered)
+static int deliver(struct consumer *c, const char *appliance, const struct event_lines *lines,
+		   const struct event_line *l, uint64_t delivered)
 {
 	uint64_t mark = 0;
 
@@ -287,7 +211,8 @@ static int deliver(struct consumer *c, const char *appliance, const struct line 
 		log_warn("consume_gap", "appliance=%s after=%" PRIu64 " seq=%" PRIu64
 			 " deliveries=%" PRIu64, appliance, mark, l->seq, delivered);
 	}
-	if (append_line(c, l->o) || hwm_set(&c->hwm, appliance, l->seq))
+	mbuf_put(&c->out, lines->text.p + l->off, l->len);
+	if (c->out.failed || hwm_set(&c->hwm, appliance, l->seq))
 		return -1;
 	c->batch_lines++;
 	return 0;
@@ -305,8 +230,8 @@ static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
 		natsMsg_Term(m, NULL);
 		return;
 	}
-	for (size_t i = 0; i < p->n; i++) {
-		const struct line *l = &p->line[i];
+	for (size_t i = 0; i < p->lines.n; i++) {
+		const struct event_line *l = &p->lines.line[i];
 		enum hwm_verdict v = hwm_check(&c->hwm, p->appliance, l->seq, l->prev,
 					       p->delivered >= c->o.gap_wait);
 
@@ -317,15 +242,13 @@ static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
 		if (v == HWM_EARLY) {
 			c->n.early++;
 			natsMsg_NakWithDelay(m, c->o.nak_delay_ms, NULL);
-		} else if (deliver(c, p->appliance, l, p->delivered)) {
+		} else if (deliver(c, p->appliance, &p->lines, l, p->delivered)) {
 			natsMsg_Nak(m, NULL); /* what was handed on of it is dropped when it comes again */
 		} else {
 			continue;
 		}
-		parsed_free(p);
 		return;
 	}
-	parsed_free(p);
 	acks[(*n_acks)++] = m;
 }
 
@@ -334,8 +257,13 @@ static void take(struct consumer *c, natsMsg *m, natsMsg **acks, int *n_acks)
 static int commit(struct consumer *c, natsMsg **acks, int n_acks)
 {
 	char err[256] = "output";
+	bool ok = !c->out.failed;
 
-	if (c->len && (emit(c) || hwm_store(&c->hwm, err, sizeof(err)))) {
+	if (!ok)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (c->out.len)
+		ok = !emit(c) && !hwm_store(&c->hwm, err, sizeof(err));
+	if (!ok) {
 		log_warn("consume_commit_failed", "reason=\"%s\" action=redeliver", err);
 		for (int i = 0; i < n_acks; i++)
 			natsMsg_Nak(acks[i], NULL);
@@ -352,7 +280,7 @@ static int process(struct consumer *c, natsMsgList *list)
 	natsMsg *acks[FETCH_BATCH];
 	int n_acks = 0, rc;
 
-	c->len = 0;
+	mbuf_reset(&c->out);
 	c->batch_lines = 0;
 	for (int i = 0; i < list->Count && i < FETCH_BATCH; i++)
 		take(c, list->Msgs[i], acks, &n_acks);
@@ -497,7 +425,8 @@ static void finish(struct consumer *c)
 	if (c->sigfd > 0)
 		close(c->sigfd);
 	hwm_free(&c->hwm);
-	free(c->buf);
+	mbuf_free(&c->out);
+	event_lines_free(&c->parsed.lines);
 }
 
 int consume_main(int argc, char **argv)

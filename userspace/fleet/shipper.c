@@ -5,13 +5,13 @@
 #include "core/deadline.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "fleet/event_msg.h"
 #include "fleet/nats_link.h"
 #include "fleet/ship_status.h"
 #include "fleet/ship_window.h"
 #include "journal/cursor.h"
 #include "journal/journal.h"
 #include "journal/reader.h"
-#include "journal/record_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,7 +25,6 @@
 
 #define SHIP_ROUND        256      /* messages published per loop round at most */
 #define SHIP_BATCH        FLEET_MSG_EVENTS_MAX
-#define EVENT_MAX         4096     /* one event's JSON line at most */
 #define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
 #define POLL_MS           10       /* journal poll while idle */
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
@@ -63,9 +62,8 @@ struct shipper {
 	uint64_t prev;            /* seq of the last event read (the next one's "prev") */
 	uint64_t gap_logged;      /* the seq after the last gap counted */
 	uint64_t stored, store_ns, status_ns;
-	/* the message being built: a run of consecutive events, one JSON line each (one event's
-	   line, every character of host and id escaped as \u00XX, fits in EVENT_MAX) */
-	char msg[SHIP_MSG_MAX];
+	/* the message being built: a run of consecutive events (fleet/event_msg.h) */
+	uint8_t msg[SHIP_MSG_MAX];
 	size_t msg_len;
 	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
 	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
@@ -297,18 +295,18 @@ static void take_rewind(struct shipper *s)
 	reopen_reader(s, from, prev);
 }
 
-/* Appends rec's line (its JSON and a newline) to the message being built: 0, or -1 when it
-   does not fit (the message goes out without it). */
+/* Appends rec to the message being built, after the header when it is the first: 0, or -1
+   when it does not fit (the message goes out without it). */
 static int encode(struct shipper *s, const struct journal_record *rec, uint64_t prev)
 {
-	struct journal_ship ship = { .appliance = s->id, .prev = prev };
-	size_t room = sizeof(s->msg) - s->msg_len, len;
+	size_t len;
 
-	len = journal_record_write(rec, &ship, s->msg + s->msg_len, room);
-	if (!len || len + 1 > room)
+	if (!s->msg_len)
+		s->msg_len = event_msg_begin(s->msg, prev);
+	len = event_msg_add(s->msg + s->msg_len, sizeof(s->msg) - s->msg_len, rec);
+	if (!len)
 		return -1;
-	s->msg[s->msg_len + len] = '\n';
-	s->msg_len += len + 1;
+	s->msg_len += len;
 	return 0;
 }
 
@@ -329,7 +327,7 @@ static natsStatus publish(struct shipper *s, uint64_t first, uint64_t last)
 	po.MsgId = msgid;
 	po.MaxWait = s->cfg.set.ack_timeout_ms;
 	/* natsMsg_Create copies the text: the buffer is the shipper's, reused */
-	st = natsMsg_Create(&m, s->subject, NULL, s->msg, (int)s->msg_len);
+	st = natsMsg_Create(&m, s->subject, NULL, (const char *)s->msg, (int)s->msg_len);
 	if (st == NATS_OK)
 		st = js_PublishMsgAsync(s->js, &m, &po);
 	natsMsg_Destroy(m);

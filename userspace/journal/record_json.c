@@ -187,8 +187,8 @@ static void put_client(struct jw *w, const struct event *ev)
 	PUT_LIT(w, "\"");
 }
 
-size_t journal_record_write(const struct journal_record *rec, const struct journal_ship *ship,
-			    char *buf, size_t cap)
+size_t journal_record_write(const struct journal_record *rec, const char *appliance, char *buf,
+			    size_t cap)
 {
 	const struct event *ev = &rec->ev;
 	struct jw w = { .p = buf, .cap = cap };
@@ -233,11 +233,9 @@ size_t journal_record_write(const struct journal_record *rec, const struct journ
 		put_str(&w, reason_names[i], strlen(reason_names[i]));
 	}
 	PUT_LIT(&w, "]");
-	if (ship) {
+	if (appliance) {
 		PUT_LIT(&w, ",\"appliance\":");
-		put_str(&w, ship->appliance, strlen(ship->appliance));
-		PUT_LIT(&w, ",\"prev\":");
-		put_u64_json(&w, ship->prev);
+		put_str(&w, appliance, strlen(appliance));
 	}
 	PUT_LIT(&w, "}");
 	return w.full ? 0 : w.len;

@@ -23,18 +23,11 @@ const char *journal_reason_name(unsigned i);
 /* A new object (NULL when out of memory). */
 json_t *journal_record_json(const struct journal_record *rec);
 
-/* What the fleet adds to each event it ships: the appliance's id and the seq of the event
-   before it in that journal. */
-struct journal_ship {
-	const char *appliance;
-	uint64_t prev;
-};
-
-/* The same JSON as jansson's compact dump of journal_record_json(), with ship's two members
-   last when ship is not NULL, written into buf with nothing allocated: its length, or 0
-   when it does not fit in cap. Not NUL-terminated. */
-size_t journal_record_write(const struct journal_record *rec, const struct journal_ship *ship,
-			    char *buf, size_t cap);
+/* The same JSON as jansson's compact dump of journal_record_json(), with an "appliance"
+   member last when appliance is not NULL (the fleet consumer's lines), written into buf with
+   nothing allocated: its length, or 0 when it does not fit in cap. Not NUL-terminated. */
+size_t journal_record_write(const struct journal_record *rec, const char *appliance, char *buf,
+			    size_t cap);
 
 /* JSON integers are signed 64-bit in jansson; larger values become decimal strings. */
 json_t *json_u64(uint64_t v);

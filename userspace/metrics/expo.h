@@ -15,7 +15,7 @@
 #define ET_METRICS_EXPO_H
 
 #include "metrics/hist.h"
-#include "metrics/mbuf.h"
+#include "core/mbuf.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
 
 #include "core/version.h"
 #include "metrics/certview.h"
-#include "metrics/mbuf.h"
+#include "core/mbuf.h"
 #include "metrics/metrics.h"
 #include "metrics/pagebits.h"
 #include "server/mgmt.h"

@@ -7,7 +7,7 @@
 #define ET_METRICS_PAGEBITS_H
 
 #include "metrics/certview.h"
-#include "metrics/mbuf.h"
+#include "core/mbuf.h"
 #include "metrics/metrics.h"
 
 #include <stddef.h>

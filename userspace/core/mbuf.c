@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "metrics/mbuf.h"
+#include "core/mbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +55,25 @@ void mbuf_printf(struct mbuf *b, const char *fmt, ...)
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+char *mbuf_room(struct mbuf *b, size_t n)
+{
+	return room(b, n) ? b->p + b->len : NULL;
+}
+
+void mbuf_added(struct mbuf *b, size_t n)
+{
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void mbuf_reset(struct mbuf *b)
+{
+	b->len = 0;
+	b->failed = false;
+	if (b->p)
+		b->p[0] = '\0';
 }
 
 char *mbuf_take(struct mbuf *b, size_t *len)

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A message of the event stream: a run of consecutive events of one appliance in the
+ * journal's own record framing (journal/record.h), behind a 16-byte header. Little-endian:
+ *
+ *   0 magic "ETEM"   4 u8 version (1)   5 3 bytes reserved (0)
+ *   8 u64 prev: the seq of the event before the first one in that appliance's journal
+ *  16 records, back to back, each with its own magic, length and CRC; seqs consecutive
+ *
+ * The appliance is the subject's last token. Records rather than JSON lines because the
+ * shipper runs on the appliance's serving core: they are a third of the lines' bytes and
+ * cost no formatting there; the consumer writes the JSON. It still reads the JSON lines
+ * (one object per event with "appliance" and "prev" last) of firmware that shipped those;
+ * they start with '{', never with the magic.
+ */
+#ifndef ET_FLEET_EVENT_MSG_H
+#define ET_FLEET_EVENT_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/mbuf.h"
+#include "fleet/fleet_settings.h"
+#include "journal/record.h"
+
+#define EVENT_MSG_HDR_LEN 16
+
+/* Writes the header into buf (EVENT_MSG_HDR_LEN bytes); returns its length. */
+size_t event_msg_begin(uint8_t *buf, uint64_t prev);
+
+/* Appends rec at buf[0..cap): its length, or 0 when it does not fit. */
+size_t event_msg_add(uint8_t *buf, size_t cap, const struct journal_record *rec);
+
+/* A message read: one line per event as the consumer hands it on (the JSON of `events
+   export` plus "appliance", and a newline), each with its seq and the seq before it. */
+struct event_lines {
+	size_t n;
+	struct event_line {
+		uint64_t seq, prev;
+		size_t off, len; /* in text */
+	} line[FLEET_MSG_EVENTS_MAX];
+	struct mbuf text;
+};
+
+/* Reads a message of appliance's subject, in either format, into out: 0, or -1 (out empty)
+   when it has no event, a damaged one, one of another appliance or one out of order. */
+int event_msg_read(struct event_lines *out, const char *appliance, const void *data,
+		   size_t len);
+
+void event_lines_free(struct event_lines *l);
+
+#endif
