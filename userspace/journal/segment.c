@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define SCAN_BUF (256 * 1024)
+#define SCAN_TAIL_MIN (16 * 1024) /* what a follower reads at least: many records */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -134,7 +135,7 @@ int seg_scan_open(struct seg_scan *s, int dirfd, uint64_t first_seq)
 	s->fd = -1;
 	s->first_seq = first_seq;
 	s->off = SEG_HDR_LEN;
-	s->buf_cap = SCAN_BUF;
+	s->buf_cap = s->want = SCAN_BUF;
 	s->buf = malloc(s->buf_cap);
 	if (!s->buf)
 		return -ENOMEM;
@@ -160,10 +161,17 @@ void seg_scan_close(struct seg_scan *s)
 	s->buf = NULL;
 }
 
-/* Makes the buffer start at off and hold as much of the file as fits. */
+static size_t follow_size(uint64_t last, size_t cap)
+{
+	uint64_t n = last + last / 2;
+
+	return n < SCAN_TAIL_MIN ? SCAN_TAIL_MIN : n > cap ? cap : (size_t)n;
+}
+
+/* Makes the buffer start at off and hold the next want bytes of the file (fewer at its end). */
 static int scan_fill(struct seg_scan *s, uint64_t off)
 {
-	ssize_t n = pread_full(s->fd, s->buf, s->buf_cap, off);
+	ssize_t n = pread_full(s->fd, s->buf, s->want, off);
 
 	if (n < 0) {
 		s->err = (int)n;
@@ -180,6 +188,8 @@ static int scan_fill(struct seg_scan *s, uint64_t off)
 static int scan_view(struct seg_scan *s, uint64_t off, const uint8_t **p, size_t *avail)
 {
 	if (off < s->buf_off || off + REC_MAX_LEN > s->buf_off + s->buf_len) {
+		if (s->buf_len == s->want && s->want < s->buf_cap)
+			s->want *= 2; /* records filled the last read: more came than expected */
 		if (scan_fill(s, off) < 0)
 			return -1;
 	}
@@ -276,7 +286,12 @@ enum scan_result seg_scan_next(struct seg_scan *s, struct journal_record *rec)
 	first = rec_decode(p, avail, rec, &len);
 	if (first != REC_OK && !s->fresh) {
 		/* The bytes after the last record may have been written since they were read
-		   (the writer fills zeroed space, the file does not grow): read them again. */
+		   (the writer fills zeroed space, the file does not grow): read them again. As
+		   much as was written between the last two looks and half again, not a whole
+		   buffer of the zeros ahead of the writer each time. */
+		if (s->tail_off && s->off > s->tail_off)
+			s->want = follow_size(s->off - s->tail_off, s->buf_cap);
+		s->tail_off = s->off;
 		if (scan_fill(s, s->off) < 0)
 			return SCAN_ERROR;
 		p = s->buf;

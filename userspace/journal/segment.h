@@ -47,6 +47,9 @@ struct seg_scan {
 	uint8_t *buf;         /* file bytes [buf_off, buf_off + buf_len) */
 	size_t buf_cap, buf_len;
 	uint64_t buf_off;
+	size_t want;          /* bytes a read asks for: less than buf_cap while following the
+				 writer, about what it wrote since the last look */
+	uint64_t tail_off;    /* where the last look at the end of the written bytes started */
 	int fresh;            /* the buffer was read during this step */
 };
 
