@@ -371,6 +371,74 @@ static void test_zero_filled_tail(void **state)
 	tj_rmrf(dir);
 }
 
+/* Appends records from..to at *off of fd (inside the zeroed space ahead, as the writer
+   does); the new end in *off. */
+static void follow_append(int fd, uint64_t *off, uint64_t from, uint64_t to)
+{
+	uint8_t buf[REC_MAX_LEN];
+	struct event ev;
+
+	for (uint64_t seq = from; seq <= to; seq++) {
+		size_t len;
+
+		tj_event(&ev, seq);
+		len = rec_encode(buf, seq, seq, &ev);
+		assert_int_equal(pwrite(fd, buf, len, (off_t)*off), (ssize_t)len);
+		*off += len;
+	}
+}
+
+/* Every record up to the end of the written bytes: the next seq expected after them. */
+static uint64_t follow_drain(struct seg_scan *sc, uint64_t next)
+{
+	struct journal_record rec;
+	enum scan_result r;
+
+	while ((r = seg_scan_next(sc, &rec)) == SCAN_RECORD)
+		assert_int_equal(rec.seq, next++);
+	assert_int_equal(r, SCAN_END);
+	assert_true(sc->want <= sc->buf_cap);
+	return next;
+}
+
+/* A reader that follows the writer reads about what came since its last look, and grows
+   its reads when a burst fills them: every size it reads fits its buffer, and it sees
+   every record once, in order, whatever the bursts. */
+static void test_follower_reads(void **state)
+{
+	static const uint64_t bursts[] = { 20, 200, 12000, 1, 150, 30000, 7, 0, 5000 };
+	uint8_t hdr[SEG_HDR_LEN];
+	uint64_t off = SEG_HDR_LEN, seq = 1, next = 1;
+	char dir[64], path[PATH_MAX];
+	struct seg_scan sc;
+	int dirfd, fd;
+
+	(void)state;
+	tj_mkdtemp(dir, sizeof(dir));
+	seg_path(path, sizeof(path), dir, 1);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	seg_hdr_encode(hdr, 1, 1);
+	assert_int_equal(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	assert_int_equal(ftruncate(fd, 8 << 20), 0); /* the zeroed reserve */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(seg_scan_open(&sc, dirfd, 1), 0);
+	next = follow_drain(&sc, next);
+	for (size_t i = 0; i < sizeof(bursts) / sizeof(bursts[0]); i++) {
+		follow_append(fd, &off, seq, seq + bursts[i] - 1);
+		seq += bursts[i];
+		next = follow_drain(&sc, next);
+		assert_int_equal(next, seq);
+		/* a look with nothing new */
+		next = follow_drain(&sc, next);
+	}
+	assert_true(off > 2 * (256 << 10)); /* the bursts went past a whole buffer */
+	seg_scan_close(&sc);
+	close(dirfd);
+	close(fd);
+	tj_rmrf(dir);
+}
+
 struct problems { int n; struct journal_problem p[8]; };
 
 static void collect(void *arg, const struct journal_problem *p)
@@ -759,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_fresh_and_reopen),
 		cmocka_unit_test(test_torn_tail_every_offset),
 		cmocka_unit_test(test_zero_filled_tail),
+		cmocka_unit_test(test_follower_reads),
 		cmocka_unit_test(test_corrupt_middle_payload),
 		cmocka_unit_test(test_corrupt_middle_length),
 		cmocka_unit_test(test_corrupt_middle_magic),

@@ -188,8 +188,8 @@ static int scan_fill(struct seg_scan *s, uint64_t off)
 static int scan_view(struct seg_scan *s, uint64_t off, const uint8_t **p, size_t *avail)
 {
 	if (off < s->buf_off || off + REC_MAX_LEN > s->buf_off + s->buf_len) {
-		if (s->buf_len == s->want && s->want < s->buf_cap)
-			s->want *= 2; /* records filled the last read: more came than expected */
+		if (s->buf_len == s->want) /* records filled the last read: more came than expected */
+			s->want = s->want < s->buf_cap / 2 ? s->want * 2 : s->buf_cap;
 		if (scan_fill(s, off) < 0)
 			return -1;
 	}
