@@ -14,7 +14,7 @@
 #       this is the figure for the appliance's own cost of shipping
 #
 #   bench/fleet.sh [BUILD_DIR]
-# Each figure is the median of BENCH_ROUNDS alternating rounds (default 3). BENCH_SECONDS per
+# Each figure is the median of BENCH_ROUNDS alternating rounds (default 5). BENCH_SECONDS per
 # run (default 5; SOAK=1 makes it 60), BENCH_CONNS wrk connections (default 64).
 set -eu
 # shellcheck source=bench/lib.sh
@@ -25,7 +25,7 @@ ETD=$build/edgetrackd
 ETCTL=$build/edgetrackctl
 
 if [ "${SOAK:-0}" = 1 ]; then SECS=${BENCH_SECONDS:-60}; else SECS=${BENCH_SECONDS:-5}; fi
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 CONNS=${BENCH_CONNS:-64}
 
 need_tools wrk curl taskset ss nats-server
@@ -122,6 +122,13 @@ for _ in $(seq 600); do [ "$(shipped)" -ge "$(journaled)" ] && break; sleep 0.05
 sleep 1.5 # one more status refresh after the last acknowledgement
 lag=$("$ETCTL" fleet status --json --nats "$NATS_URLS" | sed -n 's/.*"ship_lag_p99_ms": *\([0-9]*\).*/\1/p' | head -n1)
 [ -n "$lag" ] || die "no ship lag in the status bucket"
+
+# The machine's speed can move by a third within a run; the two runs of a round are
+# seconds apart, so their ratios are noted too (on / off, round by round).
+note "$(awk '$1 == "on" { a[++n] = $2; c[n] = $5 } $1 == "off" { b[++m] = $2; d[m] = $5 }
+	END { r = "rps on/off per round:"; for (i = 1; i <= n; i++) r = r sprintf(" %.2f", a[i] / b[i])
+	      r = r ", CPU per click on/off:"; for (i = 1; i <= n; i++) r = r sprintf(" %.2f", c[i] / d[i])
+	      print r }' "$T/results")"
 
 # ship's fields: 1 journaled/s, 2 shipped/s; run_wrk's: 1 requests/s, 2 p99 ms, 4 CPU us/request
 bench_line events_shipped_per_s "$(med ship 2)" "$(med ship 1)"
