@@ -22,7 +22,7 @@ static struct cert_shard *shard_new(size_t n_hint)
 	return sh;
 }
 
-void cert_shard_free(struct cert_shard *sh)
+static void cert_shard_free(struct cert_shard *sh)
 {
 	if (!sh)
 		return;
@@ -123,7 +123,7 @@ void cert_snap_put(struct cert_snap *s)
 	free(s);
 }
 
-size_t cert_snap_shard_of(const struct cert_snap *s, uint64_t h)
+static size_t cert_snap_shard_of(const struct cert_snap *s, uint64_t h)
 {
 	return (size_t)(h >> 32) & (s->nshards - 1);
 }

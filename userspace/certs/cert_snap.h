@@ -70,8 +70,6 @@ struct cert_shard *cert_snap_shard_with(const struct cert_snap *s, uint64_t h,
 int cert_snap_replace(struct cert_snap *s, size_t i, struct cert_shard *sh,
 		      const struct cert_entry *prev, const struct cert_entry *e);
 struct cert_shard *cert_snap_shard(const struct cert_snap *s, size_t i);
-size_t cert_snap_shard_of(const struct cert_snap *s, uint64_t h);
-void cert_shard_free(struct cert_shard *sh);
 /* The snapshot's own tables: shard pointers and slots, the current ones and those retired. */
 size_t cert_snap_table_bytes(const struct cert_snap *s);
 

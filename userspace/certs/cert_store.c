@@ -505,7 +505,6 @@ static int load_one(struct cert_store *st, struct cert_src *src, struct cert_sna
 static struct cert_snap *snap_from_vec(struct entry_vec *v)
 {
 	struct cert_snap *s = cert_snap_new(v->n);
-
 	size_t i = 0;
 
 	while (s && i < v->n)

@@ -8,7 +8,7 @@
  *  16 records, back to back, each with its own magic, length and CRC; seqs consecutive
  *
  * The appliance is the subject's last token. Records rather than JSON lines because the
- * shipper runs on the appliance's serving core: they are a third of the lines' bytes and
+ * shipper runs on the appliance's serving core: they are under half the lines' bytes and
  * cost no formatting there; the consumer writes the JSON. It still reads the JSON lines
  * (one object per event with "appliance" and "prev" last) of firmware that shipped those;
  * they start with '{', never with the magic.

@@ -26,6 +26,8 @@
 #define SHIP_ROUND        256      /* messages published per loop round at most */
 #define SHIP_BATCH        FLEET_MSG_EVENTS_MAX
 #define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
+_Static_assert(SHIP_MSG_MAX >= EVENT_MSG_HDR_LEN + (size_t)SHIP_BATCH * REC_MAX_LEN,
+	       "a message holds a whole run of the longest records");
 #define POLL_MS           20       /* journal poll once caught up: at 50k clicks/s, a full run */
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
 /* cursor stores at most this often: each costs two syncs, and a cursor that trails only
@@ -297,19 +299,13 @@ static void take_rewind(struct shipper *s)
 	reopen_reader(s, from, prev);
 }
 
-/* Appends rec to the message being built, after the header when it is the first: 0, or -1
-   when it does not fit (the message goes out without it). */
-static int encode(struct shipper *s, const struct journal_record *rec, uint64_t prev)
+/* Appends rec to the message being built, after the header when it is the first (a run of
+   SHIP_BATCH always fits). */
+static void encode(struct shipper *s, const struct journal_record *rec, uint64_t prev)
 {
-	size_t len;
-
 	if (!s->msg_len)
 		s->msg_len = event_msg_begin(s->msg, prev);
-	len = event_msg_add(s->msg + s->msg_len, sizeof(s->msg) - s->msg_len, rec);
-	if (!len)
-		return -1;
-	s->msg_len += len;
-	return 0;
+	s->msg_len += event_msg_add(s->msg + s->msg_len, sizeof(s->msg) - s->msg_len, rec);
 }
 
 /* Publishes the message built for first..last, id "<appliance>:<first>" for one event and
@@ -444,7 +440,6 @@ static enum step build(struct shipper *s)
 	s->msg_len = 0;
 	while (n < SHIP_BATCH && next_event(s)) {
 		const struct journal_record *rec = &s->held;
-		size_t before = s->msg_len;
 
 		if (n && (rec->seq != s->out_last + 1 || rec->seq > last))
 			break; /* a gap (the next message starts at it, after pass_gap()) or the
@@ -463,14 +458,7 @@ static enum step build(struct shipper *s)
 				break;
 			}
 		}
-		if (encode(s, rec, s->prev)) {
-			s->msg_len = before;
-			if (n)
-				break; /* full: the next message starts with it */
-			log_error("fleet_event_too_large", "appliance=%s seq=%" PRIu64, s->id,
-				  rec->seq);
-			return STEP_WAIT;
-		}
+		encode(s, rec, s->prev);
 		if (!n)
 			s->out_first = rec->seq;
 		s->out_ns[n] = rec->ev.time_ns;

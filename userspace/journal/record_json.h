@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One journal record as the JSON object `edgetrackctl events tail|export` print and the fleet
- * ships: seq, time_ns, kind, host, message_id, recipient_id, link_index, client, ua_digest,
- * tls, machine, machine_reasons (in that order). Shared so every reader of the events sees
- * one format.
+ * One journal record as the JSON object `edgetrackctl events tail|export|consume` print:
+ * seq, time_ns, kind, host, message_id, recipient_id, link_index, client, ua_digest, tls,
+ * machine, machine_reasons (in that order). Shared so every reader of the events sees one
+ * format.
  */
 #ifndef ET_JOURNAL_RECORD_JSON_H
 #define ET_JOURNAL_RECORD_JSON_H
