@@ -49,6 +49,8 @@ static natsStatus set_opts(natsOptions *opts, const struct nats_link_opts *o)
 							o->closure);
 	if (s == NATS_OK && o->send_asap)
 		s = natsOptions_SetSendAsap(opts, true);
+	if (s == NATS_OK && o->io_buf_size)
+		s = natsOptions_SetIOBufSize(opts, o->io_buf_size);
 	if (s == NATS_OK && o->disconnected)
 		s = natsOptions_SetDisconnectedCB(opts, o->disconnected, o->closure);
 	if (s == NATS_OK && o->reconnected)

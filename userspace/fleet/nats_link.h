@@ -21,6 +21,10 @@ struct nats_link_opts {
 	bool send_asap;            /* each publish written to the socket by its caller: for a
 				      single thread that publishes large messages, the library's
 				      flusher thread would only add a wake-up per message */
+	int io_buf_size;           /* the library's read and write buffers (0: its 32 KiB); a
+				      message that fits goes out in one write, which wakes the
+				      server once instead of once per 32 KiB and once more for
+				      the closing CRLF */
 	natsConnectionHandler disconnected, reconnected, closed; /* may be NULL */
 	void *closure;
 };

@@ -28,6 +28,8 @@
 #define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
 _Static_assert(SHIP_MSG_MAX >= EVENT_MSG_HDR_LEN + (size_t)SHIP_BATCH * REC_MAX_LEN,
 	       "a message holds a whole run of the longest records");
+/* a whole message and its protocol line in one write */
+#define SHIP_IO_BUF       (SHIP_MSG_MAX + 64 * 1024)
 #define POLL_MS           20       /* journal poll once caught up: at 50k clicks/s, a full run */
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
 /* cursor stores at most this often: each costs two syncs, and a cursor that trails only
@@ -70,6 +72,7 @@ struct shipper {
 	uint8_t msg[SHIP_MSG_MAX];
 	size_t msg_len;
 	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
+	bool out_all;                        /* it holds every event committed when built */
 	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
 };
 
@@ -208,7 +211,8 @@ static int connect_nats(struct shipper *s)
 	const char *urls[FLEET_MAX_SERVERS];
 	struct nats_link_opts o = {
 		.servers = urls, .n_servers = (int)s->cfg.set.n_servers, .name = s->id,
-		.wait_for_server = true, .send_asap = true, .disconnected = on_disconnected,
+		.wait_for_server = true, .send_asap = true, .io_buf_size = SHIP_IO_BUF,
+		.disconnected = on_disconnected,
 		.reconnected = on_reconnected, .closed = on_closed, .closure = s,
 	};
 	jsOptions jo;
@@ -355,7 +359,8 @@ static bool pass_gap(struct shipper *s, const struct journal_record *rec)
 	return ok;
 }
 
-enum step { STEP_SENT, STEP_SKIPPED, STEP_WAIT, STEP_IDLE };
+/* STEP_SENT_ALL: a message went out with every event committed so far */
+enum step { STEP_SENT, STEP_SENT_ALL, STEP_SKIPPED, STEP_WAIT, STEP_IDLE };
 
 static bool nothing_new(struct shipper *s)
 {
@@ -468,6 +473,7 @@ static enum step build(struct shipper *s)
 		n++;
 	}
 	s->out_n = n;
+	s->out_all = !s->have_held; /* it stopped for want of events, not at a limit */
 	if (!n)
 		return STEP_IDLE;
 	mark_sent(s);
@@ -499,12 +505,15 @@ static enum step ship_one(struct shipper *s)
 	}
 	pthread_mutex_unlock(&s->mu);
 	s->out_n = 0;
-	return st == NATS_OK ? STEP_SENT : STEP_WAIT;
+	if (st != NATS_OK)
+		return STEP_WAIT;
+	return s->out_all ? STEP_SENT_ALL : STEP_SENT;
 }
 
-/* Publishes a round of messages; true when it stopped with more to send right away. Once it
-   has caught up with the journal the thread waits POLL_MS, so the next message carries
-   the events of that time instead of one message per event at the rate they come in.
+/* Publishes a round of messages; true when it stopped with more to send right away. Once a
+   message has taken every event committed (or there was none) the thread waits POLL_MS, so
+   the next message carries the events of that time instead of a message per commit of the
+   journal writer at the rate they come.
    Waiting for acks (a full window, a gap to pass), it asks the ack handler for a wake-up. */
 static bool ship_round(struct shipper *s)
 {
@@ -516,7 +525,7 @@ static bool ship_round(struct shipper *s)
 			s->want_acks = true;
 			pthread_mutex_unlock(&s->mu);
 		}
-		if (st == STEP_WAIT || st == STEP_IDLE)
+		if (st == STEP_WAIT || st == STEP_IDLE || st == STEP_SENT_ALL)
 			return false;
 	}
 	return true;
