@@ -400,6 +400,15 @@ static void msg_record(struct journal_record *rec, uint64_t seq)
 	rec->ev.machine_reasons = (uint8_t)(seq % 16);
 }
 
+/* Appends rec in its journal framing: its length, 0 when it does not fit. */
+static size_t msg_add(uint8_t *buf, size_t cap, const struct journal_record *rec)
+{
+	uint8_t framed[REC_MAX_LEN];
+	size_t n = rec_encode(framed, rec->seq, rec->append_ns, &rec->ev);
+
+	return event_msg_add(buf, cap, framed, n);
+}
+
 /* A message of seqs first..last after prev, as the shipper builds it: its length. */
 static size_t msg_build(uint8_t *buf, size_t cap, uint64_t prev, uint64_t first, uint64_t last)
 {
@@ -410,7 +419,7 @@ static size_t msg_build(uint8_t *buf, size_t cap, uint64_t prev, uint64_t first,
 		size_t n;
 
 		msg_record(&rec, seq);
-		n = event_msg_add(buf + len, cap - len, &rec);
+		n = msg_add(buf + len, cap - len, &rec);
 		assert_true(n > 0);
 		len += n;
 	}
@@ -449,8 +458,8 @@ static void msg_records(void **state)
 	/* the message is under half of the lines' bytes */
 	assert_true(len * 2 < l.text.len);
 	/* too small a buffer: no record cut in half */
-	assert_int_equal(event_msg_add(buf, REC_HDR_LEN, &(struct journal_record){
-		.ev = { .host_len = 1 } }), 0);
+	assert_int_equal(msg_add(buf, REC_HDR_LEN, &(struct journal_record){
+		.ev = { .kind = EVENT_CLICK, .host_len = 1, .host = "a" } }), 0);
 	event_lines_free(&l);
 }
 
@@ -518,7 +527,7 @@ static void msg_damaged(void **state)
 	/* a seq missing inside the message: 7, 9 */
 	len = msg_build(buf, sizeof(buf), 4, 7, 7);
 	msg_record(&rec, 9);
-	len += event_msg_add(buf + len, sizeof(buf) - len, &rec);
+	len += msg_add(buf + len, sizeof(buf) - len, &rec);
 	expect_bad(&l, buf, len);
 	/* more events than a message may carry */
 	len = msg_build(buf, sizeof(buf), 0, 1, FLEET_MSG_EVENTS_MAX);

@@ -99,6 +99,23 @@ static inline void tj_write(const struct journal_settings *s, uint64_t from, uin
 	journal_close(j);
 }
 
+/* journal_reader_next(), and for a record, that the reader's bytes of it are its framing. */
+static inline int tj_next(struct journal_reader *r, struct journal_record *rec)
+{
+	uint8_t want[REC_MAX_LEN];
+	const uint8_t *got;
+	size_t len, n;
+	int rc = journal_reader_next(r, rec);
+
+	if (rc != 1)
+		return rc;
+	got = journal_reader_record_bytes(r, &len);
+	n = rec_encode(want, rec->seq, rec->append_ns, &rec->ev);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, want, n);
+	return rc;
+}
+
 /* Reads everything from seq from_seq; returns the count, checks ids increase by one. */
 static inline uint64_t tj_read_all(const char *dir, uint64_t from_seq, uint64_t *first,
 				   uint64_t *last, uint64_t *problems)
@@ -111,7 +128,7 @@ static inline uint64_t tj_read_all(const char *dir, uint64_t from_seq, uint64_t 
 
 	if (!r)
 		fail_msg("reader: %s", err);
-	while ((rc = journal_reader_next(r, &rec)) == 1) {
+	while ((rc = tj_next(r, &rec)) == 1) {
 		if (n == 0 && first)
 			*first = rec.seq;
 		if (n)

@@ -26,11 +26,12 @@ size_t event_msg_begin(uint8_t *buf, uint64_t prev)
 	return EVENT_MSG_HDR_LEN;
 }
 
-size_t event_msg_add(uint8_t *buf, size_t cap, const struct journal_record *rec)
+size_t event_msg_add(uint8_t *buf, size_t cap, const uint8_t *rec, size_t len)
 {
-	if (cap < REC_HDR_LEN + (size_t)rec->ev.host_len)
+	if (cap < len)
 		return 0;
-	return rec_encode(buf, rec->seq, rec->append_ns, &rec->ev);
+	memcpy(buf, rec, len);
+	return len;
 }
 
 /* Enters the line just written at the end of out->text, seq after prev; it must follow the

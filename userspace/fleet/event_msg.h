@@ -28,8 +28,10 @@
 /* Writes the header into buf (EVENT_MSG_HDR_LEN bytes); returns its length. */
 size_t event_msg_begin(uint8_t *buf, uint64_t prev);
 
-/* Appends rec at buf[0..cap): its length, or 0 when it does not fit. */
-size_t event_msg_add(uint8_t *buf, size_t cap, const struct journal_record *rec);
+/* Appends a record, len bytes in the journal's framing as the journal holds it (a journal
+   reader's record bytes, or rec_encode()'s), at buf[0..cap): len, or 0 when it does not
+   fit. The appliance copies its journal's bytes: no encoding and no second CRC per event. */
+size_t event_msg_add(uint8_t *buf, size_t cap, const uint8_t *rec, size_t len);
 
 /* A message read: one line per event as the consumer hands it on (the JSON of `events
    export` plus "appliance", and a newline), each with its seq and the seq before it. */

@@ -64,6 +64,9 @@ struct shipper {
 	bool stream_ok;
 	struct journal_reader *rd;
 	struct journal_record held;
+	const uint8_t *held_bytes; /* its journal framing, in the reader's buffer: the reader is
+				      not called while an event is held (next_event()) */
+	size_t held_len;
 	bool have_held;
 	uint64_t prev;            /* seq of the last event read (the next one's "prev") */
 	uint64_t gap_logged;      /* the seq after the last gap counted */
@@ -303,13 +306,14 @@ static void take_rewind(struct shipper *s)
 	reopen_reader(s, from, prev);
 }
 
-/* Appends rec to the message being built, after the header when it is the first (a run of
-   SHIP_BATCH always fits). */
-static void encode(struct shipper *s, const struct journal_record *rec, uint64_t prev)
+/* Appends the held event to the message being built, after the header when it is the first
+   (a run of SHIP_BATCH always fits). */
+static void encode(struct shipper *s, uint64_t prev)
 {
 	if (!s->msg_len)
 		s->msg_len = event_msg_begin(s->msg, prev);
-	s->msg_len += event_msg_add(s->msg + s->msg_len, sizeof(s->msg) - s->msg_len, rec);
+	s->msg_len += event_msg_add(s->msg + s->msg_len, sizeof(s->msg) - s->msg_len,
+				    s->held_bytes, s->held_len);
 }
 
 /* Publishes the message built for first..last, id "<appliance>:<first>" for one event and
@@ -394,6 +398,7 @@ static bool next_event(struct shipper *s)
 	}
 	if (rc <= 0)
 		return false;
+	s->held_bytes = journal_reader_record_bytes(s->rd, &s->held_len);
 	s->have_held = true;
 	return true;
 }
@@ -463,7 +468,7 @@ static enum step build(struct shipper *s)
 				break;
 			}
 		}
-		encode(s, rec, s->prev);
+		encode(s, s->prev);
 		if (!n)
 			s->out_first = rec->seq;
 		s->out_ns[n] = rec->ev.time_ns;

@@ -224,6 +224,12 @@ static int at_end(struct journal_reader *r, enum scan_result res)
 	return rc > 0;
 }
 
+const uint8_t *journal_reader_record_bytes(const struct journal_reader *r, size_t *len)
+{
+	*len = r->scan.rec_len;
+	return r->scan.buf + (r->scan.rec_off - r->scan.buf_off);
+}
+
 int journal_reader_next(struct journal_reader *r, struct journal_record *out)
 {
 	if (!r->open) {

@@ -49,6 +49,10 @@ void journal_reader_on_problem(struct journal_reader *r, journal_problem_fn *fn,
    -errno on a read error. */
 int journal_reader_next(struct journal_reader *r, struct journal_record *out);
 
+/* The bytes of the record the last journal_reader_next() returned, in the journal's
+   framing (*len of them, its CRC checked): valid until the reader is called again. */
+const uint8_t *journal_reader_record_bytes(const struct journal_reader *r, size_t *len);
+
 /* Where the next read starts: segment (first seq) and byte offset; -ENOENT before the
    first segment is opened. For `events verify` to spot an incomplete tail. */
 int journal_reader_position(const struct journal_reader *r, uint64_t *segment,
