@@ -363,7 +363,7 @@ static bool pass_gap(struct shipper *s, const struct journal_record *rec)
 	return ok;
 }
 
-/* STEP_SENT_ALL: a message went out with every event committed so far */
+/* STEP_SENT_ALL: a message went out, and what is left does not make a full one */
 enum step { STEP_SENT, STEP_SENT_ALL, STEP_SKIPPED, STEP_WAIT, STEP_IDLE };
 
 static bool nothing_new(struct shipper *s)
@@ -478,11 +478,25 @@ static enum step build(struct shipper *s)
 		n++;
 	}
 	s->out_n = n;
-	s->out_all = !s->have_held; /* it stopped for want of events, not at a limit */
+	/* it stopped for want of events, not full nor at a gap or the window's end */
+	s->out_all = n < SHIP_BATCH && !s->have_held;
 	if (!n)
 		return STEP_IDLE;
 	mark_sent(s);
 	return STEP_SENT;
+}
+
+/* After a message: whether the events committed and not read yet make a full one (as long
+   a run as a message or the window takes). When they do not, the round ends and they wait
+   POLL_MS for company: under load messages go out full, not one full and one of the
+   remainder per look at the journal. */
+static bool full_run_waiting(struct shipper *s)
+{
+	uint64_t run = SHIP_BATCH < s->win.cap ? SHIP_BATCH : s->win.cap;
+
+	if (s->out_all)
+		return false;
+	return !s->cfg.journal || journal_next_seq(s->cfg.journal) > s->prev + run;
 }
 
 /* Builds a message (unless one waits for the library's queue) and publishes it. */
@@ -512,13 +526,13 @@ static enum step ship_one(struct shipper *s)
 	s->out_n = 0;
 	if (st != NATS_OK)
 		return STEP_WAIT;
-	return s->out_all ? STEP_SENT_ALL : STEP_SENT;
+	return full_run_waiting(s) ? STEP_SENT : STEP_SENT_ALL;
 }
 
-/* Publishes a round of messages; true when it stopped with more to send right away. Once a
-   message has taken every event committed (or there was none) the thread waits POLL_MS, so
-   the next message carries the events of that time instead of a message per commit of the
-   journal writer at the rate they come.
+/* Publishes a round of messages; true when it stopped with more to send right away. Once
+   what is left does not make a full message (or there was nothing) the thread waits
+   POLL_MS, so the next message carries the events of that time instead of a message per
+   commit of the journal writer at the rate they come.
    Waiting for acks (a full window, a gap to pass), it asks the ack handler for a wake-up. */
 static bool ship_round(struct shipper *s)
 {
