@@ -57,7 +57,7 @@ JSON
 ON_PORT=$(free_port)
 OFF_PORT=$(free_port)
 etd_start ship "$ON_PORT" ", \"nats\": {\"servers\": $(nats_json_urls), \"replicas\": 1,
-  \"appliance_id\": \"bench\", \"max_pending\": 1024, \"status_interval_s\": 1}"
+  \"appliance_id\": \"bench\", \"status_interval_s\": 1}"
 ON_PID=$ETD_PID
 etd_start plain "$OFF_PORT"
 OFF_PID=$ETD_PID

@@ -16,7 +16,7 @@ void fleet_settings_default(struct fleet_settings *s)
 	snprintf(s->challenge_bucket, sizeof(s->challenge_bucket), "%s",
 		 FLEET_CHALLENGE_BUCKET_DEFAULT);
 	s->replicas = 3;
-	s->max_pending = 256;
+	s->max_pending = 4096;
 	s->ack_timeout_ms = 5000;
 	s->status_interval_s = 10;
 }

@@ -7,7 +7,7 @@
  *            "stream": "EDGETRACK_EVENTS",               events stream (made if missing)
  *            "replicas": 3,                              its replicas when made here, 1..5
  *            "appliance_id": "pop1-a",                   default: the identity's id
- *            "max_pending": 256,                         unacknowledged publishes, 1..65536
+ *            "max_pending": 4096,                        events unacknowledged, 1..65536
  *            "ack_timeout_ms": 5000,                     a publish unanswered this long is resent
  *            "status_bucket": "edgetrack_status",        KV bucket of appliance status
  *            "status_interval_s": 10,                    status refresh period, 1..3600

@@ -25,6 +25,12 @@
 
 #define SHIP_ROUND        256      /* messages published per loop round at most */
 #define SHIP_BATCH        FLEET_MSG_EVENTS_MAX
+/* Messages unacknowledged at most, besides max_pending events: after a lost publish the
+   consumer holds the messages stored behind it until the resend comes, and this bounds
+   them per appliance (README: --max-ack-pending). Four full messages fill the default
+   window; the rest is room for small ones and for resends while what was in flight on a
+   lost connection times out. */
+#define SHIP_MSGS_PENDING 64
 #define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
 _Static_assert(SHIP_MSG_MAX >= EVENT_MSG_HDR_LEN + (size_t)SHIP_BATCH * REC_MAX_LEN,
 	       "a message holds a whole run of the longest records");
@@ -230,8 +236,7 @@ static int connect_nats(struct shipper *s)
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = s->cfg.set.ack_timeout_ms;
-	/* room for a resent window on top of a window still pending on the old connection */
-	jo.PublishAsync.MaxPending = 2 * (int64_t)s->cfg.set.max_pending;
+	jo.PublishAsync.MaxPending = SHIP_MSGS_PENDING;
 	jo.PublishAsync.AckHandler = on_ack;
 	jo.PublishAsync.AckHandlerClosure = s;
 	jo.PublishAsync.StallWait = 20;
