@@ -194,6 +194,11 @@ check "sync=none: and written within the batch window" eq "$(jcount)" $((recorde
 recorded=$((recorded + 1))
 fill
 until_503 click
+# The worker counts an answered event the disk refused when the failed batch's completion
+# reaches it, which can be just after the first 503 went out: wait (2 s at most) until every
+# answered event is either in the journal or counted as lost.
+settled() { [ "$(($(jcount) + $(counter events_lost)))" -ge $((recorded + ANSWERED)) ]; }
+[ "$ANSWERED" = never ] || for _ in $(seq 100); do settled && break; sleep 0.02; done
 lost=$(counter events_lost)
 echo "    sync=none: answered before the first 503: $ANSWERED, lost: $lost"
 check "sync=none: clicks answer 503 once the disk is full" test "$ANSWERED" != never
