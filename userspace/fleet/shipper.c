@@ -81,7 +81,6 @@ struct shipper {
 	uint8_t msg[SHIP_MSG_MAX];
 	size_t msg_len;
 	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
-	bool out_all;                        /* it holds every event committed when built */
 	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
 };
 
@@ -371,14 +370,12 @@ static bool pass_gap(struct shipper *s, const struct journal_record *rec)
 /* STEP_SENT_ALL: a message went out, and what is left does not make a full one */
 enum step { STEP_SENT, STEP_SENT_ALL, STEP_SKIPPED, STEP_WAIT, STEP_IDLE };
 
-static bool nothing_new(struct shipper *s)
+/* Events the journal has committed and the shipper has not read (the held one included). */
+static uint64_t unread_committed(const struct shipper *s)
 {
-	uint64_t next;
+	uint64_t next = journal_next_seq(s->cfg.journal);
 
-	if (!s->cfg.journal)
-		return false;
-	next = journal_next_seq(s->cfg.journal);
-	return next && s->prev + 1 >= next;
+	return next > s->prev + 1 ? next - 1 - s->prev : 0;
 }
 
 /* The next event into held (unless one is held already); false when there is none yet. */
@@ -392,7 +389,7 @@ static bool next_event(struct shipper *s)
 	   shipped and then lost with the page cache would have its seq used again. This also
 	   spares the reader its search for the end of the records through the writer's
 	   zero-filled reserve every time it reaches it. */
-	if (nothing_new(s))
+	if (!unread_committed(s))
 		return false;
 	rc = s->rd ? journal_reader_next(s->rd, &s->held) : 0;
 	if (rc < 0) {
@@ -483,8 +480,6 @@ static enum step build(struct shipper *s)
 		n++;
 	}
 	s->out_n = n;
-	/* it stopped for want of events, not full nor at a gap or the window's end */
-	s->out_all = n < SHIP_BATCH && !s->have_held;
 	if (!n)
 		return STEP_IDLE;
 	mark_sent(s);
@@ -495,13 +490,9 @@ static enum step build(struct shipper *s)
    a run as a message or the window takes). When they do not, the round ends and they wait
    POLL_MS for company: under load messages go out full, not one full and one of the
    remainder per look at the journal. */
-static bool full_run_waiting(struct shipper *s)
+static bool full_run_waiting(const struct shipper *s)
 {
-	uint64_t run = SHIP_BATCH < s->win.cap ? SHIP_BATCH : s->win.cap;
-
-	if (s->out_all)
-		return false;
-	return !s->cfg.journal || journal_next_seq(s->cfg.journal) > s->prev + run;
+	return unread_committed(s) >= (SHIP_BATCH < s->win.cap ? SHIP_BATCH : s->win.cap);
 }
 
 /* Builds a message (unless one waits for the library's queue) and publishes it. */
@@ -574,8 +565,7 @@ static void store_cursor(struct shipper *s, bool force)
 		return;
 	}
 	s->stored = floor;
-	if (s->cfg.journal)
-		journal_hold_from(s->cfg.journal, floor + 1);
+	journal_hold_from(s->cfg.journal, floor + 1);
 }
 
 /* Age of the oldest event not acknowledged yet (under mu). */
@@ -594,8 +584,7 @@ static void status_fill_own(struct shipper *s, struct ship_status_in *in)
 {
 	struct journal_stats js = { 0 };
 
-	if (s->cfg.journal)
-		journal_stats_get(s->cfg.journal, &js);
+	journal_stats_get(s->cfg.journal, &js);
 	in->id = s->id;
 	in->version = s->cfg.version;
 	in->now_s = (uint64_t)time(NULL);
@@ -742,8 +731,7 @@ struct shipper *shipper_start(const struct shipper_config *c, char *err, size_t 
 		return NULL;
 	}
 	s->stored = cursor;
-	if (c->journal)
-		journal_hold_from(c->journal, cursor + 1);
+	journal_hold_from(c->journal, cursor + 1);
 	if (pthread_create(&s->thread, NULL, run, s)) {
 		err_set(err, errlen, "cannot start the shipper thread");
 		shipper_stop(s);

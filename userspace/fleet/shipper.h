@@ -38,7 +38,7 @@ struct shipper_config {
 	const char *journal_dir;
 	const char *state_dir;      /* <data_dir>/fleet: the cursor */
 	const char *version;
-	struct journal *journal;    /* hold and counters; may be NULL in tests */
+	struct journal *journal;    /* the running journal: committed seq, hold, counters */
 	shipper_status_fn *status_fill;
 	void *status_arg;
 };
