@@ -117,7 +117,7 @@ ifeq ($(CONFIG_XDP),y)
 LDLIBS    += -lbpf -lelf -lz
 endif
 ifeq ($(CONFIG_FLEET),y)
-LDLIBS    += -lnats
+LDLIBS    += -lnats -llz4
 endif
 
 ifeq ($(SANITIZE),1)

@@ -10,7 +10,7 @@ liburing-dev libssl-dev openssl libjansson-dev libcmocka-dev
 libbpf-dev libelf-dev zlib1g-dev bpftool
 libmbedtls-dev libcurl4-openssl-dev libc-ares-dev pebble
 libsodium-dev minisign
-libnats-dev nats-server
+libnats-dev liblz4-dev nats-server
 curl wrk nginx-light nghttp2-client iproute2 procps util-linux xdp-tools
 "
 
@@ -43,7 +43,7 @@ squashfs-tools e2fsprogs dosfstools mtools grub-common rauc
 cpio bc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 libc6-dev:arm64 liburing-dev:arm64 libjansson-dev:arm64 libssl-dev:arm64 libbpf-dev:arm64
 libelf-dev:arm64 zlib1g-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64
-libc-ares-dev:arm64 libsodium-dev:arm64 libpsl-dev:arm64 libnats-dev:arm64
+libc-ares-dev:arm64 libsodium-dev:arm64 libpsl-dev:arm64 libnats-dev:arm64 liblz4-dev:arm64
 "
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	[ "$(id -u)" -ne 0 ] && ADD_SUDO=sudo || ADD_SUDO=""

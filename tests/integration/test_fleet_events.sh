@@ -5,7 +5,9 @@
 # runs one NATS node is killed and restarted, one appliance is killed with SIGKILL and
 # restarted, and so is the consumer. Then every NATS node is stopped: the appliances keep
 # serving and journaling, and when the cluster is back the backlog drains. Every journaled
-# event must reach the consumer's output exactly once, in seq order per appliance.
+# event must reach the consumer's output exactly once, in seq order per appliance. app-a
+# sends its messages LZ4-compressed (the default), app-b with "compress": false, as firmware
+# of before it did: one consumer reads both.
 #   FLEET_SOAK=1 (make soak) runs longer with more load.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=scripts/lib/nats.sh
@@ -30,7 +32,7 @@ echo "    [${SECONDS}s] nats cluster: $NATS_URLS"
 
 # ---------------------------------------------------------------- appliances
 declare -A PORT PID
-appliance_config() { # NAME
+appliance_config() { # NAME COMPRESS
 	local n=$1
 	PORT[$n]=$(free_port)
 	cat >"$T/$n.json" <<JSON
@@ -41,7 +43,8 @@ appliance_config() { # NAME
   "keys": [{"id": 1, "secret": "$KEY1", "current": true}],
   "domains": [{"name": "$H"}],
   "nats": {"servers": $(nats_json_urls), "replicas": 3, "appliance_id": "$n",
-           "max_pending": 128, "ack_timeout_ms": 2000, "status_interval_s": 1}
+           "max_pending": 128, "ack_timeout_ms": 2000, "status_interval_s": 1,
+           "compress": $2}
 }
 JSON
 }
@@ -59,8 +62,9 @@ shipped() { # NAME: its stored cursor
 	sed -n 's/^last_seq=//p' "$T/$1/fleet/cursor" 2>/dev/null || echo 0
 }
 
+appliance_config app-a true
+appliance_config app-b false
 for n in app-a app-b; do
-	appliance_config "$n"
 	start_appliance "$n" || die "$n did not start"
 done
 
@@ -155,6 +159,17 @@ check "the backlog drained (in $((SECONDS - t0))s)" all_consumed
 "$ETCTL" fleet status --nats "$NATS_URLS" >"$T/status.out" 2>&1
 sed 's/^/    /' "$T/status.out"
 check "fleet status lists both appliances" bash -c "grep -q '^app-a ' '$T/status.out' && grep -q '^app-b ' '$T/status.out'"
+
+# bytes of journal records published, and of the messages that carried them
+fleet_bytes() { # NAME
+	"$ETCTL" --socket "$T/$1/control.sock" status |
+		sed -n 's/.*"bytes_records":\([0-9]*\),"bytes_sent":\([0-9]*\).*/\1 \2/p'
+}
+read -r ra sa <<<"$(fleet_bytes app-a)"
+read -r rb sb <<<"$(fleet_bytes app-b)"
+echo "    record bytes / message bytes: app-a $ra / $sa, app-b $rb / $sb"
+check "app-a's messages are compressed, app-b's are not" \
+	bash -c "[ ${sa:-0} -gt 0 ] && [ $((sa * 2)) -lt ${ra:-0} ] && [ ${sb:-0} -ge ${rb:-1} ]"
 
 kill -TERM "$CONSUMER"
 wait "$CONSUMER"

@@ -261,6 +261,13 @@ static void settings(void **state)
 	assert_int_equal(s.replicas, 1);
 	assert_string_equal(s.stream, "EDGETRACK_EVENTS");
 	assert_string_equal(s.appliance_id, "pop-1");
+	assert_true(s.compress);
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"compress\": false}", &s, err,
+			       sizeof(err)), 0);
+	assert_false(s.compress);
+	assert_int_equal(parse("{\"servers\": [\"nats://x\"], \"compress\": 1}", &s, err,
+			       sizeof(err)), -1);
+	assert_non_null(strstr(err, "nats.compress: must be true or false"));
 	assert_int_equal(parse("{\"servers\": []}", &s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "nats.servers"));
 	assert_int_equal(parse("{\"servers\": [\"http://x\"]}", &s, err, sizeof(err)), -1);
@@ -538,6 +545,82 @@ static void msg_damaged(void **state)
 	event_lines_free(&l);
 }
 
+/* Version 2: the same lines as the version 1 message it was packed from, in fewer bytes. */
+static void msg_packed(void **state)
+{
+	static struct event_lines l, l1;
+	static uint8_t buf[FLEET_MSG_EVENTS_MAX * 512], z[FLEET_MSG_EVENTS_MAX * 512];
+	size_t len = msg_build(buf, sizeof(buf), 4, 7, 9), zlen;
+
+	(void)state;
+	zlen = event_msg_pack(z, sizeof(z), buf, len);
+	assert_true(zlen > 0 && zlen < len);
+	assert_int_equal(z[4], 2);
+	assert_int_equal(event_msg_read(&l, "pop-1", z, zlen), 0);
+	assert_int_equal(l.n, 3);
+	expect_line(&l, 0, 7, 4);
+	expect_line(&l, 2, 9, 8);
+	/* a full run: the lines of both forms are the same bytes */
+	len = msg_build(buf, sizeof(buf), 0, 1, FLEET_MSG_EVENTS_MAX);
+	zlen = event_msg_pack(z, sizeof(z), buf, len);
+	assert_true(zlen > 0 && zlen * 2 < len);
+	assert_int_equal(event_msg_read(&l, "pop-1", z, zlen), 0);
+	assert_int_equal(event_msg_read(&l1, "pop-1", buf, len), 0);
+	assert_int_equal(l.n, FLEET_MSG_EVENTS_MAX);
+	assert_int_equal(l.text.len, l1.text.len);
+	assert_memory_equal(l.text.p, l1.text.p, l.text.len);
+	/* no room to be shorter than the message: sent as it is */
+	assert_int_equal(event_msg_pack(z, 40, buf, len), 0);
+	event_lines_free(&l);
+	event_lines_free(&l1);
+}
+
+static void msg_packed_damaged(void **state)
+{
+	static struct event_lines l, l1;
+	static uint8_t buf[FLEET_MSG_EVENTS_MAX * 512], z[FLEET_MSG_EVENTS_MAX * 512],
+		bad[FLEET_MSG_EVENTS_MAX * 512];
+	size_t len = msg_build(buf, sizeof(buf), 4, 7, 30), zlen, same = 0;
+	uint32_t n;
+
+	(void)state;
+	zlen = event_msg_pack(z, sizeof(z), buf, len);
+	assert_true(zlen > 0);
+	expect_bad(&l, z, EVENT_MSG_HDR_LEN + 4); /* a length, no block */
+	expect_bad(&l, z, zlen - 1);              /* the block cut short */
+	/* a byte changed anywhere but prev: refused, or (a match's offset now pointing at the
+	   same bytes elsewhere) the very same lines; the records' CRCs see to that */
+	assert_int_equal(event_msg_read(&l1, "pop-1", buf, len), 0);
+	for (size_t at = 0; at < zlen; at++) {
+		if (at >= 8 && at < EVENT_MSG_HDR_LEN)
+			continue;
+		memcpy(bad, z, zlen);
+		bad[at] ^= 0x20;
+		if (at >= EVENT_MSG_HDR_LEN + 4 && event_msg_read(&l, "pop-1", bad, zlen) == 0) {
+			same++;
+			assert_int_equal(l.text.len, l1.text.len);
+			assert_memory_equal(l.text.p, l1.text.p, l.text.len);
+			continue;
+		}
+		expect_bad(&l, bad, zlen);
+	}
+	assert_true(same < zlen / 8);
+	/* a stated length other than the block's, and one past any message's records */
+	for (int i = 0; i < 3; i++) {
+		memcpy(bad, z, zlen);
+		memcpy(&n, bad + EVENT_MSG_HDR_LEN, 4);
+		n = i == 0 ? n - 1 : i == 1 ? n + 1 : (uint32_t)(FLEET_MSG_EVENTS_MAX * REC_MAX_LEN + 1);
+		memcpy(bad + EVENT_MSG_HDR_LEN, &n, 4);
+		expect_bad(&l, bad, zlen);
+	}
+	/* an unknown version */
+	memcpy(bad, z, zlen);
+	bad[4] = 3;
+	expect_bad(&l, bad, zlen);
+	event_lines_free(&l);
+	event_lines_free(&l1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +638,8 @@ int main(void)
 		cmocka_unit_test(msg_records),
 		cmocka_unit_test(msg_json_lines),
 		cmocka_unit_test(msg_damaged),
+		cmocka_unit_test(msg_packed),
+		cmocka_unit_test(msg_packed_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

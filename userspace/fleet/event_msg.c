@@ -7,11 +7,16 @@
 
 #include <endian.h>
 #include <jansson.h>
+#include <lz4.h>
 #include <stdbool.h>
 #include <string.h>
 
 #define EVENT_MSG_MAGIC   "ETEM"
 #define EVENT_MSG_VERSION 1
+#define EVENT_MSG_LZ4     2
+#define EVENT_MSG_LZ4_HDR (EVENT_MSG_HDR_LEN + 4)
+/* the records of a message at most: a run of the longest ones */
+#define EVENT_MSG_RECORDS_MAX ((size_t)FLEET_MSG_EVENTS_MAX * REC_MAX_LEN)
 /* one event's line: every byte of host and appliance escaped as \u00XX fits */
 #define LINE_MAX_LEN      4096
 
@@ -32,6 +37,29 @@ size_t event_msg_add(uint8_t *buf, size_t cap, const uint8_t *rec, size_t len)
 		return 0;
 	memcpy(buf, rec, len);
 	return len;
+}
+
+size_t event_msg_pack(uint8_t *out, size_t cap, const uint8_t *msg, size_t len)
+{
+	size_t n = len - EVENT_MSG_HDR_LEN;
+	uint32_t le = htole32((uint32_t)n);
+	int z;
+
+	if (len <= EVENT_MSG_LZ4_HDR || n > EVENT_MSG_RECORDS_MAX)
+		return 0;
+	if (cap > len)
+		cap = len; /* only a shorter message is worth it */
+	if (cap <= EVENT_MSG_LZ4_HDR)
+		return 0;
+	z = LZ4_compress_default((const char *)msg + EVENT_MSG_HDR_LEN,
+				 (char *)out + EVENT_MSG_LZ4_HDR, (int)n,
+				 (int)(cap - EVENT_MSG_LZ4_HDR - 1));
+	if (z <= 0)
+		return 0;
+	memcpy(out, msg, EVENT_MSG_HDR_LEN);
+	out[4] = EVENT_MSG_LZ4;
+	memcpy(out + EVENT_MSG_HDR_LEN, &le, 4);
+	return EVENT_MSG_LZ4_HDR + (size_t)z;
 }
 
 /* Enters the line just written at the end of out->text, seq after prev; it must follow the
@@ -61,24 +89,60 @@ static int record_line(struct event_lines *out, const char *appliance,
 	return add_line(out, off, rec->seq, prev);
 }
 
-static int read_records(struct event_lines *out, const char *appliance, const uint8_t *p,
-			size_t len)
+/* The records p[0..len), the first one after prev. */
+static int read_records(struct event_lines *out, const char *appliance, uint64_t prev,
+			const uint8_t *p, size_t len)
 {
 	struct journal_record rec;
-	uint64_t prev, le;
 	size_t at, rlen;
 
-	if (len <= EVENT_MSG_HDR_LEN || p[4] != EVENT_MSG_VERSION || p[5] || p[6] || p[7])
-		return -1;
-	memcpy(&le, p + 8, 8);
-	prev = le64toh(le);
-	for (at = EVENT_MSG_HDR_LEN; at < len; at += rlen) {
+	for (at = 0; at < len; at += rlen) {
 		if (rec_decode(p + at, len - at, &rec, &rlen) != REC_OK ||
 		    (out->n && rec.seq != prev + 1) || record_line(out, appliance, &rec, prev))
 			return -1;
 		prev = rec.seq;
 	}
 	return 0;
+}
+
+/* A version 2 message's records into out->records: NULL when the block is damaged or does
+   not hold exactly the length its header states (at most a run of the longest records). */
+static const uint8_t *unpack(struct event_lines *out, const uint8_t *p, size_t len, size_t *n)
+{
+	uint32_t le;
+	uint8_t *at;
+
+	if (len <= EVENT_MSG_LZ4_HDR)
+		return NULL;
+	memcpy(&le, p + EVENT_MSG_HDR_LEN, 4);
+	*n = le32toh(le);
+	mbuf_reset(&out->records);
+	if (!*n || *n > EVENT_MSG_RECORDS_MAX ||
+	    !(at = (uint8_t *)mbuf_room(&out->records, *n)))
+		return NULL;
+	if (LZ4_decompress_safe((const char *)p + EVENT_MSG_LZ4_HDR, (char *)at,
+				(int)(len - EVENT_MSG_LZ4_HDR), (int)*n) != (int)*n)
+		return NULL;
+	return at;
+}
+
+static int read_msg(struct event_lines *out, const char *appliance, const uint8_t *p,
+		    size_t len)
+{
+	const uint8_t *recs = p + EVENT_MSG_HDR_LEN;
+	size_t n = len - EVENT_MSG_HDR_LEN;
+	uint64_t le;
+
+	if (len <= EVENT_MSG_HDR_LEN || p[5] || p[6] || p[7])
+		return -1;
+	if (p[4] == EVENT_MSG_LZ4)
+		recs = unpack(out, p, len, &n);
+	else if (p[4] != EVENT_MSG_VERSION)
+		return -1;
+	if (!recs)
+		return -1;
+	memcpy(&le, p + 8, 8);
+	return read_records(out, appliance, le64toh(le), recs, n);
 }
 
 /* ---------------------------------------------------------------- JSON lines */
@@ -137,7 +201,7 @@ int event_msg_read(struct event_lines *out, const char *appliance, const void *d
 
 	out->n = 0;
 	mbuf_reset(&out->text);
-	rc = records ? read_records(out, appliance, data, len)
+	rc = records ? read_msg(out, appliance, data, len)
 		     : read_json_lines(out, appliance, data, len);
 	if (rc || !out->n) {
 		out->n = 0;
@@ -149,5 +213,6 @@ int event_msg_read(struct event_lines *out, const char *appliance, const void *d
 void event_lines_free(struct event_lines *l)
 {
 	mbuf_free(&l->text);
+	mbuf_free(&l->records);
 	l->n = 0;
 }

@@ -17,6 +17,7 @@ void fleet_settings_default(struct fleet_settings *s)
 		 FLEET_CHALLENGE_BUCKET_DEFAULT);
 	s->replicas = 3;
 	s->max_pending = 4096;
+	s->compress = true;
 	s->ack_timeout_ms = 5000;
 	s->status_interval_s = 10;
 }
@@ -43,6 +44,18 @@ static int get_u32(const json_t *o, const char *key, uint32_t min, uint32_t max,
 		return err_set(err, errlen, "nats.%s: must be an integer between %u and %u", key,
 			       min, max);
 	*out = (uint32_t)n;
+	return 0;
+}
+
+static int get_bool(const json_t *o, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return err_set(err, errlen, "nats.%s: must be true or false", key);
+	*out = json_is_true(v);
 	return 0;
 }
 
@@ -99,8 +112,8 @@ int fleet_settings_parse(const json_t *obj, struct fleet_settings *out, char *er
 			 size_t errlen)
 {
 	static const char *const known[] = { "servers", "stream", "replicas", "appliance_id",
-					     "max_pending", "ack_timeout_ms", "status_bucket",
-					     "status_interval_s", "bundle_bucket",
+					     "max_pending", "compress", "ack_timeout_ms",
+					     "status_bucket", "status_interval_s", "bundle_bucket",
 					     "challenge_bucket", NULL };
 	struct fleet_settings s = *out;
 	uint32_t replicas = s.replicas;
@@ -122,6 +135,7 @@ int fleet_settings_parse(const json_t *obj, struct fleet_settings *out, char *er
 		     err, errlen) || distinct_buckets(&s, err, errlen) ||
 	    get_u32(obj, "replicas", 1, 5, &replicas, err, errlen) ||
 	    get_u32(obj, "max_pending", 1, 65536, &s.max_pending, err, errlen) ||
+	    get_bool(obj, "compress", &s.compress, err, errlen) ||
 	    get_u32(obj, "ack_timeout_ms", 100, 600000, &s.ack_timeout_ms, err, errlen) ||
 	    get_u32(obj, "status_interval_s", 1, 3600, &s.status_interval_s, err, errlen))
 		return -1;

@@ -8,6 +8,8 @@
  *            "replicas": 3,                              its replicas when made here, 1..5
  *            "appliance_id": "pop1-a",                   default: the identity's id
  *            "max_pending": 4096,                        events unacknowledged, 1..65536
+ *            "compress": true,                           messages LZ4-compressed (event_msg.h);
+ *                                                        false for consumers that predate it
  *            "ack_timeout_ms": 5000,                     a publish unanswered this long is resent
  *            "status_bucket": "edgetrack_status",        KV bucket of appliance status
  *            "status_interval_s": 10,                    status refresh period, 1..3600
@@ -18,6 +20,7 @@
 #define ET_FLEET_FLEET_SETTINGS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +42,7 @@ struct fleet_settings {
 	unsigned replicas;
 	char appliance_id[FLEET_NAME_MAX + 1]; /* empty: the identity's */
 	uint32_t max_pending;
+	bool compress;
 	uint32_t ack_timeout_ms;
 	char status_bucket[FLEET_NAME_MAX + 1];
 	uint32_t status_interval_s;

@@ -80,6 +80,8 @@ struct shipper {
 	/* the message being built: a run of consecutive events (fleet/event_msg.h) */
 	uint8_t msg[SHIP_MSG_MAX];
 	size_t msg_len;
+	uint8_t packed[SHIP_MSG_MAX]; /* msg compressed (event_msg_pack), when that is shorter */
+	size_t sent_len;              /* what publish() handed over of msg or packed */
 	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
 	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
 };
@@ -325,7 +327,9 @@ static void encode(struct shipper *s, uint64_t prev)
 static natsStatus publish(struct shipper *s, uint64_t first, uint64_t last)
 {
 	char msgid[FLEET_NAME_MAX + 48];
+	const uint8_t *body = s->msg;
 	natsMsg *m = NULL;
+	size_t n = 0;
 	jsPubOptions po;
 	natsStatus st;
 
@@ -336,11 +340,18 @@ static natsStatus publish(struct shipper *s, uint64_t first, uint64_t last)
 	jsPubOptions_Init(&po);
 	po.MsgId = msgid;
 	po.MaxWait = s->cfg.set.ack_timeout_ms;
-	/* natsMsg_Create copies the text: the buffer is the shipper's, reused */
-	st = natsMsg_Create(&m, s->subject, NULL, (const char *)s->msg, (int)s->msg_len);
+	if (s->cfg.set.compress)
+		n = event_msg_pack(s->packed, sizeof(s->packed), s->msg, s->msg_len);
+	if (n)
+		body = s->packed;
+	else
+		n = s->msg_len;
+	/* natsMsg_Create copies the text: the buffers are the shipper's, reused */
+	st = natsMsg_Create(&m, s->subject, NULL, (const char *)body, (int)n);
 	if (st == NATS_OK)
 		st = js_PublishMsgAsync(s->js, &m, &po);
 	natsMsg_Destroy(m);
+	s->sent_len = n;
 	return st;
 }
 
@@ -511,6 +522,8 @@ static enum step ship_one(struct shipper *s)
 	pthread_mutex_lock(&s->mu);
 	if (st == NATS_OK) {
 		s->st.published += s->out_n;
+		s->st.bytes_records += s->msg_len - EVENT_MSG_HDR_LEN;
+		s->st.bytes_sent += s->sent_len;
 	} else {
 		for (uint64_t seq = s->out_first; seq <= s->out_last; seq++)
 			ship_window_failed(&s->win, seq);

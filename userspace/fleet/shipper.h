@@ -12,9 +12,10 @@
  * reconnect or a publish error shipping resumes right after it. The journal keeps every
  * segment holding an event above the cursor (journal_hold_from).
  *
- * Each event is the JSON of `edgetrackctl events export` plus "appliance" and "prev", the
- * seq of the event before it in this appliance's journal, so a consumer can tell a gap that
- * will be filled by a resend from events that never existed (hwm.h).
+ * A message carries a run of consecutive events in the journal's own framing, LZ4-compressed
+ * (event_msg.h), with "prev", the seq of the event before the run in this appliance's
+ * journal, so a consumer can tell a gap that will be filled by a resend from events that
+ * never existed (hwm.h).
  */
 #ifndef ET_FLEET_SHIPPER_H
 #define ET_FLEET_SHIPPER_H
@@ -62,6 +63,8 @@ struct shipper_stats {
 	uint64_t failed;      /* publish errors and timeouts */
 	uint64_t rewinds;     /* resends from the cursor */
 	uint64_t gap_events;  /* seqs missing from the journal (damaged or deleted) */
+	uint64_t bytes_records; /* journal record bytes published, resends included */
+	uint64_t bytes_sent;  /* the messages' bytes that carried them (compressed) */
 	bool connected;
 };
 

@@ -310,11 +310,12 @@ void fleet_link_status(struct server *srv, json_t *o)
 	if (!srv->shipper)
 		return;
 	shipper_stats_get(srv->shipper, &st);
-	json_object_set_new(o, "fleet", json_pack("{sIsIsIsIsIsIsb}",
+	json_object_set_new(o, "fleet", json_pack("{sIsIsIsIsIsIsIsIsb}",
 		"shipped_seq", (json_int_t)st.cursor, "published", (json_int_t)st.published,
 		"acked", (json_int_t)st.acked, "failed", (json_int_t)st.failed,
 		"rewinds", (json_int_t)st.rewinds, "gap_events", (json_int_t)st.gap_events,
-		"connected", (int)st.connected));
+		"bytes_records", (json_int_t)st.bytes_records,
+		"bytes_sent", (json_int_t)st.bytes_sent, "connected", (int)st.connected));
 }
 
 void fleet_link_stop(struct server *srv)
