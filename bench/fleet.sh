@@ -63,6 +63,10 @@ etd_start plain "$OFF_PORT"
 OFF_PID=$ETD_PID
 
 CLICK=$(click_token)
+# the measured runs click 1,000 tokens in turn (the warm-ups one): the events then differ
+# in message, recipient and link as a point of presence's do, and so do the bytes shipped
+click_paths 1000 >"$T/paths"
+WRK_PATHS=$T/paths
 
 # progress: "<events made durable> <shipped seq>" from one status call (one instant)
 progress() {
@@ -75,9 +79,11 @@ shipped() { progress | cut -d' ' -f2; }
 # ship_run: a click run on the shipping edgetrackd; between 1 s after its start and 1 s
 # before its end, the journal's and the shipper's progress are sampled together (the
 # shipper's in-memory cursor, which trails the journal by the ship lag at both ends).
-# Records "ship <journaled/s> <shipped/s>" and "on <run_wrk fields>".
+# Records "ship <journaled/s> <shipped/s>" and "on <run_wrk fields>", and adds nats-server's
+# CPU ticks over the run to NATS_TICKS.
 ship_run() {
-	local url="http://127.0.0.1:$ON_PORT/c/$CLICK" p0 p1 t0 t1
+	local url="http://127.0.0.1:$ON_PORT/c/$CLICK" p0 p1 t0 t1 n0
+	n0=$(cpu_ticks "${NATS_PID[1]}")
 	(run_wrk "$CONNS" "$url" $((SECS + 2)) "$ON_PID" >"$T/on.wrk") &
 	sleep 1
 	p0=$(progress) t0=$(date +%s.%N)
@@ -88,6 +94,7 @@ ship_run() {
 		split(p0, a, " "); split(p1, b, " "); t = t1 - t0
 		printf "%.0f %.0f", (b[1] - a[1]) / t, (b[2] - a[2]) / t }')"
 	record on "$(cat "$T/on.wrk")"
+	NATS_TICKS=$((NATS_TICKS + $(cpu_ticks "${NATS_PID[1]}") - n0))
 }
 
 note "$(nproc) CPUs, edgetrackd on CPU $SERVER_CPU, wrk and nats-server on CPU $CLIENT_CPU; wrk -t1 -c$CONNS, ${SECS}s windows"
@@ -105,6 +112,7 @@ ship_ticks() {
 	echo "$ship $rest"
 }
 ticks0=$(ship_ticks)
+NATS_TICKS=0
 for r in $(seq "$ROUNDS"); do
 	note "round $r/$ROUNDS"
 	ship_run
@@ -112,9 +120,9 @@ for r in $(seq "$ROUNDS"); do
 done
 
 ticks1=$(ship_ticks)
-note "$(awk -v a="$ticks0" -v b="$ticks1" 'BEGIN { split(a, x, " "); split(b, y, " ")
-	s = y[1] - x[1]; r = y[2] - x[2]
-	printf "over the shipping runs: shipper threads %d ticks, serving threads %d (shipping %.1f%% of edgetrackd CPU)", s, r, s * 100 / (s + r) }')"
+note "$(awk -v a="$ticks0" -v b="$ticks1" -v n="$NATS_TICKS" -v w=$((ROUNDS * (SECS + 2) * HZ)) 'BEGIN {
+	split(a, x, " "); split(b, y, " "); s = y[1] - x[1]; r = y[2] - x[2]
+	printf "over the shipping runs: shipper threads %d ticks, serving threads %d (shipping %.1f%% of edgetrackd CPU); nats-server %d ticks, %.1f%% of CPU '"$CLIENT_CPU"', which wrk shares", s, r, s * 100 / (s + r), n, n * 100 / w }')"
 
 # the whole backlog reaches the stream before the lag is read
 for _ in $(seq 600); do [ "$(shipped)" -ge "$(journaled)" ] && break; sleep 0.05; done

@@ -120,13 +120,15 @@ client_busy() {
 
 # run_wrk CONNS URL SECONDS PID...: prints "rps p99_ms requests cpu_us_per_req", and on
 # stderr how busy wrk kept its own CPU (near 100%: the client is the ceiling, and the CPU
-# figures are the ones that compare the servers).
+# figures are the ones that compare the servers). With WRK_PATHS (a file of paths, one per
+# line) the requests take those paths in turn instead of URL's (bench/paths.lua).
 run_wrk() {
 	local conns=$1 url=$2 secs=$3 out t0 t1
 	shift 3
 	t0=$(cpu_ticks "$@")
 	out=$( (taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${secs}s" --latency \
-		-H "Host: $HOST" "$url" && times) )
+		${WRK_PATHS:+-s "$top/bench/paths.lua"} -H "Host: $HOST" "$url" \
+		${WRK_PATHS:+-- "$WRK_PATHS"} && times) )
 	t1=$(cpu_ticks "$@")
 	if grep -q 'Non-2xx or 3xx' <<<"$out"; then
 		echo "$out" >&2
@@ -158,6 +160,16 @@ click_token() {
 open_token() {
 	"$build/edgetrackctl" token encode --host "$HOST" --key-id 1 --key "$KEY" --kind open \
 		--message 4242 --recipient 77
+}
+# click_paths N: N click paths ("/c/<token>"), each of another message, recipient and link,
+# for WRK_PATHS: the events of a run then differ as a point of presence's do.
+click_paths() {
+	local i
+	for i in $(seq "$1"); do
+		printf '/c/%s\n' "$("$build/edgetrackctl" token encode --host "$HOST" --key-id 1 \
+			--key "$KEY" --kind click --message $((90000 + i * 13)) \
+			--recipient $((5000000 + i * 7919)) --link $((i % 12)) --url "$DEST")"
+	done
 }
 
 # request_line PATH: what s_time -www sends, made a complete HTTP/1.1 request with a Host
