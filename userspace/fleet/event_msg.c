@@ -41,16 +41,15 @@ size_t event_msg_add(uint8_t *buf, size_t cap, const uint8_t *rec, size_t len)
 
 size_t event_msg_pack(uint8_t *out, size_t cap, const uint8_t *msg, size_t len)
 {
-	size_t n = len - EVENT_MSG_HDR_LEN;
-	uint32_t le = htole32((uint32_t)n);
+	uint32_t le;
+	size_t n;
 	int z;
 
-	if (len <= EVENT_MSG_LZ4_HDR || n > EVENT_MSG_RECORDS_MAX)
-		return 0;
 	if (cap > len)
 		cap = len; /* only a shorter message is worth it */
-	if (cap <= EVENT_MSG_LZ4_HDR)
+	if (cap <= EVENT_MSG_LZ4_HDR + 1 || len - EVENT_MSG_HDR_LEN > EVENT_MSG_RECORDS_MAX)
 		return 0;
+	n = len - EVENT_MSG_HDR_LEN;
 	z = LZ4_compress_default((const char *)msg + EVENT_MSG_HDR_LEN,
 				 (char *)out + EVENT_MSG_LZ4_HDR, (int)n,
 				 (int)(cap - EVENT_MSG_LZ4_HDR - 1));
@@ -58,6 +57,7 @@ size_t event_msg_pack(uint8_t *out, size_t cap, const uint8_t *msg, size_t len)
 		return 0;
 	memcpy(out, msg, EVENT_MSG_HDR_LEN);
 	out[4] = EVENT_MSG_LZ4;
+	le = htole32((uint32_t)n);
 	memcpy(out + EVENT_MSG_HDR_LEN, &le, 4);
 	return EVENT_MSG_LZ4_HDR + (size_t)z;
 }
@@ -130,11 +130,12 @@ static int read_msg(struct event_lines *out, const char *appliance, const uint8_
 		    size_t len)
 {
 	const uint8_t *recs = p + EVENT_MSG_HDR_LEN;
-	size_t n = len - EVENT_MSG_HDR_LEN;
+	size_t n;
 	uint64_t le;
 
 	if (len <= EVENT_MSG_HDR_LEN || p[5] || p[6] || p[7])
 		return -1;
+	n = len - EVENT_MSG_HDR_LEN;
 	if (p[4] == EVENT_MSG_LZ4)
 		recs = unpack(out, p, len, &n);
 	else if (p[4] != EVENT_MSG_VERSION)

@@ -10,10 +10,10 @@
  *  16 version 2: u32 the length of those records, then the records as one LZ4 block
  *
  * Version 2 is what the appliance sends unless "compress" is off or LZ4 saves nothing: the
- * records hold counters and ids that repeat from one event to the next, and about half their
- * bytes go (measured in README). Every byte saved is one the uplink, each of the stream's
- * replicas and nats-server's own per-byte work do not see; compressing costs the appliance
- * less than copying the saved bytes on through the NATS client and the socket.
+ * records hold counters and ids that repeat from one event to the next, and half their bytes
+ * or more go. Every byte saved is one the uplink, each of the stream's replicas and
+ * nats-server's own per-byte work do not see; the shipper pays about a sixth more CPU per
+ * event for it (bench/README.md).
  *
  * The appliance is the subject's last token. Records rather than JSON lines because the
  * shipper runs on the appliance's serving core: they are under half the lines' bytes and
