@@ -5,7 +5,8 @@
 # failing --exec command gets its events again and each exactly once when it succeeds;
 # retention keeps unshipped segments while NATS is gone and lets them go once shipped; a
 # damaged record is a gap the shipper reports and the consumers do not wait for;
-# `fleet status` shows the appliance and flags it stale once it stops refreshing.
+# `fleet status` shows the appliance and flags it stale once it stops refreshing; /metrics
+# shows the shipper cut off and its backlog, then caught up with the gap passed over.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=scripts/lib/nats.sh
 . "$(dirname "$0")/../../scripts/lib/nats.sh"
@@ -73,10 +74,19 @@ check "a consumer started before the stream waits for it" \
 	wait_until 10 "consume_waiting" grep -q consume_waiting "$T/consume1.log"
 
 rm -rf "$T/data"
-PORT=$(free_port)
+PORT=$(free_port) MPORT=$(free_port)
 write_config "$T/fleet.json" "$PORT" ", \"nats\": {\"servers\": $(nats_json_urls), \"replicas\": 1,
   \"appliance_id\": \"edge-1\", \"status_interval_s\": 1, \"max_pending\": 16},
-  \"journal\": {\"segment_bytes\": 4096, \"retain_bytes\": 1, \"segment_age_s\": 0}"
+  \"journal\": {\"segment_bytes\": 4096, \"retain_bytes\": 1, \"segment_age_s\": 0},
+  \"metrics\": {\"listen\": \"127.0.0.1:$MPORT\"}"
+# metric NAME [LABELS]: the sample's value in the exposition
+metric() {
+	local name=$1
+	[ -n "${2:-}" ] && name="$1{$2}"
+	curl -sf "http://127.0.0.1:$MPORT/metrics" | awk -v n="$name" '$1 == n { print $2 }'
+}
+metric_is() { [ "$(metric "$1" "${3:-}")" = "$2" ]; }
+metric_at_least() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
 "$ETD" --check-config "$T/fleet.json" >/dev/null
 check "--check-config accepts the nats object" eq "$?" 0
 start_etd "$T/fleet.json" "$PORT" || exit 1
@@ -110,6 +120,10 @@ sleep 0.5
 hits "$PORT" 200
 check "NATS gone: expired segments holding unshipped events stay ($(segments) segments)" \
 	bash -c "[ $(segments) -gt 3 ] && grep -q journal_retention_held '$T/etd.log'"
+check "NATS gone: /metrics shows the shipper cut off" \
+	wait_until 10 "edgetrack_fleet_connected 0" metric_is edgetrack_fleet_connected 0
+check "and its backlog ($(metric edgetrack_fleet_unshipped_events) events)" \
+	metric_at_least edgetrack_fleet_unshipped_events 200
 # damage the first record of an unshipped, closed segment: the journal reader skips it, the
 # shipper counts the gap and ships the next event naming the one before the gap as prev,
 # and the consumers take it without waiting for the event that is gone
@@ -133,6 +147,16 @@ check "the backlog reaches both consumers, but for the damaged event" wait_until
 check "the shipper reported the gap" grep -q "fleet_journal_gap appliance=edge-1 missing_from=$DAMAGED_SEQ missing_to=$DAMAGED_SEQ" "$T/etd.log"
 shipped_all() { [ "$(sed -n 's/^last_seq=//p' "$T/data/fleet/cursor")" -ge 230 ]; }
 wait_until 20 "the cursor at 230" shipped_all
+shipped_metrics() {
+	metric_is edgetrack_fleet_connected 1 && metric_is edgetrack_fleet_unshipped_events 0 &&
+		metric_is edgetrack_fleet_gap_events_total 1 && metric_at_least edgetrack_fleet_shipped_seq 230
+}
+check "/metrics: connected again, nothing unshipped, the gap counted" \
+	wait_until 10 "the fleet metrics caught up" shipped_metrics
+curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T/metrics.txt"
+check "promtool check metrics accepts the fleet's families" promtool check metrics <"$T/metrics.txt"
+check "/metrics: the messages' bytes under the records' ($(metric edgetrack_fleet_bytes_total 'kind="messages"') < $(metric edgetrack_fleet_bytes_total 'kind="records"'))" \
+	bash -c "[ $(metric edgetrack_fleet_bytes_total 'kind="messages"') -gt 0 ] && [ $(metric edgetrack_fleet_bytes_total 'kind="messages"') -lt $(metric edgetrack_fleet_bytes_total 'kind="records"') ]"
 hits "$PORT" 60 # a rotation runs retention again
 check "once shipped, retention deletes them ($(segments) segments left)" \
 	wait_until 10 "segments deleted" bash -c "[ \$(find '$T/data/journal' -name '*.seg' | wc -l) -le 3 ]"

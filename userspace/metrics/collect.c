@@ -10,6 +10,9 @@
 #include "server/server.h"
 #include "server/state.h"
 #include "track/track_state.h"
+#ifdef CONFIG_FLEET
+#include "fleet/shipper.h"
+#endif
 #ifdef CONFIG_XDP
 #include "bpf/xdp_filter.h"
 #include "xdp/xdp.h"
@@ -217,6 +220,49 @@ static void bundles(struct server *srv, const struct config *cfg, struct expo *e
 	expo_double(e, NULL, 0, (double)bs.last_time);
 }
 
+#ifdef CONFIG_FLEET
+/* The shipper's progress to the fleet's stream: what an alert on an appliance whose events
+   do not leave reads. Nothing without a "nats" config. */
+static void fleet(struct server *srv, struct expo *e)
+{
+	struct shipper_stats st;
+	uint64_t next;
+
+	if (!srv->shipper)
+		return;
+	shipper_stats_get(srv->shipper, &st);
+	next = journal_next_seq(srv->journal);
+	one(e, "edgetrack_fleet_connected", EXPO_GAUGE, "1 while the shipper is connected to NATS.",
+	    st.connected);
+	one(e, "edgetrack_fleet_shipped_seq", EXPO_GAUGE,
+	    "The journal seq up to which every event is in the stream.", st.cursor);
+	one(e, "edgetrack_fleet_unshipped_events", EXPO_GAUGE,
+	    "Events committed to the journal that the stream has not acknowledged yet.",
+	    next > st.cursor + 1 ? next - 1 - st.cursor : 0);
+	one(e, "edgetrack_fleet_events_published", EXPO_COUNTER,
+	    "Events handed to NATS, resends included.", st.published);
+	one(e, "edgetrack_fleet_events_acked", EXPO_COUNTER,
+	    "Events the stream acknowledged, resends included.", st.acked);
+	one(e, "edgetrack_fleet_events_failed", EXPO_COUNTER,
+	    "Events whose publish failed or timed out; they are sent again.", st.failed);
+	one(e, "edgetrack_fleet_rewinds", EXPO_COUNTER,
+	    "Times shipping started again from the stored cursor.", st.rewinds);
+	one(e, "edgetrack_fleet_gap_events", EXPO_COUNTER,
+	    "Seqs missing from the journal (damaged or deleted records), passed over.",
+	    st.gap_events);
+	expo_family(e, "edgetrack_fleet_bytes", EXPO_COUNTER,
+		    "Bytes published: the journal records', and the messages' that carried them.");
+	LV(e, st.bytes_records, { "kind", "records" });
+	LV(e, st.bytes_sent, { "kind", "messages" });
+}
+#else
+static void fleet(struct server *srv, struct expo *e)
+{
+	(void)srv;
+	(void)e;
+}
+#endif
+
 #ifdef CONFIG_XDP
 /* "drop_blocklist" -> verdict "drop", reason "blocklist" */
 static void xdp_labels(unsigned reason, char *verdict, size_t vcap, const char **why)
@@ -275,6 +321,7 @@ void collect_all(struct server *srv, struct expo *e)
 	certificates(srv, e);
 	events(srv, &t, e);
 	bundles(srv, cfg, e);
+	fleet(srv, e);
 	xdp(srv, e);
 	snapshot_put(s);
 }
