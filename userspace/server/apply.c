@@ -12,6 +12,7 @@
 #include "bundle/keyring.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "server/listen.h"
 #include "server/server.h"
 #include "server/state.h"
 #include "track/track_state.h"

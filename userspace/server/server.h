@@ -111,11 +111,6 @@ void server_counters_sum(const struct server *srv, uint64_t *ctr, uint64_t *rout
 			 uint64_t *open_conns);
 
 /* worker.c */
-/* A TCP socket (type flags added to SOCK_STREAM | SOCK_CLOEXEC) bound to cl's address as the
- * workers bind it: SO_REUSEADDR, IPv6 only for an IPv6 address, SO_REUSEPORT when asked. The
- * fd, or -1 with errno. */
-int listen_bind(const struct config_listen *cl, int type, bool reuseport);
-
 int worker_create(struct server *srv, unsigned id, const struct config *cfg, char *err,
 		  size_t errlen);
 int worker_spawn(struct worker *w);

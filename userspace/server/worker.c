@@ -10,13 +10,16 @@
  * Requests are parsed straight out of the provided buffer; only an incomplete request is
  * copied into a pooled per-connection buffer, so idle keep-alive connections cost a small
  * struct and no buffers.
+ *
+ * This file is the loop and the connections' I/O; worker_request.c answers the requests and
+ * holds answers for their events, worker_setup.c makes and unmakes a worker, and
+ * listen.c opens the listening sockets.
  */
 #include "server/worker_int.h"
 #include "core/clock.h"
 
 #include "acme/challenge.h"
 #include "core/log.h"
-#include "http/http_parser.h"
 #include "journal/journal.h"
 #include "server/mgmt.h"
 #include "track/token.h"
@@ -25,7 +28,6 @@
 #include "tls/tls.h"
 #endif
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -33,39 +35,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RING_ENTRIES   1024
-#define BUF_GROUP      1
-#define BUF_COUNT      256           /* provided receive buffers per worker */
-#define BUF_SIZE       4096
-#define IN_CAP         (HTTP_MAX_HEAD + HTTP_MAX_BODY + BUF_SIZE)
-#define OUT_RESERVE    (ROUTE_SCRATCH + 1024) /* room one response can need */
 #define POOL_KEEP      64
-#define REAP_BATCH     64
 
-#ifdef CONFIG_TLS
-#define IS_TLS_BUILD 1
-#else
-#define IS_TLS_BUILD 0
-#endif
-#define TICK_MS        100
 #define LINGER_MS      2000
 #define LINGER_BYTES   (64 * 1024)
 
 size_t worker_size(void) { return sizeof(struct worker); }
 
 const struct server_counters *worker_counters(const struct worker *w) { return &w->ctr; }
-
-static inline void ctr(struct worker *w, enum server_counter c)
-{
-	counter_add(&w->ctr.c[c], 1);
-}
 
 /* ---------------------------------------------------------------- submission helpers */
 
@@ -139,11 +121,6 @@ static inline void tls_conn_free(struct tls_conn *t) { (void)t; }
 #endif
 
 /* ---------------------------------------------------------------- timers */
-
-static const struct config_limits *limits(struct worker *w)
-{
-	return &w->st->cfg->limits;
-}
 
 void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uint32_t ms)
 {
@@ -293,30 +270,6 @@ static void conn_linger(struct worker *w, struct conn *c)
 	arm_recv(w, c);
 }
 
-/* ---------------------------------------------------------------- events */
-
-static void peer_address(struct conn *c)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (c->family || getpeername(c->fd, (struct sockaddr *)&ss, &sl))
-		return;
-	if (ss.ss_family == AF_INET) {
-		memcpy(c->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-		c->family = 4;
-	} else if (ss.ss_family == AF_INET6) {
-		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			memcpy(c->addr, &a->s6_addr[12], 4);
-			c->family = 4;
-		} else {
-			memcpy(c->addr, a, 16);
-			c->family = 6;
-		}
-	}
-}
-
 /* ---------------------------------------------------------------- requests */
 
 bool ensure_out(struct worker *w, struct conn *c)
@@ -351,259 +304,6 @@ bool out_reserve(struct worker *w, struct conn *c, size_t need)
 	return true;
 }
 
-/* Parser errors: answer with the status and close. */
-static void respond_error(struct worker *w, struct conn *c, int status)
-{
-	static const char body[] = "bad request\n";
-	struct http_out o;
-
-	if (!ensure_out(w, c)) {
-		conn_close(w, c);
-		return;
-	}
-	o = out_of(c);
-	http_out_status(&o, status);
-	http_out_finish(&o, w->date, "text/plain; charset=utf-8", body, sizeof(body) - 1, false,
-			false);
-	if (http_out_ok(&o))
-		c->out_len = o.len;
-	c->close_after_send = true;
-	if (!c->mgmt)
-		wstats_response(&w->ctr.ws, WSTATS_ROUTE_INVALID, status);
-}
-
-static void write_route_response(struct worker *w, struct conn *c, const struct http_request *req,
-				 const struct route_response *rs, bool keep_alive)
-{
-	struct http_out o = out_of(c);
-
-	http_out_status(&o, rs->status);
-	if (rs->location)
-		http_out_header(&o, "Location", rs->location, rs->location_len);
-	if (rs->allow)
-		http_out_header(&o, "Allow", rs->allow, strlen(rs->allow));
-	if (rs->hsts)
-		http_out_raw(&o, rs->hsts, rs->hsts_len);
-	if (rs->no_store)
-		http_out_raw(&o, "Cache-Control: no-store\r\n", 25);
-	if (rs->status == 302)
-		http_out_raw(&o, "Referrer-Policy: no-referrer\r\n", 30);
-	http_out_finish(&o, w->date, rs->content_type, rs->body, rs->body_len,
-			req->method == HTTP_HEAD, keep_alive);
-	if (!http_out_ok(&o)) {
-		/* OUT_RESERVE makes this unreachable; fail closed rather than send half. */
-		respond_error(w, c, 500);
-		return;
-	}
-	c->out_len = o.len;
-}
-
-static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len);
-static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len);
-static bool tls_established(struct conn *c);
-
-/* 503 while events cannot be recorded: the client (or the ESP's retry) comes back later. */
-static void respond_unavailable(struct worker *w, struct conn *c, const struct http_request *req,
-				bool keep_alive)
-{
-	static const char body[] = "event store unavailable, retry later\n";
-	struct http_out o = out_of(c);
-
-	http_out_status(&o, 503);
-	http_out_raw(&o, "Retry-After: 5\r\nCache-Control: no-store\r\n", 41);
-	http_out_finish(&o, w->date, "text/plain; charset=utf-8", body, sizeof(body) - 1,
-			req && req->method == HTTP_HEAD, keep_alive);
-	if (http_out_ok(&o))
-		c->out_len = o.len;
-	if (!keep_alive)
-		c->close_after_send = true;
-}
-
-static void log_journal_full(struct worker *w, int status)
-{
-	w->full_since_log++;
-	if (w->now_ms - w->full_logged_ms < 1000)
-		return;
-	log_error("journal_unavailable", "worker=%u error=\"%s\" events=%llu action=%s", w->id,
-		  strerror(-status), (unsigned long long)w->full_since_log,
-		  w->srv->journal_cfg.on_full == JOURNAL_FULL_REDIRECT_UNRECORDED
-			  ? "redirect_unrecorded_clicks"
-			  : "503");
-	w->full_logged_ms = w->now_ms;
-	w->full_since_log = 0;
-}
-
-/* Queues the event. The response written next is held until the journal says durable,
- * except under sync=none while the journal is healthy: then it goes out at once and the
- * event's completion only counts (cookie 0). */
-static bool submit_event(struct worker *w, struct conn *c, const struct event *ev)
-{
-	struct journal *j = w->srv->journal;
-	bool hold = w->srv->journal_cfg.sync != JOURNAL_SYNC_NONE || journal_failing(j);
-	/* The writer is woken once per loop iteration (journal_flush), not once per event. */
-	int rc = journal_queue(j, w->journal_id, ev, hold ? (uint64_t)(uintptr_t)c : 0);
-
-	if (rc) {
-		ctr(w, CTR_EVENTS_FAILED);
-		log_journal_full(w, rc);
-		return false;
-	}
-	if (!hold)
-		return true;
-	c->journal_wait = true;
-	c->held_click = ev->kind == EVENT_CLICK;
-	c->held_off = c->out_len;
-	return true;
-}
-
-/* An event answered before it was written (sync=none) is done: count it. One the disk
- * refused was answered already; it is counted as lost, and the journal now reports failing,
- * so the following answers wait for their events again. */
-static void unheld_event_done(struct worker *w, int status)
-{
-	if (!status) {
-		ctr(w, CTR_EVENTS);
-		return;
-	}
-	ctr(w, CTR_EVENTS_LOST);
-	log_journal_full(w, status);
-}
-
-/* The journal finished c's event: release the held response, or replace it. */
-static void event_done(struct worker *w, struct conn *c, int status)
-{
-	bool keep_alive = !c->close_after_send;
-
-	c->journal_wait = false;
-	if (c->state == CS_CLOSING) {
-		if (conn_quiet(c))
-			conn_free(w, c);
-		return;
-	}
-	if (!status) {
-		ctr(w, CTR_EVENTS);
-	} else if (c->held_click &&
-		   w->srv->journal_cfg.on_full == JOURNAL_FULL_REDIRECT_UNRECORDED) {
-		ctr(w, CTR_CLICKS_UNRECORDED);
-		log_journal_full(w, status);
-	} else {
-		ctr(w, CTR_EVENTS_FAILED);
-		log_journal_full(w, status);
-		c->out_len = c->held_off;
-		respond_unavailable(w, c, NULL, keep_alive);
-		c->req_status = 503;
-	}
-	/* the held answer is ready now: its duration includes the wait for the disk */
-	wstats_request(&w->ctr.ws, c->req_route, c->req_status,
-		       clock_ns(CLOCK_MONOTONIC) - c->req_start_ns);
-	resume(w, c);
-}
-
-static void reap_journal(struct worker *w)
-{
-	struct journal_done done[REAP_BATCH];
-	size_t n;
-
-	do {
-		n = journal_reap(w->srv->journal, w->journal_id, done, REAP_BATCH);
-		for (size_t i = 0; i < n; i++) {
-			struct conn *c = (struct conn *)(uintptr_t)done[i].cookie;
-
-			if (c)
-				event_done(w, c, done[i].status);
-			else
-				unheld_event_done(w, done[i].status);
-		}
-	} while (n == REAP_BATCH);
-}
-
-static void handle_request(struct worker *w, struct conn *c, const struct http_request *req,
-			   const char *body)
-{
-	struct route_response rs;
-	struct route_request rq = {
-		.req = req, .body = body, .body_len = req->content_length, .tls = c->tls != NULL,
-		.now_ns = clock_ns(CLOCK_REALTIME), .st = w->st, .challenges = w->chal,
-		.opens = &w->opens, .verifier = w->verifier,
-	};
-	uint64_t start = clock_ns(CLOCK_MONOTONIC);
-	enum route_outcome o;
-	bool keep_alive;
-
-	if (req->path.len > 3 && req->path.p[0] == '/' && req->path.p[2] == '/') {
-		/* tracking routes record the client address */
-		peer_address(c);
-		rq.family = c->family;
-		memcpy(rq.addr, c->addr, sizeof(rq.addr));
-	}
-	o = route_handle(&rq, &rs);
-	counter_add(&w->ctr.routes[o], 1);
-	ctr(w, CTR_REQUESTS);
-	c->nreq++;
-	keep_alive = req->keep_alive && !rs.close && !w->draining &&
-		     c->nreq < limits(w)->max_keepalive_requests;
-	if (rs.has_event && !submit_event(w, c, &rs.ev)) {
-		respond_unavailable(w, c, req, keep_alive);
-		wstats_request(&w->ctr.ws, o, 503, clock_ns(CLOCK_MONOTONIC) - start);
-		return;
-	}
-	write_route_response(w, c, req, &rs, keep_alive);
-	if (!keep_alive)
-		c->close_after_send = true;
-	if (c->journal_wait) {
-		/* counted when the journal releases (or replaces) the answer */
-		c->req_route = o;
-		c->req_status = rs.status;
-		c->req_start_ns = start;
-		return;
-	}
-	wstats_request(&w->ctr.ws, o, rs.status, clock_ns(CLOCK_MONOTONIC) - start);
-}
-
-/* Parses and answers every complete request in buf; returns the bytes consumed. */
-static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len)
-{
-	struct http_request req;
-	size_t off = 0;
-
-	if (c->mgmt)
-		return mgmt_process(w, c, buf, len);
-	while (off < len && !c->close_after_send && !c->journal_wait) {
-		int r;
-
-		if (!ensure_out(w, c)) {
-			conn_close(w, c);
-			return len;
-		}
-		if (OUT_CAP - c->out_len < OUT_RESERVE)
-			break; /* send what we have; the rest waits in the input buffer */
-		r = http_parse_request(buf + off, len - off, &req);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			ctr(w, CTR_PARSE_ERRORS);
-			respond_error(w, c, -r);
-			return len;
-		}
-		if (len - off < (size_t)r + req.content_length) {
-			/* body not complete yet; a client waiting for 100-continue gets it once */
-			if (req.expect_continue && !c->sent_continue) {
-				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-				memcpy(c->out->data + c->out_len, cont, sizeof(cont) - 1);
-				c->out_len += sizeof(cont) - 1;
-				c->sent_continue = true;
-			}
-			break;
-		}
-		c->sent_continue = false;
-		handle_request(w, c, &req, buf + off + r);
-		off += r + req.content_length;
-		/* the connection's last request, and no byte came after it */
-		c->read_all = c->close_after_send && off == len && len < IN_CAP;
-	}
-	return off;
-}
-
 /* Keeps the unconsumed tail of the input for the next recv. */
 static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t len)
 {
@@ -621,6 +321,8 @@ static bool keep_input(struct worker *w, struct conn *c, const char *buf, size_t
 	c->in_len = len;
 	return true;
 }
+
+static bool tls_established(struct conn *c);
 
 /* What to do once nothing is in flight for c: send, read more, or finish. */
 void conn_next(struct worker *w, struct conn *c, bool request_started)
@@ -660,7 +362,7 @@ void conn_next(struct worker *w, struct conn *c, bool request_started)
  * connection is gone. */
 bool process_input(struct worker *w, struct conn *c, size_t *consumed)
 {
-	size_t n = process(w, c, c->in->data, c->in_len);
+	size_t n = process_requests(w, c, c->in->data, c->in_len);
 
 	*consumed = n;
 	if (c->state == CS_CLOSING)
@@ -782,7 +484,7 @@ static void consume(struct worker *w, struct conn *c, const char *data, size_t l
 		buf = c->in->data;
 		len = c->in_len;
 	}
-	n = process(w, c, buf, len);
+	n = process_requests(w, c, buf, len);
 	if (c->state == CS_CLOSING)
 		return;
 	if (!keep_input(w, c, buf + n, c->close_after_send ? 0 : len - n)) {
@@ -1163,203 +865,6 @@ static void *worker_main(void *arg)
 
 /* ---------------------------------------------------------------- setup */
 
-/*
- * SO_REUSEPORT lets the workers share a port, but it would also let a second edgetrackd (same
- * user) share it and silently take half the connections. Before the first worker binds, a
- * plain bind of the address tells whether anything is listening there already.
- * True when the address is in use (any other error is the real bind's to report).
- */
-static bool in_use(const struct config_listen *cl)
-{
-	int fd = listen_bind(cl, 0, false);
-
-	if (fd < 0)
-		return errno == EADDRINUSE;
-	close(fd);
-	return false;
-}
-
-/*
- * A previous owner of the data directory that is gone (its lock was free) may still hold
- * the address for a moment: the kernel closes io_uring's listeners after the process is
- * reaped. Only then is the address waited for, and for a bounded time; otherwise whoever
- * holds it is alive and the start is refused at once.
- */
-#define PROBE_WAIT_MS 2000
-#define PROBE_STEP_MS 10
-
-static int probe_address(const struct config_listen *cl, pid_t gone_owner, char *err,
-			 size_t errlen)
-{
-	const struct timespec step = { 0, PROBE_STEP_MS * 1000000L };
-
-	for (int waited = 0;; waited += PROBE_STEP_MS) {
-		if (!in_use(cl))
-			return 0;
-		if (!gone_owner || waited >= PROBE_WAIT_MS)
-			break;
-		if (waited == 0)
-			log_info("listen_wait", "address=%s previous_pid=%d reason=\"the previous "
-				 "owner is gone but its listener is not closed yet\"", cl->text,
-				 (int)gone_owner);
-		nanosleep(&step, NULL);
-	}
-	snprintf(err, errlen, "listen %s: address already in use by another process "
-		 "(is another edgetrackd running?)", cl->text);
-	return -1;
-}
-
-int listen_bind(const struct config_listen *cl, int type, bool reuseport)
-{
-	int one = 1, e;
-	int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | type, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
-	    (cl->addr.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len)) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int open_listener(const struct server *srv, const struct config_listen *cl, bool first,
-			 char *err, size_t errlen)
-{
-	int fd;
-
-	if (first && probe_address(cl, srv->owner.previous, err, errlen))
-		return -1;
-	fd = listen_bind(cl, SOCK_NONBLOCK, true);
-	if (fd < 0 || listen(fd, 4096)) {
-		snprintf(err, errlen, "listen %s: %s", cl->text, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int setup_ring(struct worker *w, char *err, size_t errlen)
-{
-	struct io_uring_params p = { 0 };
-	struct io_uring_buf_reg reg = { 0 };
-	int rc;
-
-	/*
-	 * DEFER_TASKRUN runs completions only when this thread waits: fewer interruptions.
-	 * SINGLE_ISSUER binds the ring to the thread that enables it, so it starts disabled
-	 * here and the worker thread enables it (setup errors still surface at start-up).
-	 */
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
-		  IORING_SETUP_R_DISABLED;
-	rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
-	if (rc == -EINVAL) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_R_DISABLED;
-		rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
-	}
-	if (rc) {
-		snprintf(err, errlen, "io_uring setup: %s", strerror(-rc));
-		return -1;
-	}
-	w->ring_ok = true;
-	w->br = mmap(NULL, BUF_COUNT * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
-		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	w->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
-	if (w->br == MAP_FAILED || !w->bufs) {
-		w->br = w->br == MAP_FAILED ? NULL : w->br;
-		snprintf(err, errlen, "out of memory for receive buffers");
-		return -1;
-	}
-	reg.ring_addr = (uintptr_t)w->br;
-	reg.ring_entries = BUF_COUNT;
-	reg.bgid = BUF_GROUP;
-	rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
-	if (rc) {
-		snprintf(err, errlen, "io_uring provided buffers: %s", strerror(-rc));
-		return -1;
-	}
-	io_uring_buf_ring_init(w->br);
-	for (unsigned i = 0; i < BUF_COUNT; i++)
-		io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, i,
-				      io_uring_buf_ring_mask(BUF_COUNT), i);
-	io_uring_buf_ring_advance(w->br, BUF_COUNT);
-	return 0;
-}
-
-/* Opens one listener of this worker; tls_srv takes its TLS sessions (NULL: plain HTTP). */
-static int add_listener(struct worker *w, const struct config_listen *cl,
-			struct tls_server *tls_srv, bool mgmt, char *err, size_t errlen)
-{
-	struct listener *l = &w->listeners[w->n_listeners];
-
-	snprintf(l->text, sizeof(l->text), "%s", cl->text);
-	l->tls = cl->tls;
-	if (l->tls && !tls_srv) {
-		snprintf(err, errlen, "listen %s: TLS listener but HTTPS is not set up%s", l->text,
-			 IS_TLS_BUILD ? "" : " (this build has no CONFIG_TLS)");
-		return -1;
-	}
-	l->fd = open_listener(w->srv, cl, w->id == 0, err, errlen);
-	if (l->fd < 0)
-		return -1;
-	l->tls_srv = tls_srv;
-	l->mgmt = mgmt;
-	w->n_listeners++;
-	return 0;
-}
-
-int worker_create(struct server *srv, unsigned id, const struct config *cfg, char *err,
-		  size_t errlen)
-{
-	struct worker *w = &srv->workers[id];
-
-	memset(w, 0, sizeof(*w));
-	w->srv = srv;
-	w->id = id;
-	w->wake_fd = -1;
-	w->tick.tv_nsec = TICK_MS * 1000000L;
-	conn_list_init(&w->header_list);
-	conn_list_init(&w->idle_list);
-	conn_list_init(&w->send_list);
-	conn_list_init(&w->linger_list);
-	for (unsigned i = 0; i < sizeof(w->listeners) / sizeof(w->listeners[0]); i++)
-		w->listeners[i].fd = -1;
-	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->wake_fd < 0) {
-		snprintf(err, errlen, "worker %u: eventfd: %s", id, strerror(errno));
-		return -1;
-	}
-	/* the journal wakes this worker through the same eventfd when events are durable */
-	w->journal_id = journal_add_worker(srv->journal, w->wake_fd);
-	if (w->journal_id < 0) {
-		snprintf(err, errlen, "worker %u: journal: %s", id, strerror(-w->journal_id));
-		return -1;
-	}
-	if (setup_ring(w, err, errlen))
-		return -1;
-	for (unsigned i = 0; i < cfg->n_listen; i++)
-		if (add_listener(w, &cfg->listen[i], srv->tls, false, err, errlen))
-			return -1;
-	if (cfg->management.enabled &&
-	    add_listener(w, &cfg->management.listen, mgmt_tls(srv->mgmt), true, err, errlen))
-		return -1;
-	/* the metrics listener's requests go the management API's way, restricted to reading */
-	if (cfg->metrics.enabled) {
-		if (add_listener(w, &cfg->metrics.listen, NULL, true, err, errlen))
-			return -1;
-		w->listeners[w->n_listeners - 1].metrics_only = true;
-	}
-	return 0;
-}
-
 int worker_spawn(struct worker *w)
 {
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);
@@ -1381,32 +886,4 @@ void worker_join(struct worker *w)
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	w->started = false;
-}
-
-void worker_destroy(struct worker *w)
-{
-	struct pool_buf *b;
-	struct conn *c;
-
-	for (unsigned i = 0; i < w->n_listeners; i++)
-		if (w->listeners[i].fd >= 0)
-			close(w->listeners[i].fd);
-	if (w->ring_ok)
-		io_uring_queue_exit(&w->ring);
-	if (w->br)
-		munmap(w->br, BUF_COUNT * sizeof(struct io_uring_buf));
-	free(w->bufs);
-	while ((b = w->pool)) {
-		w->pool = b->next;
-		free(b);
-	}
-	while ((c = w->free_conns)) {
-		w->free_conns = (struct conn *)c->tnode.next;
-		free(c);
-	}
-	token_verifier_free(w->verifier);
-	snapshot_ref_drop(&w->state_ref);
-	snapshot_ref_drop(&w->chal_ref);
-	if (w->wake_fd >= 0)
-		close(w->wake_fd);
 }

@@ -1,23 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A worker's insides, shared by worker.c (the io_uring loop and the tracking connections) and
- * mgmt_conn.c (the management API's connections on the same loop). Nothing here is used
- * outside the worker's own thread.
+ * A worker's insides, shared by worker.c (the io_uring loop and the tracking connections),
+ * worker_request.c (their requests' answers and events) and mgmt_conn.c (the management
+ * API's connections on the same loop). Nothing here is used outside the worker's own thread.
  */
 #ifndef ET_SERVER_WORKER_INT_H
 #define ET_SERVER_WORKER_INT_H
 
 #include "server/server.h"
 
+#include "http/http_parser.h"
 #include "http/http_response.h"
 #include "server/conn_list.h"
 #include "track/machine.h"
+#include "track/routes.h"
 
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define OUT_CAP        16384
+#define BUF_GROUP      1
+#define BUF_COUNT      256           /* provided receive buffers per worker */
+#define BUF_SIZE       4096          /* a provided receive buffer */
+#define IN_CAP         (HTTP_MAX_HEAD + HTTP_MAX_BODY + BUF_SIZE)
+#define OUT_RESERVE    (ROUTE_SCRATCH + 1024) /* room one response can need */
 
 struct mgmt_conn;
 struct tls_conn;
@@ -132,6 +139,16 @@ static inline struct http_out out_of(struct conn *c)
 	return o;
 }
 
+static inline void ctr(struct worker *w, enum server_counter c)
+{
+	counter_add(&w->ctr.c[c], 1);
+}
+
+static inline const struct config_limits *limits(struct worker *w)
+{
+	return &w->st->cfg->limits;
+}
+
 /* worker.c */
 struct io_uring_sqe *get_sqe(struct worker *w);
 bool ensure_out(struct worker *w, struct conn *c);
@@ -147,6 +164,14 @@ void timer_set(struct worker *w, struct conn *c, struct conn_list *l, uint32_t m
 bool process_input(struct worker *w, struct conn *c, size_t *consumed);
 /* Decrypts what TLS holds into c->in (up to its capacity); false when the connection is gone. */
 bool tls_pull(struct worker *w, struct conn *c);
+
+/* worker_request.c: a tracking connection's requests */
+/* Parses and answers every complete request in buf; returns the bytes consumed. */
+size_t process_requests(struct worker *w, struct conn *c, const char *buf, size_t len);
+/* Parser errors: answers with the status and closes after it. */
+void respond_error(struct worker *w, struct conn *c, int status);
+/* Releases (or replaces) the answers whose events the journal finished. */
+void reap_journal(struct worker *w);
 
 /* mgmt_conn.c: the management API's side of a connection */
 /* Takes what it can of buf (request heads, upload bytes); returns the bytes consumed. */
