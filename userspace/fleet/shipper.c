@@ -1,22 +1,17 @@
 // SPDX-License-Identifier: MIT
-#include "fleet/shipper.h"
-#include "core/clock.h"
+/* The shipper's thread: reads the journal, builds and publishes the messages, stores the
+   cursor and refreshes the status (shipper.h); its NATS connection is ship_link.c's. */
+#include "fleet/shipper_int.h"
 
+#include "core/clock.h"
 #include "core/deadline.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "fleet/event_msg.h"
-#include "fleet/nats_link.h"
-#include "fleet/ship_status.h"
-#include "fleet/ship_window.h"
 #include "journal/cursor.h"
 #include "journal/journal.h"
-#include "journal/reader.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,70 +19,13 @@
 #include <time.h>
 
 #define SHIP_ROUND        256      /* messages published per loop round at most */
-#define SHIP_BATCH        FLEET_MSG_EVENTS_MAX
-/* Messages unacknowledged at most, besides max_pending events: after a lost publish the
-   consumer holds the messages stored behind it until the resend comes, and this bounds
-   them per appliance (README: --max-ack-pending). Four full messages fill the default
-   window; the rest is room for small ones and for resends while what was in flight on a
-   lost connection times out. */
-#define SHIP_MSGS_PENDING 64
-#define SHIP_MSG_MAX      (512 * 1024) /* under nats-server's default max_payload (1 MiB) */
-_Static_assert(SHIP_MSG_MAX >= EVENT_MSG_HDR_LEN + (size_t)SHIP_BATCH * REC_MAX_LEN,
-	       "a message holds a whole run of the longest records");
-/* a whole message and its protocol line in one write */
-#define SHIP_IO_BUF       (SHIP_MSG_MAX + 64 * 1024)
 #define POLL_MS           20       /* journal poll once caught up: at 50k clicks/s, a full run */
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
 /* cursor stores at most this often: each costs two syncs, and a cursor that trails only
    makes a restart resend more (the stream and the consumer drop those) */
 #define CURSOR_EVERY_NS   (1000ull * 1000000)
-#define FINAL_WAIT_MS     2000     /* acks awaited at stop */
 
-struct shipper {
-	struct shipper_config cfg;
-	char id[FLEET_NAME_MAX + 1];
-	char journal_dir[PATH_MAX], cursor_path[PATH_MAX];
-	char subject[sizeof(FLEET_SUBJECT_BASE) + FLEET_NAME_MAX + 1];
-	pthread_t thread;
-	bool started;
-
-	/* shared with the library's callbacks: under mu */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct ship_window win;
-	uint64_t *ev_ns;          /* per window slot: event time of the seq sent there */
-	struct lag_hist lag;
-	bool rewind, stop, connected, closed;
-	bool want_acks;           /* the thread waits for room in the window: wake it on acks */
-	char last_error[200];
-	uint64_t last_error_at;   /* unix seconds */
-	struct shipper_stats st;
-
-	/* the shipper thread's own */
-	natsConnection *nc;
-	jsCtx *js;
-	kvStore *kv;
-	bool stream_ok;
-	struct journal_reader *rd;
-	struct journal_record held;
-	const uint8_t *held_bytes; /* its journal framing, in the reader's buffer: the reader is
-				      not called while an event is held (next_event()) */
-	size_t held_len;
-	bool have_held;
-	uint64_t prev;            /* seq of the last event read (the next one's "prev") */
-	uint64_t gap_logged;      /* the seq after the last gap counted */
-	uint64_t stored, store_ns, status_ns;
-	/* the message being built: a run of consecutive events (fleet/event_msg.h) */
-	uint8_t msg[SHIP_MSG_MAX];
-	size_t msg_len;
-	uint8_t packed[SHIP_MSG_MAX]; /* msg compressed (event_msg_pack), when that is shorter */
-	size_t sent_len;              /* what publish() handed over of msg or packed */
-	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
-	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
-};
-
-/* Under mu: "what: why" as the status bucket's last_error. */
-static void set_error(struct shipper *s, const char *what, const char *why)
+void ship_set_error(struct shipper *s, const char *what, const char *why)
 {
 	size_t n = strlen(what);
 
@@ -109,173 +47,6 @@ int shipper_cursor_read(const char *state_dir, uint64_t *cursor, char *err, size
 	if ((size_t)snprintf(path, sizeof(path), "%s/cursor", state_dir) >= sizeof(path))
 		return err_set(err, errlen, "%s: path too long", state_dir);
 	return journal_cursor_load(path, cursor, err, errlen) ? -1 : 0;
-}
-
-/* ---------------------------------------------------------------- library callbacks */
-
-/* The run of seqs a message carried, from its id "<appliance>:<first>[-<last>]"; 0 when the
-   id is not one of ours. */
-static uint64_t msg_range(natsMsg *m, uint64_t *first)
-{
-	const char *id = NULL, *colon;
-	char *end;
-	uint64_t last;
-
-	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id ||
-	    !(colon = strrchr(id, ':')))
-		return 0;
-	*first = last = strtoull(colon + 1, &end, 10);
-	if (*end == '-')
-		last = strtoull(end + 1, NULL, 10);
-	return *first && last >= *first && last - *first < SHIP_BATCH ? last : 0;
-}
-
-/* Under mu: the stream stored seq. */
-static void acked_one(struct shipper *s, uint64_t seq, uint64_t now)
-{
-	uint64_t slot = seq & (s->win.cap - 1);
-
-	if (ship_window_room(&s->win, seq) && s->ev_ns[slot])
-		lag_hist_add(&s->lag, now > s->ev_ns[slot] ? (now - s->ev_ns[slot]) / 1000000 : 0);
-	ship_window_ack(&s->win, seq);
-	s->st.acked++;
-}
-
-static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
-{
-	struct shipper *s = arg;
-	uint64_t first = 0, last = msg_range(m, &first);
-
-	(void)js;
-	pthread_mutex_lock(&s->mu);
-	if (last && pa) {
-		uint64_t now = clock_ns(CLOCK_REALTIME);
-
-		for (uint64_t seq = first; seq <= last; seq++)
-			acked_one(s, seq, now);
-		if (!s->want_acks)
-			goto out; /* no wake-up per ack: the thread polls the journal anyway */
-	} else if (last) {
-		for (uint64_t seq = first; seq <= last; seq++)
-			ship_window_failed(&s->win, seq);
-		s->rewind = true;
-		s->st.failed += last - first + 1;
-		set_error(s, "publish", pae && pae->ErrText ? pae->ErrText
-					       : natsStatus_GetText(pae ? pae->Err : NATS_ERR));
-	}
-	s->want_acks = false;
-	pthread_cond_signal(&s->cv);
-out:
-	pthread_mutex_unlock(&s->mu);
-	natsMsg_Destroy(m);
-}
-
-static void on_disconnected(natsConnection *nc, void *arg)
-{
-	struct shipper *s = arg;
-
-	(void)nc;
-	bool stopping;
-
-	pthread_mutex_lock(&s->mu);
-	s->connected = false;
-	stopping = s->stop;
-	if (!stopping)
-		set_error(s, "disconnected from NATS", NULL);
-	pthread_mutex_unlock(&s->mu);
-	if (!stopping)
-		log_warn("fleet_disconnected", "appliance=%s", s->id);
-}
-
-/* What was in flight on the old connection may be lost: resend from the cursor (the stream
-   drops what it has already). */
-static void on_reconnected(natsConnection *nc, void *arg)
-{
-	struct shipper *s = arg;
-
-	(void)nc;
-	pthread_mutex_lock(&s->mu);
-	s->connected = true;
-	s->rewind = true;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	log_info("fleet_reconnected", "appliance=%s", s->id);
-}
-
-/* The library's last callback: after it none of the others runs, so the shipper may go. */
-static void on_closed(natsConnection *nc, void *arg)
-{
-	struct shipper *s = arg;
-
-	(void)nc;
-	pthread_mutex_lock(&s->mu);
-	s->closed = true;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* ---------------------------------------------------------------- connection */
-
-static int connect_nats(struct shipper *s)
-{
-	const char *urls[FLEET_MAX_SERVERS];
-	struct nats_link_opts o = {
-		.servers = urls, .n_servers = (int)s->cfg.set.n_servers, .name = s->id,
-		.wait_for_server = true, .send_asap = true, .io_buf_size = SHIP_IO_BUF,
-		.disconnected = on_disconnected,
-		.reconnected = on_reconnected, .closed = on_closed, .closure = s,
-	};
-	jsOptions jo;
-	char err[256];
-	natsStatus st;
-
-	for (unsigned i = 0; i < s->cfg.set.n_servers; i++)
-		urls[i] = s->cfg.set.servers[i];
-	if (nats_link_connect(&s->nc, &o, err, sizeof(err))) {
-		log_error("fleet_connect_failed", "reason=\"%s\"", err);
-		return -1;
-	}
-	jsOptions_Init(&jo);
-	jo.Wait = s->cfg.set.ack_timeout_ms;
-	jo.PublishAsync.MaxPending = SHIP_MSGS_PENDING;
-	jo.PublishAsync.AckHandler = on_ack;
-	jo.PublishAsync.AckHandlerClosure = s;
-	jo.PublishAsync.StallWait = 20;
-	st = natsConnection_JetStream(&s->js, s->nc, &jo);
-	if (st != NATS_OK) {
-		nats_link_err(err, sizeof(err), "jetstream", st);
-		log_error("fleet_connect_failed", "reason=\"%s\"", err);
-		return -1;
-	}
-	pthread_mutex_lock(&s->mu);
-	s->connected = natsConnection_Status(s->nc) == NATS_CONN_STATUS_CONNECTED;
-	pthread_mutex_unlock(&s->mu);
-	return 0;
-}
-
-/* The stream exists (made here on first contact). False until a server answers. */
-static bool stream_ready(struct shipper *s)
-{
-	char err[256];
-
-	if (s->stream_ok)
-		return true;
-	if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
-		return false;
-	if (nats_link_stream(s->js, s->cfg.set.stream, s->cfg.set.replicas, err, sizeof(err))) {
-		pthread_mutex_lock(&s->mu);
-		set_error(s, err, NULL);
-		pthread_mutex_unlock(&s->mu);
-		return false;
-	}
-	s->stream_ok = true;
-	pthread_mutex_lock(&s->mu);
-	s->connected = true;
-	s->rewind = true; /* anything sent before the stream existed went nowhere */
-	pthread_mutex_unlock(&s->mu);
-	log_info("fleet_stream_ready", "appliance=%s stream=%s subject=%s", s->id,
-		 s->cfg.set.stream, s->subject);
-	return true;
 }
 
 /* ---------------------------------------------------------------- shipping */
@@ -529,7 +300,7 @@ static enum step ship_one(struct shipper *s)
 			ship_window_failed(&s->win, seq);
 		s->rewind = true;
 		s->st.failed += s->out_n;
-		set_error(s, "publish", natsStatus_GetText(st));
+		ship_set_error(s, "publish", natsStatus_GetText(st));
 	}
 	pthread_mutex_unlock(&s->mu);
 	s->out_n = 0;
@@ -674,10 +445,10 @@ static void *run(void *arg)
 	struct shipper *s = arg;
 
 	reopen_reader(s, s->win.acked + 1, s->win.floor);
-	if (connect_nats(s))
+	if (ship_connect(s))
 		return NULL;
 	while (wait_a_little(s, 0)) {
-		if (!stream_ready(s)) {
+		if (!ship_stream_ready(s)) {
 			wait_a_little(s, RETRY_MS);
 			continue;
 		}
@@ -757,29 +528,6 @@ struct shipper *shipper_start(const struct shipper_config *c, char *err, size_t 
 	return s;
 }
 
-/* Drains the connection (acks still on their way are handled) and waits for the closed
-   callback: the library's threads call into s until then. */
-static void close_nats(struct shipper *s)
-{
-	struct timespec ts;
-
-	if (natsConnection_DrainTimeout(s->nc, FINAL_WAIT_MS) != NATS_OK)
-		natsConnection_Close(s->nc);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += FINAL_WAIT_MS / 1000 + 2;
-	pthread_mutex_lock(&s->mu);
-	while (!s->closed)
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts)) {
-			/* never seen; better to leak the connection than to free under it */
-			pthread_mutex_unlock(&s->mu);
-			log_error("fleet_close_timeout", "appliance=%s", s->id);
-			return;
-		}
-	pthread_mutex_unlock(&s->mu);
-	natsConnection_Destroy(s->nc);
-	s->nc = NULL;
-}
-
 void shipper_stop(struct shipper *s)
 {
 	jsPubOptions po;
@@ -802,7 +550,7 @@ void shipper_stop(struct shipper *s)
 	if (s->kv)
 		kvStore_Destroy(s->kv);
 	if (s->nc)
-		close_nats(s);
+		ship_close(s);
 	if (s->nc)
 		return; /* the library still holds s */
 	if (s->js) {
