@@ -161,6 +161,25 @@ hits "$PORT" 60 # a rotation runs retention again
 check "once shipped, retention deletes them ($(segments) segments left)" \
 	wait_until 10 "segments deleted" bash -c "[ \$(find '$T/data/journal' -name '*.seg' | wc -l) -le 3 ]"
 
+# ---------------------------------------------------------------- idle
+# context switches of the shipper's threads (its own and the NATS client's) over 2 s: about
+# 230 when it looked at the journal every 20 ms, 30 to 60 now (4 looks a second, a status
+# refresh each second with its request and reply)
+shipper_switches() {
+	local t n=0
+	for t in /proc/"$ET_PID"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = et-shipper ] || continue
+		n=$((n + $(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status")))
+	done
+	echo "$n"
+}
+sw0=$(shipper_switches); sleep 2; sw=$(( $(shipper_switches) - sw0 ))
+check "idle, the shipper sleeps until the journal commits ($sw switches in 2 s, a status each second)" \
+	test "$sw" -le 100
+hits "$PORT" 1
+check "and an event after the quiet spell goes out" \
+	wait_until 10 "the cursor at the new event" metric_at_least edgetrack_fleet_shipped_seq 291
+
 # ---------------------------------------------------------------- fleet status
 check "the status shows the appliance" \
 	wait_until 10 "edge-1 in fleet status" bash -c "'$ETCTL' fleet status --nats '$NATS_URLS' | grep -q '^edge-1 .* ok '"

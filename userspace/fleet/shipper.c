@@ -19,7 +19,10 @@
 #include <time.h>
 
 #define SHIP_ROUND        256      /* messages published per loop round at most */
-#define POLL_MS           20       /* journal poll once caught up: at 50k clicks/s, a full run */
+#define POLL_MS           20       /* between looks at the journal: at 50k clicks/s, a full run */
+/* Asleep with nothing to read, the thread looks at least this often anyway: the cursor's
+   store, the status and a lost wake-up wait no longer than this. */
+#define IDLE_MS           250
 #define RETRY_MS          500      /* after a failed stream/bucket set-up */
 /* cursor stores at most this often: each costs two syncs, and a cursor that trails only
    makes a restart resend more (the stream and the consumer drop those) */
@@ -440,6 +443,42 @@ static bool wait_a_little(struct shipper *s, unsigned ms)
 	return !stop;
 }
 
+/* The journal's writer, after a commit: wakes the thread if it sleeps for want of events. */
+static void on_commit(void *arg)
+{
+	struct shipper *s = arg;
+
+	if (!atomic_load(&s->idle))
+		return;
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* POLL_MS, so that under load a message carries what came in that time; then, if the
+   journal has committed nothing the thread has not read, until it does (at most IDLE_MS):
+   an idle appliance's shipper sleeps instead of looking 50 times a second, and the first
+   event after a quiet spell goes at once. False once stopping. */
+static bool wait_for_events(struct shipper *s)
+{
+	struct timespec ts;
+	bool stop;
+
+	if (!wait_a_little(s, POLL_MS))
+		return false;
+	ts = deadline_after_ms(IDLE_MS);
+	pthread_mutex_lock(&s->mu);
+	/* the flag before the look, the writer's seq before its look at the flag: one of the
+	   two sees the other (both sequentially consistent), so no commit goes unnoticed */
+	atomic_store(&s->idle, true);
+	if (!s->stop && !s->rewind && !unread_committed(s))
+		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	atomic_store(&s->idle, false);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return !stop;
+}
+
 static void *run(void *arg)
 {
 	struct shipper *s = arg;
@@ -466,7 +505,7 @@ static void *run(void *arg)
 		store_cursor(s, false);
 		status_if_due(s);
 		if (!more)
-			wait_a_little(s, POLL_MS);
+			wait_for_events(s);
 	}
 	return NULL;
 }
@@ -516,6 +555,7 @@ struct shipper *shipper_start(const struct shipper_config *c, char *err, size_t 
 	}
 	s->stored = cursor;
 	journal_hold_from(c->journal, cursor + 1);
+	journal_on_commit(c->journal, on_commit, s);
 	if (pthread_create(&s->thread, NULL, run, s)) {
 		err_set(err, errlen, "cannot start the shipper thread");
 		shipper_stop(s);
@@ -540,6 +580,7 @@ void shipper_stop(struct shipper *s)
 	pthread_mutex_unlock(&s->mu);
 	if (s->started)
 		pthread_join(s->thread, NULL);
+	journal_on_commit(s->cfg.journal, NULL, NULL); /* the writer calls into s no more */
 	if (s->js) {
 		/* what was published gets a last chance to be acknowledged before the cursor is
 		   stored; the rest is resent by the next start */

@@ -18,6 +18,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,6 +52,7 @@ struct shipper {
 	struct lag_hist lag;
 	bool rewind, stop, connected, closed;
 	bool want_acks;           /* the thread waits for room in the window: wake it on acks */
+	_Atomic bool idle;        /* the thread sleeps until the journal commits (on_commit) */
 	char last_error[200];
 	uint64_t last_error_at;   /* unix seconds */
 	struct shipper_stats st;

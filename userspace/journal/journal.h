@@ -154,6 +154,13 @@ bool journal_failing(struct journal *j);
    event not yet shipped); 0 lifts the hold. */
 void journal_hold_from(struct journal *j, uint64_t seq);
 
+/* Called on the writer's thread after each commit that moved journal_next_seq, so that a
+   follower with nothing to read can sleep until there is: it must return at once (one
+   atomic load when nobody sleeps). One at a time; NULL removes it, after which the writer
+   no longer calls the old one once the call that set NULL returned. */
+typedef void journal_commit_fn(void *arg);
+void journal_on_commit(struct journal *j, journal_commit_fn *fn, void *arg);
+
 /* Runs retention now (also run after every rotation and once a minute by the writer).
    Only before journal_start or after journal_stop. Returns segments deleted or -errno. */
 int journal_retention_run(struct journal *j);

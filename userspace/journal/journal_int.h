@@ -79,6 +79,10 @@ struct journal {
 	size_t npend, pend_cap;
 
 	_Atomic uint64_t hold_from; /* see journal_hold_from */
+	pthread_mutex_t commit_mu;  /* journal_on_commit: taken by the writer only when set */
+	journal_commit_fn *commit_fn;
+	void *commit_arg;
+	_Atomic int commit_set;
 	int held_logged;    /* retention was held back by the hold (log once per episode) */
 	int space_failing;  /* the last commit failed with ENOSPC (log once per episode) */
 	uint64_t last_retention_ns;

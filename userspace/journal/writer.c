@@ -31,6 +31,7 @@ struct journal *journal_open(const struct journal_settings *s, char *err, size_t
 		return NULL;
 	}
 	j->set = *s;
+	pthread_mutex_init(&j->commit_mu, NULL);
 	atomic_store(&j->hold_from, s->hold_from);
 	j->seg_fd = j->dirfd = j->wake_fd = -1;
 	j->can_fallocate = 1;
@@ -102,6 +103,7 @@ void journal_close(struct journal *j)
 		close(j->wake_fd);
 	free(j->batch);
 	free(j->pend);
+	pthread_mutex_destroy(&j->commit_mu);
 	free(j);
 }
 
@@ -137,6 +139,27 @@ bool journal_failing(struct journal *j)
 void journal_hold_from(struct journal *j, uint64_t seq)
 {
 	atomic_store(&j->hold_from, seq);
+}
+
+void journal_on_commit(struct journal *j, journal_commit_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&j->commit_mu);
+	j->commit_fn = fn;
+	j->commit_arg = arg;
+	atomic_store(&j->commit_set, fn != NULL);
+	pthread_mutex_unlock(&j->commit_mu);
+}
+
+/* The follower's call after a commit; the lock only while one is set, so that setting NULL
+   waits out a call in progress. */
+static void commit_notify(struct journal *j)
+{
+	if (!atomic_load(&j->commit_set))
+		return;
+	pthread_mutex_lock(&j->commit_mu);
+	if (j->commit_fn)
+		j->commit_fn(j->commit_arg);
+	pthread_mutex_unlock(&j->commit_mu);
 }
 
 int journal_retention_run(struct journal *j)
@@ -466,6 +489,7 @@ static void commit_batch(struct journal *j)
 	atomic_store(&j->c.next_seq, j->next_seq);
 	j->npend = 0;
 	j->batch_len = 0;
+	commit_notify(j);
 }
 
 /* ---------------------------------------------------------------- writer thread */
