@@ -9,6 +9,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <time.h>
@@ -249,6 +250,73 @@ static void test_cookie_zero_wakes_nobody(void **state)
 	assert_int_equal(st.appended, 8);
 	assert_int_equal(read(efd, &v, sizeof(v)), -1);
 	assert_int_equal(errno, EAGAIN);
+	journal_close(j);
+	close(efd);
+	tj_rmrf(dir);
+}
+
+struct commits {
+	_Atomic unsigned calls;
+	struct journal *j;
+	_Atomic uint64_t seen_next; /* journal_next_seq at the last call */
+};
+
+static void count_commit(void *arg)
+{
+	struct commits *c = arg;
+
+	atomic_fetch_add(&c->calls, 1);
+	atomic_store(&c->seen_next, journal_next_seq(c->j));
+}
+
+/* submits n events of worker 0 and reaps them all */
+static void submit_reap(struct journal *j, unsigned n)
+{
+	struct journal_done d[8];
+	struct event ev;
+	size_t got = 0;
+
+	tj_event(&ev, 1);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(journal_submit(j, 0, &ev, 1), 0);
+	for (int tries = 0; got < n && tries < 5000; tries++) {
+		got += journal_reap(j, 0, d, 8);
+		if (got < n)
+			usleep(1000);
+	}
+	assert_int_equal(got, n);
+}
+
+/* A follower's commit hook: called after commits, with the committed seq already moved;
+   never again once removed. */
+static void test_commit_hook(void **state)
+{
+	struct journal_settings s;
+	struct commits c = { 0 };
+	struct journal *j;
+	unsigned after;
+	char dir[64];
+	int efd;
+
+	(void)state;
+	tj_mkdtemp(dir, sizeof(dir));
+	tj_settings(&s, dir, JOURNAL_SYNC_BATCH);
+	efd = eventfd(0, EFD_NONBLOCK);
+	c.j = j = open_journal(&s);
+	assert_int_equal(journal_add_worker(j, efd), 0);
+	assert_int_equal(journal_start(j), 0);
+	journal_on_commit(j, count_commit, &c);
+	submit_reap(j, 5);
+	/* the answers go out before the hook runs: wait for it (2 s at most) */
+	for (int tries = 0; atomic_load(&c.seen_next) != 6 && tries < 2000; tries++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&c.seen_next), 6); /* called with the seq already moved */
+	assert_true(atomic_load(&c.calls) >= 1 && atomic_load(&c.calls) <= 5);
+	assert_int_equal(journal_next_seq(j), 6);
+	journal_on_commit(j, NULL, NULL);
+	after = atomic_load(&c.calls);
+	submit_reap(j, 3);
+	assert_int_equal(atomic_load(&c.calls), after);
 	journal_close(j);
 	close(efd);
 	tj_rmrf(dir);
@@ -551,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_sync_modes),
 		cmocka_unit_test(test_notify_fd_and_validation),
 		cmocka_unit_test(test_cookie_zero_wakes_nobody),
+		cmocka_unit_test(test_commit_hook),
 		cmocka_unit_test(test_concurrent_reader),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_disk_full_short_write),
