@@ -155,7 +155,7 @@ run: all
 	cd $(O) && ./edgetrackd
 
 # make check: ASan+UBSan builds (OpenSSL and mbedTLS backends), unit and integration tests,
-# 20 s per fuzz target, a warnings-as-errors clang build, and both boards' firmware images
+# 20 s per fuzz target, a warnings-as-errors clang build of the programs and the tests, and both boards' firmware images
 # booted and tested under QEMU. Scale, fallback and fuzz runs are smaller here than in make soak.
 # Its builds use every CPU (JOBS) unless make was given -j.
 JOBS ?= $(shell nproc)
@@ -164,7 +164,7 @@ check:
 	$(Q)$(MAKE) $(check-j) --no-print-directory O=build/check SANITIZE=1 all tests
 	$(Q)$(MAKE) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config host_mbedtls_defconfig
 	$(Q)$(MAKE) $(check-j) --no-print-directory O=build/check-mbedtls KCONFIG_CONFIG=build/check-mbedtls/.config SANITIZE=1 all tests
-	$(Q)$(MAKE) $(check-j) --no-print-directory O=build/clang CC=clang all
+	$(Q)$(MAKE) $(check-j) --no-print-directory O=build/clang CC=clang all tests
 	$(Q)$(MAKE) $(check-j) --no-print-directory O=build/fuzz FUZZ=1 fuzzers
 	$(Q)$(MAKE) $(check-j) --no-print-directory qemu-images
 	$(Q)ET_CERT_SCALE=5000 SCALE_DOMAINS=3000 QEMU_TEST_TRIES=1 QEMU_TEST_HEALTH_TIMEOUT=20 \

@@ -321,8 +321,8 @@ static void test_refusals(void **state)
 		"{\"listen\": [\"127.0.0.1:1\"], \"data_dir\": \"/elsewhere\"}",
 		"{\"management\": {}}",
 		"{\"tls\": {\"cert_dir\": \"/x\"}}",
-		"{\"listen\": [\"127.0.0.1:1\"], \"keys\": [{\"id\": 1, \"secret\": \"00\"}], "
-		"\"domains\": [{\"name\": \"a.example.com\"}]}",
+		("{\"listen\": [\"127.0.0.1:1\"], \"keys\": [{\"id\": 1, \"secret\": \"00\"}], "
+		 "\"domains\": [{\"name\": \"a.example.com\"}]}"),
 	};
 	static const char *const cfg_why[] = {
 		"config: ", "config: not a JSON object", "\"data_dir\" is the appliance's own",
