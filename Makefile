@@ -155,8 +155,9 @@ run: all
 	cd $(O) && ./edgetrackd
 
 # make check: ASan+UBSan builds (OpenSSL and mbedTLS backends), unit and integration tests,
-# 20 s per fuzz target, a warnings-as-errors clang build of the programs and the tests, and both boards' firmware images
-# booted and tested under QEMU. Scale, fallback and fuzz runs are smaller here than in make soak.
+# 20 s per fuzz target, a warnings-as-errors clang build of the programs and the tests, and
+# both boards' firmware images booted and tested under QEMU. Scale, fallback and fuzz runs
+# are smaller here than in make soak.
 # Its builds use every CPU (JOBS) unless make was given -j.
 JOBS ?= $(shell nproc)
 check-j := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
