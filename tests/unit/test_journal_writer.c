@@ -115,6 +115,38 @@ static struct journal *open_journal(const struct journal_settings *s)
 	return j;
 }
 
+/* A started journal of one worker, notified on *efd, in the fresh directory dir. */
+static struct journal *start_one(char *dir, size_t cap, enum journal_sync mode, int *efd)
+{
+	struct journal_settings s;
+	struct journal *j;
+
+	tj_mkdtemp(dir, cap);
+	tj_settings(&s, dir, mode);
+	*efd = eventfd(0, EFD_NONBLOCK);
+	j = open_journal(&s);
+	assert_int_equal(journal_add_worker(j, *efd), 0);
+	assert_int_equal(journal_start(j), 0);
+	return j;
+}
+
+/* Submits n (<= 8) events of worker 0 with cookie and reaps their n completions into d. */
+static void submit_reap(struct journal *j, size_t n, uint64_t cookie, struct journal_done *d)
+{
+	struct event ev;
+	size_t got = 0;
+
+	tj_event(&ev, 1);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(journal_submit(j, 0, &ev, cookie), 0);
+	for (int tries = 0; got < n && tries < 5000; tries++) {
+		got += journal_reap(j, 0, d + got, n - got);
+		if (got < n)
+			usleep(1000);
+	}
+	assert_int_equal(got, n);
+}
+
 /* Four workers on their own threads: every event completes, sequence numbers are unique,
    gap-free and in file order, and each record holds the event whose completion named it. */
 static void test_workers_gap_free(void **state)
@@ -218,33 +250,17 @@ static void test_sync_modes(void **state)
    all the same. */
 static void test_cookie_zero_wakes_nobody(void **state)
 {
-	struct journal_settings s;
 	struct journal_stats st;
 	struct journal_done d[8];
 	struct journal *j;
-	struct event ev;
 	uint64_t v;
 	char dir[64];
-	size_t got = 0;
 	int efd;
 
 	(void)state;
-	tj_mkdtemp(dir, sizeof(dir));
-	tj_settings(&s, dir, JOURNAL_SYNC_NONE);
-	efd = eventfd(0, EFD_NONBLOCK);
-	j = open_journal(&s);
-	assert_int_equal(journal_add_worker(j, efd), 0);
-	assert_int_equal(journal_start(j), 0);
-	tj_event(&ev, 1);
-	for (int i = 0; i < 8; i++)
-		assert_int_equal(journal_submit(j, 0, &ev, 0), 0);
-	for (int tries = 0; got < 8 && tries < 5000; tries++) {
-		got += journal_reap(j, 0, d + got, 8 - got);
-		if (got < 8)
-			usleep(1000);
-	}
-	assert_int_equal(got, 8);
-	for (size_t i = 0; i < got; i++)
+	j = start_one(dir, sizeof(dir), JOURNAL_SYNC_NONE, &efd);
+	submit_reap(j, 8, 0, d);
+	for (size_t i = 0; i < 8; i++)
 		assert_int_equal(d[i].status, 0);
 	journal_stats_get(j, &st);
 	assert_int_equal(st.appended, 8);
@@ -269,53 +285,30 @@ static void count_commit(void *arg)
 	atomic_store(&c->seen_next, journal_next_seq(c->j));
 }
 
-/* submits n events of worker 0 and reaps them all */
-static void submit_reap(struct journal *j, unsigned n)
-{
-	struct journal_done d[8];
-	struct event ev;
-	size_t got = 0;
-
-	tj_event(&ev, 1);
-	for (unsigned i = 0; i < n; i++)
-		assert_int_equal(journal_submit(j, 0, &ev, 1), 0);
-	for (int tries = 0; got < n && tries < 5000; tries++) {
-		got += journal_reap(j, 0, d, 8);
-		if (got < n)
-			usleep(1000);
-	}
-	assert_int_equal(got, n);
-}
-
 /* A follower's commit hook: called after commits, with the committed seq already moved;
    never again once removed. */
 static void test_commit_hook(void **state)
 {
-	struct journal_settings s;
 	struct commits c = { 0 };
+	struct journal_done d[8];
 	struct journal *j;
 	unsigned after;
 	char dir[64];
 	int efd;
 
 	(void)state;
-	tj_mkdtemp(dir, sizeof(dir));
-	tj_settings(&s, dir, JOURNAL_SYNC_BATCH);
-	efd = eventfd(0, EFD_NONBLOCK);
-	c.j = j = open_journal(&s);
-	assert_int_equal(journal_add_worker(j, efd), 0);
-	assert_int_equal(journal_start(j), 0);
+	c.j = j = start_one(dir, sizeof(dir), JOURNAL_SYNC_BATCH, &efd);
 	journal_on_commit(j, count_commit, &c);
-	submit_reap(j, 5);
+	submit_reap(j, 5, 1, d);
 	/* the answers go out before the hook runs: wait for it (2 s at most) */
 	for (int tries = 0; atomic_load(&c.seen_next) != 6 && tries < 2000; tries++)
 		usleep(1000);
 	assert_int_equal(atomic_load(&c.seen_next), 6); /* called with the seq already moved */
 	assert_true(atomic_load(&c.calls) >= 1 && atomic_load(&c.calls) <= 5);
-	assert_int_equal(journal_next_seq(j), 6);
 	journal_on_commit(j, NULL, NULL);
 	after = atomic_load(&c.calls);
-	submit_reap(j, 3);
+	submit_reap(j, 3, 1, d);
+	assert_int_equal(journal_next_seq(j), 9);
 	assert_int_equal(atomic_load(&c.calls), after);
 	journal_close(j);
 	close(efd);

@@ -64,9 +64,8 @@ json_t *ship_status_json(const struct ship_status_in *in)
 			    in->have_serial ? json_u64(in->bundle_serial) : json_null());
 	json_object_set_new(o, "journal_seq", json_u64(in->journal_seq));
 	json_object_set_new(o, "shipped_seq", json_u64(in->shipped_seq));
-	json_object_set_new(o, "lag_events", json_u64(in->journal_seq > in->shipped_seq
-							       ? in->journal_seq - in->shipped_seq
-							       : 0));
+	json_object_set_new(o, "lag_events",
+			    json_u64(ship_unshipped(in->journal_seq, in->shipped_seq)));
 	json_object_set_new(o, "lag_ms", json_u64(in->lag_ms));
 	json_object_set_new(o, "ship_lag_p99_ms", json_u64(in->lag_p99_ms));
 	json_object_set_new(o, "connected", json_boolean(in->connected));

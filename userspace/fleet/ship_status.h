@@ -30,6 +30,13 @@ void lag_hist_add(struct lag_hist *h, uint64_t ms);
 /* The upper bound of the bucket holding quantile q (0..1); 0 when empty. */
 uint64_t lag_hist_quantile(const struct lag_hist *h, double q);
 
+/* Events committed to the journal (up to journal_seq) that the stream has not acknowledged
+   (everything up to shipped_seq it has): the status's lag_events, the metrics' unshipped. */
+static inline uint64_t ship_unshipped(uint64_t journal_seq, uint64_t shipped_seq)
+{
+	return journal_seq > shipped_seq ? journal_seq - shipped_seq : 0;
+}
+
 struct ship_status_in {
 	const char *id, *version, *last_error;
 	uint64_t last_error_at;

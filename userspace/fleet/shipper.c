@@ -30,17 +30,11 @@
 
 void ship_set_error(struct shipper *s, const char *what, const char *why)
 {
-	size_t n = strlen(what);
-
 	s->last_error_at = (uint64_t)time(NULL);
-	if (n >= sizeof(s->last_error))
-		n = sizeof(s->last_error) - 1;
-	memcpy(s->last_error, what, n);
-	s->last_error[n] = '\0';
-	if (why && n + 3 < sizeof(s->last_error)) {
-		strcat(s->last_error, ": ");
-		strncat(s->last_error, why, sizeof(s->last_error) - n - 3);
-	}
+	if (why)
+		err_set(s->last_error, sizeof(s->last_error), "%s: %s", what, why); /* cut to fit */
+	else
+		err_set(s->last_error, sizeof(s->last_error), "%s", what);
 }
 
 int shipper_cursor_read(const char *state_dir, uint64_t *cursor, char *err, size_t errlen)
@@ -101,9 +95,7 @@ static void encode(struct shipper *s, uint64_t prev)
 static natsStatus publish(struct shipper *s, uint64_t first, uint64_t last)
 {
 	char msgid[FLEET_NAME_MAX + 48];
-	const uint8_t *body = s->msg;
 	natsMsg *m = NULL;
-	size_t n = 0;
 	jsPubOptions po;
 	natsStatus st;
 
@@ -114,18 +106,11 @@ static natsStatus publish(struct shipper *s, uint64_t first, uint64_t last)
 	jsPubOptions_Init(&po);
 	po.MsgId = msgid;
 	po.MaxWait = s->cfg.set.ack_timeout_ms;
-	if (s->cfg.set.compress)
-		n = event_msg_pack(s->packed, sizeof(s->packed), s->msg, s->msg_len);
-	if (n)
-		body = s->packed;
-	else
-		n = s->msg_len;
 	/* natsMsg_Create copies the text: the buffers are the shipper's, reused */
-	st = natsMsg_Create(&m, s->subject, NULL, (const char *)body, (int)n);
+	st = natsMsg_Create(&m, s->subject, NULL, (const char *)s->out_body, (int)s->out_len);
 	if (st == NATS_OK)
 		st = js_PublishMsgAsync(s->js, &m, &po);
 	natsMsg_Destroy(m);
-	s->sent_len = n;
 	return st;
 }
 
@@ -226,6 +211,18 @@ static void mark_sent(struct shipper *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The message's body as it goes out, once however often the library's full queue makes it
+   wait: compressed (event_msg.h) unless that is off or saves nothing. */
+static void pack(struct shipper *s)
+{
+	s->out_len = s->cfg.set.compress
+			     ? event_msg_pack(s->packed, sizeof(s->packed), s->msg, s->msg_len)
+			     : 0;
+	s->out_body = s->out_len ? s->packed : s->msg;
+	if (!s->out_len)
+		s->out_len = s->msg_len;
+}
+
 /* Builds the next message from the held event and those right after it that are committed
    already (never waiting for more): at most SHIP_BATCH, consecutive seqs, entered in the
    window together. Returns what happened to the first one. */
@@ -268,6 +265,7 @@ static enum step build(struct shipper *s)
 	if (!n)
 		return STEP_IDLE;
 	mark_sent(s);
+	pack(s);
 	return STEP_SENT;
 }
 
@@ -297,7 +295,7 @@ static enum step ship_one(struct shipper *s)
 	if (st == NATS_OK) {
 		s->st.published += s->out_n;
 		s->st.bytes_records += s->msg_len - EVENT_MSG_HDR_LEN;
-		s->st.bytes_sent += s->sent_len;
+		s->st.bytes_sent += s->out_len;
 	} else {
 		for (uint64_t seq = s->out_first; seq <= s->out_last; seq++)
 			ship_window_failed(&s->win, seq);

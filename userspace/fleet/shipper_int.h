@@ -75,8 +75,9 @@ struct shipper {
 	uint8_t msg[SHIP_MSG_MAX];
 	size_t msg_len;
 	uint8_t packed[SHIP_MSG_MAX]; /* msg compressed (event_msg_pack), when that is shorter */
-	size_t sent_len;              /* what publish() handed over of msg or packed */
 	uint64_t out_first, out_last, out_n; /* the message built, not handed over yet */
+	const uint8_t *out_body;             /* ... as it goes out: msg or packed */
+	size_t out_len;
 	uint64_t out_ns[SHIP_BATCH];         /* its events' times */
 };
 

@@ -11,6 +11,7 @@
 #include "server/state.h"
 #include "track/track_state.h"
 #ifdef CONFIG_FLEET
+#include "fleet/ship_status.h"
 #include "fleet/shipper.h"
 #endif
 #ifdef CONFIG_XDP
@@ -238,7 +239,7 @@ static void fleet(struct server *srv, struct expo *e)
 	    "The journal seq up to which every event is in the stream.", st.cursor);
 	one(e, "edgetrack_fleet_unshipped_events", EXPO_GAUGE,
 	    "Events committed to the journal that the stream has not acknowledged yet.",
-	    next > st.cursor + 1 ? next - 1 - st.cursor : 0);
+	    ship_unshipped(next ? next - 1 : 0, st.cursor));
 	one(e, "edgetrack_fleet_events_published", EXPO_COUNTER,
 	    "Events handed to NATS, resends included.", st.published);
 	one(e, "edgetrack_fleet_events_acked", EXPO_COUNTER,
